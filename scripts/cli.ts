@@ -1,0 +1,27 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+/** Thrown for a bad command line: the script prints the message and its usage, and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+export function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+/** Runs a script's main: usage errors exit 2, other failures 1, never with a stack trace. */
+export function run(main: () => Promise<void>, usage: string): void {
+  main().catch((error: unknown) => {
+    const e = error as { message?: string; code?: string }
+    process.stderr.write(`error: ${e.message ?? String(error)}\n`)
+    if (error instanceof UsageError) {
+      process.stderr.write(`\n${usage}\n`)
+      process.exit(2)
+    }
+    process.exit(1)
+  })
+}

@@ -1,0 +1,87 @@
+/**
+ * Partner side: encrypt an MBI to a gateway key and print the token and the search URL.
+ *   npm run encrypt -- <MBI> [--jwks FILE|URL] [--alg ECDH-ES|ECDH-ES+A256KW] [--enc A256GCM|A128GCM]
+ *                           [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
+ */
+import { readFile } from 'node:fs/promises'
+import {
+  chooseKey,
+  encryptMbiJwe,
+  fetchJwks,
+  parseJwks,
+  patientSearchUrl,
+  type JweAlg,
+  type JweEnc,
+} from '../src/client/index.js'
+import { loadConfig } from '../src/config/index.js'
+import { normalizeMbi } from '../src/identifiers/mbi.js'
+import { loadKeyRing } from '../src/keys/keyring.js'
+import { parse, run, UsageError } from './cli.js'
+
+const USAGE = `usage: npm run encrypt -- <MBI> [options]
+
+Prints the JWE token on the first line and the search URL on the second.
+
+options:
+  --jwks FILE|URL     the gateway's JWKS (default: the local key directory's active keys)
+  --alg ALG           ECDH-ES (default) or ECDH-ES+A256KW
+  --enc ENC           A256GCM (default) or A128GCM
+  --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
+  --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
+  --base URL          gateway base URL for the printed search URL (default: from config)`
+
+const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
+const ENCS: readonly string[] = ['A256GCM', 'A128GCM']
+
+async function main(): Promise<void> {
+  const { values, positionals } = parse(process.argv.slice(2), {
+    jwks: { type: 'string' },
+    alg: { type: 'string' },
+    enc: { type: 'string' },
+    crv: { type: 'string' },
+    ttl: { type: 'string' },
+    base: { type: 'string' },
+    help: { type: 'boolean' },
+  })
+  if (values.help) {
+    process.stdout.write(USAGE + '\n')
+    return
+  }
+  const [mbi] = positionals
+  // Never echo the argument: it is a plaintext identifier.
+  if (!mbi || positionals.length !== 1) throw new UsageError('give exactly one MBI')
+  if (!normalizeMbi(mbi)) throw new UsageError('the argument is not a well-formed MBI')
+  const alg = values.alg ?? 'ECDH-ES'
+  const enc = values.enc ?? 'A256GCM'
+  if (!ALGS.includes(alg)) throw new UsageError('--alg must be ECDH-ES or ECDH-ES+A256KW')
+  if (!ENCS.includes(enc)) throw new UsageError('--enc must be A256GCM or A128GCM')
+  const crv = values.crv
+  if (crv !== undefined && crv !== 'P-256' && crv !== 'X25519') {
+    throw new UsageError('--crv must be P-256 or X25519')
+  }
+  let ttlSeconds: number | undefined
+  if (values.ttl !== undefined) {
+    ttlSeconds = Number(values.ttl)
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+      throw new UsageError('--ttl must be a positive whole number')
+  }
+
+  const config = loadConfig()
+  const source = values.jwks
+  const jwks = !source
+    ? (await loadKeyRing(config.keysDir)).jwks()
+    : /^https?:\/\//.test(source)
+      ? await fetchJwks(source)
+      : parseJwks(await readFile(source, 'utf8'))
+  const key = chooseKey(jwks, crv)
+  const token = await encryptMbiJwe(mbi, key, {
+    alg: alg as JweAlg,
+    enc: enc as JweEnc,
+    ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+  })
+  process.stdout.write(
+    `${token}\n${patientSearchUrl(values.base ?? config.publicBaseUrl, token)}\n`,
+  )
+}
+
+run(main, USAGE)

@@ -1,0 +1,3 @@
+export * from './jwe.js'
+export * from './jwks.js'
+export * from './url.js'

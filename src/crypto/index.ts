@@ -1,0 +1,5 @@
+export * from './errors.js'
+export * from './claims.js'
+export * from './jwe-header.js'
+export * from './jwe.js'
+export * from './token.js'

@@ -1,0 +1,94 @@
+import type { Curve } from '../keys/jwk.js'
+import { decodeBase64url, decodeUtf8 } from './base64url.js'
+import { TokenError } from './errors.js'
+
+/** Key management algorithms accepted (RFC 7518 §4.6). Everything else is refused by name. */
+export const JWE_ALGS = ['ECDH-ES', 'ECDH-ES+A256KW'] as const
+export type JweAlg = (typeof JWE_ALGS)[number]
+
+/** Content encryption algorithms accepted (RFC 7518 §5.3). */
+export const JWE_ENCS = ['A256GCM', 'A128GCM'] as const
+export type JweEnc = (typeof JWE_ENCS)[number]
+
+/** The only protected header members we read; any other member is refused. */
+const ALLOWED_MEMBERS = new Set(['alg', 'enc', 'kid', 'epk', 'apu', 'apv', 'typ', 'cty'])
+
+const MAX_HEADER_CHARS = 640
+const MAX_KID_LENGTH = 128
+const MAX_PARTY_INFO_CHARS = 128
+
+export interface EphemeralKey {
+  kty: 'EC' | 'OKP'
+  crv: Curve
+  x: string
+  y?: string
+}
+
+export interface JweHeader {
+  alg: JweAlg
+  enc: JweEnc
+  kid: string
+  epk: EphemeralKey
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Validates the protected header before any key is touched: allowlisted alg and enc, a kid,
+ * no member outside the allowlist (so no zip, crit, jku, jwk, x5u, x5c: RFC 7516 §4.1).
+ */
+export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk: unknown } {
+  if (segment.length === 0 || segment.length > MAX_HEADER_CHARS) {
+    throw new TokenError('ERR_TOKEN_MALFORMED')
+  }
+  let header: unknown
+  try {
+    header = JSON.parse(decodeUtf8(decodeBase64url(segment)))
+  } catch (cause) {
+    throw new TokenError('ERR_TOKEN_MALFORMED', { cause })
+  }
+  if (!isPlainObject(header)) throw new TokenError('ERR_TOKEN_MALFORMED')
+
+  const { alg, enc, kid } = header
+  if (!(JWE_ALGS as readonly unknown[]).includes(alg))
+    throw new TokenError('ERR_TOKEN_ALG_UNSUPPORTED')
+  if (!(JWE_ENCS as readonly unknown[]).includes(enc))
+    throw new TokenError('ERR_TOKEN_ENC_UNSUPPORTED')
+  for (const name of Object.keys(header)) {
+    if (!ALLOWED_MEMBERS.has(name)) throw new TokenError('ERR_TOKEN_HEADER_UNSUPPORTED')
+  }
+  for (const name of ['apu', 'apv', 'typ', 'cty'] as const) {
+    const v = header[name]
+    if (v !== undefined && (typeof v !== 'string' || v.length > MAX_PARTY_INFO_CHARS)) {
+      throw new TokenError('ERR_TOKEN_HEADER_UNSUPPORTED')
+    }
+  }
+  if (kid === undefined) throw new TokenError('ERR_TOKEN_KID_MISSING')
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
+    throw new TokenError('ERR_TOKEN_MALFORMED')
+  }
+  return { alg: alg as JweAlg, enc: enc as JweEnc, kid, epk: header.epk }
+}
+
+/** The epk (RFC 7518 §4.6.1.1) must be a bare public key on the same curve as the gateway key. */
+export function checkEphemeralKey(epk: unknown, crv: Curve): EphemeralKey {
+  if (!isPlainObject(epk)) throw new TokenError('ERR_TOKEN_EPK_INVALID')
+  const kty = crv === 'X25519' ? 'OKP' : 'EC'
+  const members = kty === 'EC' ? ['kty', 'crv', 'x', 'y'] : ['kty', 'crv', 'x']
+  const names = Object.keys(epk)
+  if (names.length !== members.length || !names.every((n) => members.includes(n))) {
+    throw new TokenError('ERR_TOKEN_EPK_INVALID')
+  }
+  if (epk.kty !== kty || epk.crv !== crv) throw new TokenError('ERR_TOKEN_EPK_INVALID')
+  const coordinateChars = 43 // 32 bytes, base64url without padding
+  for (const m of members.slice(2)) {
+    const v = epk[m]
+    if (typeof v !== 'string' || v.length !== coordinateChars) {
+      throw new TokenError('ERR_TOKEN_EPK_INVALID')
+    }
+    decodeBase64url(v)
+  }
+  return epk as unknown as EphemeralKey
+}

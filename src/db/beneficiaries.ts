@@ -1,0 +1,113 @@
+import type { Mbi } from '../identifiers/mbi.js'
+import type { Sql } from './sql.js'
+
+export interface MbiRecord {
+  mbi: string
+  start: string | null
+  end: string | null
+}
+
+export interface Beneficiary {
+  beneId: string
+  mbi: string | null
+  mbiStart: string | null
+  mbiEnd: string | null
+  familyName: string
+  givenName: string
+  middleInitial: string | null
+  birthDate: string
+  sexCode: string
+  stateCode: string | null
+  zip: string | null
+  deathDate: string | null
+  lastUpdated: Date
+  /** Earlier MBIs from beneficiaries_history, excluding the current one, oldest first. */
+  historicMbis: MbiRecord[]
+}
+
+export type MbiMatch =
+  | { kind: 'none' }
+  | { kind: 'one'; beneficiary: Beneficiary }
+  | { kind: 'ambiguous'; count: number }
+
+interface Row {
+  bene_id: string
+  mbi_num: string | null
+  efctv_bgn_dt: string | null
+  efctv_end_dt: string | null
+  bene_srnm_name: string
+  bene_gvn_name: string
+  bene_mdl_name: string | null
+  bene_birth_dt: string
+  bene_sex_ident_cd: string
+  state_code: string | null
+  bene_zip_cd: string | null
+  bene_death_dt: string | null
+  last_updated: Date
+  history: MbiRecord[]
+  matches: number
+}
+
+/**
+ * Finds the beneficiary whose current or historical MBI equals `mbi`, exactly. When the MBI
+ * belongs to more than one distinct bene_id, says so and returns none of them: never pick one.
+ */
+export async function findByMbi(sql: Sql, mbi: Mbi): Promise<MbiMatch> {
+  const rows = await sql<Row[]>`
+    with ids as (
+      select bene_id from beneficiaries where mbi_num = ${mbi}
+      union
+      select bene_id from beneficiaries_history where mbi_num = ${mbi}
+    ), counted as (
+      select min(bene_id) as bene_id, count(*)::int as matches from ids
+    )
+    select
+      b.bene_id::text, b.mbi_num,
+      b.efctv_bgn_dt::text, b.efctv_end_dt::text,
+      b.bene_srnm_name, b.bene_gvn_name, b.bene_mdl_name,
+      b.bene_birth_dt::text, b.bene_sex_ident_cd, b.state_code, b.bene_zip_cd,
+      b.bene_death_dt::text, b.last_updated,
+      counted.matches,
+      coalesce((
+        select json_agg(json_build_object(
+                 'mbi', h.mbi_num, 'start', h.efctv_bgn_dt, 'end', h.efctv_end_dt)
+               order by h.efctv_bgn_dt nulls first, h.bene_history_id)
+        from beneficiaries_history h
+        where h.bene_id = b.bene_id and h.mbi_num is not null
+          and h.mbi_num is distinct from b.mbi_num
+      ), '[]'::json) as history
+    from counted join beneficiaries b on b.bene_id = counted.bene_id`
+  const row = rows[0]
+  if (!row) return { kind: 'none' }
+  if (row.matches > 1) return { kind: 'ambiguous', count: row.matches }
+  return { kind: 'one', beneficiary: toBeneficiary(row) }
+}
+
+function dedupeHistory(history: MbiRecord[]): MbiRecord[] {
+  const seen = new Set<string>()
+  return history.filter((h) => !seen.has(h.mbi) && seen.add(h.mbi))
+}
+
+function toBeneficiary(row: Row): Beneficiary {
+  return {
+    beneId: row.bene_id,
+    mbi: row.mbi_num,
+    mbiStart: row.efctv_bgn_dt,
+    mbiEnd: row.efctv_end_dt,
+    familyName: row.bene_srnm_name,
+    givenName: row.bene_gvn_name,
+    middleInitial: row.bene_mdl_name,
+    birthDate: row.bene_birth_dt,
+    sexCode: row.bene_sex_ident_cd,
+    stateCode: row.state_code,
+    zip: row.bene_zip_cd,
+    deathDate: row.bene_death_dt,
+    lastUpdated: row.last_updated,
+    historicMbis: dedupeHistory(row.history),
+  }
+}
+
+export async function countBeneficiaries(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from beneficiaries`
+  return row?.n ?? 0
+}

@@ -1,0 +1,7 @@
+export * from './errors.js'
+export * from './sql.js'
+export * from './embedded.js'
+export * from './migrate.js'
+export * from './beneficiaries.js'
+export * from './seed.js'
+export * from './connect.js'

@@ -1,0 +1,5 @@
+export * from './systems.js'
+export * from './outcome.js'
+export * from './patient.js'
+export * from './bundle.js'
+export * from './capability.js'

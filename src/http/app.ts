@@ -1,0 +1,88 @@
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import type { Sql } from '../db/sql.js'
+import { operationOutcome } from '../fhir/outcome.js'
+import { FHIR_JSON } from '../fhir/systems.js'
+import type { KeyRingSource } from '../keys/keyring.js'
+import type { Logger } from '../log/logger.js'
+import { accessLog } from './access-log.js'
+import type { AppEnv } from './env.js'
+import { HttpError } from './errors.js'
+import { classify } from './outcome-errors.js'
+import { healthRoutes } from './routes/health.js'
+import { jwksRoutes } from './routes/jwks.js'
+import { metadataRoutes } from './routes/metadata.js'
+import { patientRoutes } from './routes/patient.js'
+
+export interface AppDeps {
+  keys: KeyRingSource
+  sql: Sql
+  logger: Logger
+  /** Base URL the gateway is reached at, used in Bundle links. */
+  publicBaseUrl: string
+  clock?: () => Date
+  jwksMaxAgeSeconds?: number
+  version?: string
+}
+
+/** Paths served, with the methods each allows: any other method gets 405 with an Allow header. */
+const ROUTES: Record<string, string> = {
+  '/v2/fhir/Patient': 'GET, HEAD',
+  '/v2/fhir/metadata': 'GET, HEAD',
+  '/.well-known/jwks.json': 'GET, HEAD',
+  '/health/live': 'GET, HEAD',
+  '/health/ready': 'GET, HEAD',
+}
+
+/** Builds the gateway. No side effects: every dependency comes in through `deps`. */
+export function createApp(deps: AppDeps) {
+  const { keys, sql, logger, publicBaseUrl } = deps
+  const clock = deps.clock ?? (() => new Date())
+  const fhirBase = `${publicBaseUrl}/v2/fhir`
+  const software = { name: 'sealed-search', version: deps.version ?? '0.0.0' }
+
+  const app = new Hono<AppEnv>()
+  app.use(requestId())
+  app.use(accessLog(logger))
+  app.use(secureHeaders())
+
+  app.route('/v2/fhir', patientRoutes({ keys, sql, clock, fhirBase }))
+  app.route('/v2/fhir', metadataRoutes(fhirBase, software))
+  app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300))
+  app.route('/health', healthRoutes(keys, sql))
+
+  for (const [path, allow] of Object.entries(ROUTES)) {
+    app.all(path, () => {
+      throw new HttpError(405, 'not-supported', 'ERR_METHOD_NOT_ALLOWED', 'method not allowed', {
+        Allow: allow,
+      })
+    })
+  }
+
+  app.notFound(() => {
+    throw new HttpError(404, 'not-found', 'ERR_NOT_FOUND', 'no such endpoint')
+  })
+
+  app.onError(function toOperationOutcome(err, c) {
+    const { error, cause, unexpected } = classify(err)
+    c.get('search').error = cause
+    if (unexpected) {
+      logger.error(
+        { err: { type: (err as Error)?.name, code: (err as { code?: unknown })?.code } },
+        'unexpected error',
+      )
+    }
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+    c.header('Content-Type', FHIR_JSON)
+    c.header('Cache-Control', 'no-store')
+    return c.body(
+      JSON.stringify(operationOutcome(error.issueType, error.message, error.code)),
+      error.status,
+    )
+  })
+
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

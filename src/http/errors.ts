@@ -1,0 +1,31 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { TokenErrorCode } from '../crypto/errors.js'
+import type { IssueType } from '../fhir/outcome.js'
+
+export type HttpErrorCode =
+  | 'ERR_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_PARAM_UNSUPPORTED'
+  | 'ERR_PARAM_REPEATED'
+  | 'ERR_PARAM_MISSING'
+  | 'ERR_IDENTIFIER_MALFORMED'
+  | 'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED'
+  | 'ERR_PLAINTEXT_IN_URL'
+  | 'ERR_MULTIPLE_MATCHES'
+  | 'ERR_FORMAT_UNSUPPORTED'
+  | 'ERR_DB_UNAVAILABLE'
+  | 'ERR_INTERNAL'
+
+/** An error that already knows its HTTP status and FHIR issue type. Handlers throw these. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly issueType: IssueType,
+    readonly code: HttpErrorCode | TokenErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}

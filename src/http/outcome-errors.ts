@@ -1,0 +1,69 @@
+import { HTTPException } from 'hono/http-exception'
+import { isTokenError, type TokenErrorCode } from '../crypto/errors.js'
+import { isUnavailable } from '../db/errors.js'
+import type { IssueType } from '../fhir/outcome.js'
+import { HttpError } from './errors.js'
+
+const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
+  ERR_TOKEN_TOO_LONG: 'too-long',
+  ERR_TOKEN_FORMAT_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_ALG_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_ENC_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_HEADER_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_EXPIRED: 'expired',
+}
+
+export interface Classified {
+  error: HttpError
+  /** The stable code of the error that caused it, for logs and metrics. */
+  cause: string
+  /** True when the gateway, not the client, is at fault: worth a log line with detail. */
+  unexpected: boolean
+}
+
+/** Turns anything thrown while serving a request into the error the client sees. */
+export function classify(err: unknown): Classified {
+  if (err instanceof HttpError) return { error: err, cause: err.code, unexpected: false }
+  if (isTokenError(err)) {
+    const issue = TOKEN_ISSUE[err.code] ?? 'invalid'
+    // The message is fixed per code and holds no part of the token. A retired or revoked key
+    // answers exactly as an unknown one: the key's state is not disclosed.
+    const wire = err.code === 'ERR_TOKEN_KEY_NOT_ACCEPTED' ? 'ERR_TOKEN_KID_UNKNOWN' : err.code
+    return {
+      error: new HttpError(400, issue, wire, err.message),
+      cause: err.code,
+      unexpected: false,
+    }
+  }
+  if (isUnavailable(err)) {
+    return {
+      error: new HttpError(
+        503,
+        'transient',
+        'ERR_DB_UNAVAILABLE',
+        'the beneficiary database is unavailable; retry later',
+        { 'Retry-After': '5' },
+      ),
+      cause: 'ERR_DB_UNAVAILABLE',
+      unexpected: false,
+    }
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status
+    return {
+      error: new HttpError(
+        status,
+        status === 413 ? 'too-long' : 'invalid',
+        'ERR_INTERNAL',
+        'request refused',
+      ),
+      cause: `HTTP_${status}`,
+      unexpected: false,
+    }
+  }
+  return {
+    error: new HttpError(500, 'exception', 'ERR_INTERNAL', 'internal error'),
+    cause: 'ERR_INTERNAL',
+    unexpected: true,
+  }
+}

@@ -1,0 +1,20 @@
+import { Hono } from 'hono'
+import type { Sql } from '../../db/sql.js'
+import type { KeyRingSource } from '../../keys/keyring.js'
+import type { AppEnv } from '../env.js'
+import { HttpError } from '../errors.js'
+
+/** Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active). */
+export function healthRoutes(keys: KeyRingSource, sql: Sql) {
+  return new Hono<AppEnv>()
+    .get('/live', (c) => c.json({ status: 'ok' }))
+    .get('/ready', async function ready(c) {
+      await sql`select 1`
+      if (keys.current().active().length === 0) {
+        throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
+          'Retry-After': '5',
+        })
+      }
+      return c.json({ status: 'ok' })
+    })
+}

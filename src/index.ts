@@ -1,0 +1,57 @@
+/**
+ * The gateway's entry point and the only module with side effects: read the configuration,
+ * start the gateway, print how to use it, stop cleanly on SIGTERM or SIGINT.
+ */
+import { ConfigError, loadConfig } from './config/index.js'
+import { KeyStoreError } from './keys/errors.js'
+import { createLogger } from './log/logger.js'
+import { startGateway } from './server.js'
+
+async function main(): Promise<void> {
+  const config = loadConfig()
+  const logger = createLogger(config.logLevel)
+  const gateway = await startGateway(config, logger)
+  logger.info(
+    { url: gateway.url, database: gateway.db.embedded ? 'embedded' : 'DATABASE_URL' },
+    'gateway listening',
+  )
+  const lines = [
+    '',
+    `sealed-search is listening on ${gateway.url}`,
+    `  public keys:  curl -s ${gateway.url}/.well-known/jwks.json`,
+    `  capability:   curl -s ${gateway.url}/v2/fhir/metadata`,
+  ]
+  if (gateway.exampleUrl) {
+    lines.push(
+      '  example search for a seeded synthetic beneficiary (freshly encrypted; only ciphertext):',
+      `  curl -s '${gateway.exampleUrl}'`,
+    )
+  }
+  process.stderr.write(lines.join('\n') + '\n\n')
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((error: unknown) => {
+  // Start-up errors name the setting or file at fault; they never hold key material or an MBI.
+  if (error instanceof ConfigError || error instanceof KeyStoreError) {
+    process.stderr.write(`sealed-search: ${error.message}\n`)
+  } else {
+    const e = error as { name?: string; code?: string; message?: string }
+    process.stderr.write(
+      `sealed-search: start-up failed: ${e.name ?? 'Error'} ${e.code ?? ''} ${e.message ?? ''}\n`,
+    )
+  }
+  process.exit(1)
+})

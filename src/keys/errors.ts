@@ -1,0 +1,21 @@
+export type KeyStoreErrorCode =
+  | 'ERR_KEYS_MANIFEST_INVALID'
+  | 'ERR_KEYS_FILE_MISSING'
+  | 'ERR_KEYS_FILE_PERMISSIONS'
+  | 'ERR_KEYS_FILE_INVALID'
+  | 'ERR_KEYS_KID_MISMATCH'
+  | 'ERR_KEYS_UNKNOWN_KID'
+  | 'ERR_KEYS_NONE_ACTIVE'
+  | 'ERR_KEYS_UNSUPPORTED_CURVE'
+
+/** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
+export class KeyStoreError extends Error {
+  constructor(
+    readonly code: KeyStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = 'KeyStoreError'
+  }
+}

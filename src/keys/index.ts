@@ -1,0 +1,6 @@
+export * from './errors.js'
+export * from './jwk.js'
+export * from './manifest.js'
+export * from './store.js'
+export * from './keyring.js'
+export * from './bootstrap.js'

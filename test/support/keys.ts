@@ -1,0 +1,17 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { addGeneratedKey } from '../../src/keys/store.js'
+import { loadKeyRing, type KeyRing } from '../../src/keys/keyring.js'
+
+export async function tempDir(prefix = 'sealed-search-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+/** A key directory holding one active P-256 key and one active X25519 key, and its ring. */
+export async function twoKeyRing(): Promise<{ dir: string; ring: KeyRing }> {
+  const dir = await tempDir('sealed-keys-')
+  await addGeneratedKey(dir, 'P-256')
+  await addGeneratedKey(dir, 'X25519')
+  return { dir, ring: await loadKeyRing(dir) }
+}
