@@ -12,7 +12,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   return pino(
     {
       level,
-      base: { service: 'sealed-search' },
+      base: { service: 'sealed-search', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       hooks: { streamWrite: maskMbis },
       redact: { paths: ['*.d', '*.privateKey', '*.passphrase'], censor: '[redacted]' },

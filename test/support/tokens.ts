@@ -1,0 +1,47 @@
+import { CompactEncrypt, importJWK, type CompactJWEHeaderParameters } from 'jose'
+import type { RingKey } from '../../src/keys/keyring.js'
+
+export function b64(value: string | Uint8Array): string {
+  return Buffer.from(value).toString('base64url')
+}
+
+export function unb64(value: string): Buffer {
+  return Buffer.from(value, 'base64url')
+}
+
+/** Encrypts any plaintext to a ring key with any protected header (for negative tests). */
+export async function jweFor(
+  key: RingKey,
+  plaintext: string,
+  header: Partial<CompactJWEHeaderParameters> & Record<string, unknown> = {},
+): Promise<string> {
+  const alg = (header.alg as string | undefined) ?? 'ECDH-ES'
+  const pub = await importJWK({ ...key.publicJwk }, alg)
+  return new CompactEncrypt(new TextEncoder().encode(plaintext))
+    .setProtectedHeader({ alg, enc: 'A256GCM', kid: key.kid, ...header })
+    .encrypt(pub)
+}
+
+/** Rewrites a token's protected header (the token then fails authentication, if it gets that far). */
+export function reheader(token: string, edit: (h: Record<string, unknown>) => void): string {
+  const [h, ...rest] = token.split('.')
+  const header = JSON.parse(unb64(h!).toString('utf8')) as Record<string, unknown>
+  edit(header)
+  return [b64(JSON.stringify(header)), ...rest].join('.')
+}
+
+/** Replaces segment `index` (0 header, 1 key, 2 iv, 3 ciphertext, 4 tag) of a JWE. */
+export function replaceSegment(token: string, index: number, value: string): string {
+  const parts = token.split('.')
+  parts[index] = value
+  return parts.join('.')
+}
+
+/** Flips one bit of the decoded segment `index`. */
+export function flipBit(token: string, index: number, bit = 0): string {
+  const parts = token.split('.')
+  const bytes = unb64(parts[index]!)
+  bytes[bit >> 3] = bytes[bit >> 3]! ^ (1 << (bit & 7))
+  parts[index] = b64(bytes)
+  return parts.join('.')
+}
