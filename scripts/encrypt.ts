@@ -13,13 +13,14 @@ import {
   type JweAlg,
   type JweEnc,
 } from '../src/client/index.js'
-import { loadConfig } from '../src/config/index.js'
+import { baseUrl, loadConfig } from '../src/config/index.js'
 import { normalizeMbi } from '../src/identifiers/mbi.js'
 import { loadKeyRing } from '../src/keys/keyring.js'
 import { parse, run, UsageError } from './cli.js'
 
-const USAGE = `usage: npm run encrypt -- <MBI> [options]
+const USAGE = `usage: npm run encrypt -- <MBI|-> [options]
 
+With - the MBI is read from stdin (keeps it out of the process list and shell history).
 Prints the JWE token on the first line and the search URL on the second.
 
 options:
@@ -47,10 +48,12 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE + '\n')
     return
   }
-  const [mbi] = positionals
-  // Never echo the argument: it is a plaintext identifier.
-  if (!mbi || positionals.length !== 1) throw new UsageError('give exactly one MBI')
-  if (!normalizeMbi(mbi)) throw new UsageError('the argument is not a well-formed MBI')
+  const [arg] = positionals
+  if (!arg || positionals.length !== 1) throw new UsageError('give exactly one MBI, or - for stdin')
+  // `-` reads the MBI from stdin, keeping it out of the process list and shell history.
+  const mbi = arg === '-' ? (await readStdin()).replace(/\r?\n$/, '') : arg
+  // Never echo the value: it is a plaintext identifier.
+  if (!normalizeMbi(mbi)) throw new UsageError('the input is not a well-formed MBI')
   const alg = values.alg ?? 'ECDH-ES'
   const enc = values.enc ?? 'A256GCM'
   if (!ALGS.includes(alg)) throw new UsageError('--alg must be ECDH-ES or ECDH-ES+A256KW')
@@ -66,10 +69,11 @@ async function main(): Promise<void> {
       throw new UsageError('--ttl must be a positive whole number')
   }
 
-  const config = loadConfig()
+  // The gateway's own settings are read only when a default needs them.
+  const config = values.jwks && values.base ? undefined : loadConfig()
   const source = values.jwks
   const jwks = !source
-    ? (await loadKeyRing(config.keysDir)).jwks()
+    ? (await loadKeyRing(config!.keysDir)).jwks()
     : /^https?:\/\//.test(source)
       ? await fetchJwks(source)
       : parseJwks(await readFile(source, 'utf8'))
@@ -79,9 +83,13 @@ async function main(): Promise<void> {
     enc: enc as JweEnc,
     ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
   })
-  process.stdout.write(
-    `${token}\n${patientSearchUrl(values.base ?? config.publicBaseUrl, token)}\n`,
-  )
+  process.stdout.write(`${token}\n${patientSearchUrl(values.base ?? baseUrl(config!), token)}\n`)
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 run(main, USAGE)

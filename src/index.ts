@@ -39,6 +39,8 @@ async function main(): Promise<void> {
       () => process.exit(1),
     )
   }
+  // SIGHUP reloads the key ring (the directory is also watched); a bad directory keeps the old ring.
+  process.on('SIGHUP', () => void gateway.keys.reload('SIGHUP'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -69,9 +69,10 @@ describe('npm run keys', () => {
     expect(JSON.parse(r.stdout).keys).toHaveLength(2)
   })
 
-  it('list shows each key with its state', async () => {
+  it('list shows each key with its state and a file check', async () => {
     const r = await script('keys', ['list', '--dir', dir])
-    expect(r.stdout.trim().split('\n')).toHaveLength(2)
+    expect(r.stdout.trim().split('\n')).toHaveLength(3) // a header and two keys
+    expect(r.stdout).toMatch(/\tunknown\tok$/m)
     expect(r.stdout).toMatch(/\tP-256\tactive\t/)
     expect(r.stdout).toMatch(/\tX25519\tactive\t/)
   })
@@ -127,6 +128,18 @@ describe('npm run encrypt', () => {
     expect(opened.mbi).toBe(mbi)
     expect(ring.get(opened.kid)!.crv).toBe(crv)
     expect(r.stdout).not.toContain(mbi)
+  })
+
+  it('reads the MBI from stdin with -', async () => {
+    const mbi = seededMbi(12)
+    const r = spawnSync(
+      process.execPath,
+      [...TSX, 'scripts/encrypt.ts', '-', '--jwks', join(dir, 'jwks.json'), '--base', 'http://x'],
+      { input: `${mbi}\n`, env: childEnv({}), encoding: 'utf8' },
+    )
+    expect(r.status).toBe(0)
+    const token = r.stdout.split('\n')[0]!
+    expect((await openToken(token, await loadKeyRing(dir), new Date())).mbi).toBe(mbi)
   })
 
   it('refuses a malformed MBI without echoing it', async () => {

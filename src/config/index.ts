@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 /**
  * The only module that reads the environment. Each variable is validated once at start-up; a bad
  * value stops the process with a message that names the variable.
@@ -20,8 +22,8 @@ export interface Config {
   /** Address the HTTP server binds to. */
   host: string
   port: number
-  /** Base URL used in Bundle links; defaults to http://<host>:<port>. */
-  publicBaseUrl: string
+  /** Base URL used in Bundle links, when set; else see baseUrl(). */
+  publicBaseUrl: string | undefined
   /** PostgreSQL connection string; when absent the embedded database is used. */
   databaseUrl: string | undefined
   /** Schema holding the gateway's tables (PostgreSQL search_path); created when missing. */
@@ -32,6 +34,10 @@ export interface Config {
   seedCount: number
   /** Directory holding the key manifest and private JWKs. */
   keysDir: string
+  /** Passphrase that seals private key files (KEYS_PASSPHRASE, or the file KEYS_PASSPHRASE_FILE). */
+  keysPassphrase: string | undefined
+  /** Watch the key directory and reload the ring on change (SIGHUP reloads too). */
+  keysWatch: boolean
   /** Generate a development key pair when the key directory holds none. */
   autoGenerateKeys: boolean
   /** Cache-Control max-age of the published JWKS, in seconds. */
@@ -88,6 +94,27 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw
 }
 
+function passphrase(env: Env): string | undefined {
+  if (env.KEYS_PASSPHRASE && env.KEYS_PASSPHRASE_FILE) {
+    throw new ConfigError(
+      'KEYS_PASSPHRASE_FILE',
+      'set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE, not both',
+    )
+  }
+  if (env.KEYS_PASSPHRASE) return env.KEYS_PASSPHRASE
+  const file = env.KEYS_PASSPHRASE_FILE
+  if (!file) return undefined
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    throw new ConfigError('KEYS_PASSPHRASE_FILE', `cannot read ${file}`)
+  }
+  const value = text.replace(/\r?\n$/, '')
+  if (!value) throw new ConfigError('KEYS_PASSPHRASE_FILE', `${file} is empty`)
+  return value
+}
+
 function schema(env: Env): string | undefined {
   const raw = env.DATABASE_SCHEMA
   if (raw === undefined || raw === '') return undefined
@@ -105,20 +132,31 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
   }
   const base = url(env, 'PUBLIC_BASE_URL', ['http:', 'https:'])
-  const displayHost = host.includes(':') ? `[${host}]` : host
   return {
     host,
     port,
-    publicBaseUrl: (base ?? `http://${displayHost}:${port}`).replace(/\/+$/, ''),
+    publicBaseUrl: base?.replace(/\/+$/, ''),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseSchema: schema(env),
     dataDir: env.DATA_DIR || '.data/pglite',
     seedCount: integer(env, 'SEED_COUNT', 1000, 0, 10_000_000),
     keysDir: env.KEYS_DIR || 'keys',
     autoGenerateKeys: boolean(env, 'KEYS_AUTOGENERATE', true),
+    keysPassphrase: passphrase(env),
+    keysWatch: boolean(env, 'KEYS_WATCH', true),
     jwksMaxAgeSeconds: integer(env, 'JWKS_MAX_AGE', 300, 0, 86_400),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
     dbConnectTimeoutSeconds: integer(env, 'DB_CONNECT_TIMEOUT', 5, 1, 120),
     logLevel: level,
   }
+}
+
+/** The gateway's base URL: PUBLIC_BASE_URL, else http://HOST:<port it listens on>. */
+export function baseUrl(
+  config: Pick<Config, 'publicBaseUrl' | 'host' | 'port'>,
+  port = config.port,
+) {
+  if (config.publicBaseUrl) return config.publicBaseUrl
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return `http://${host}:${port}`
 }

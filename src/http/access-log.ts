@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Logger } from '../log/logger.js'
+import type { Metrics } from '../metrics/index.js'
 import type { AppEnv } from './env.js'
 
 function clientAddress(env: unknown): string | undefined {
@@ -12,12 +13,24 @@ function clientAddress(env: unknown): string | undefined {
  * One JSON line per request: method, path, the query string as received (it carries only
  * ciphertext; the logger masks anything MBI-shaped), status, duration, request id, client.
  */
-export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
     const start = performance.now()
     c.set('search', {})
     await next()
     const url = new URL(c.req.url)
+    const seconds = (performance.now() - start) / 1000
+    const search = c.get('search')
+    // The matched route pattern, never the raw path: a client cannot create label values.
+    const route =
+      c.res.status === 404 && search.error === 'ERR_NOT_FOUND' ? 'unmatched' : c.req.routePath
+    metrics.requests.inc({
+      route,
+      method: c.req.method,
+      status: String(c.res.status),
+      outcome: search.error ?? search.outcome ?? 'ok',
+    })
+    metrics.duration.observe({ route }, seconds)
     logger.info(
       {
         requestId: c.get('requestId'),
@@ -25,9 +38,9 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
         path: url.pathname,
         query: url.search,
         status: c.res.status,
-        durationMs: Math.round((performance.now() - start) * 100) / 100,
+        durationMs: Math.round(seconds * 100_000) / 100,
         client: clientAddress(c.env),
-        search: c.get('search'),
+        search,
       },
       'request',
     )

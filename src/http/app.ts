@@ -6,6 +6,7 @@ import { operationOutcome } from '../fhir/outcome.js'
 import { FHIR_JSON } from '../fhir/systems.js'
 import type { KeyRingSource } from '../keys/keyring.js'
 import type { Logger } from '../log/logger.js'
+import { createMetrics, type Metrics } from '../metrics/index.js'
 import { accessLog } from './access-log.js'
 import type { AppEnv } from './env.js'
 import { HttpError } from './errors.js'
@@ -24,6 +25,8 @@ export interface AppDeps {
   clock?: () => Date
   jwksMaxAgeSeconds?: number
   version?: string
+  /** Prometheus metrics, served at /metrics; a fresh registry when absent. */
+  metrics?: Metrics
 }
 
 /** Paths served, with the methods each allows: any other method gets 405 with an Allow header. */
@@ -33,6 +36,7 @@ const ROUTES: Record<string, string> = {
   '/.well-known/jwks.json': 'GET, HEAD',
   '/health/live': 'GET, HEAD',
   '/health/ready': 'GET, HEAD',
+  '/metrics': 'GET, HEAD',
 }
 
 /** Builds the gateway. No side effects: every dependency comes in through `deps`. */
@@ -41,16 +45,22 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? (() => new Date())
   const fhirBase = `${publicBaseUrl}/v2/fhir`
   const software = { name: 'sealed-search', version: deps.version ?? '0.0.0' }
+  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false })
+  metrics.observeRing(keys.current())
 
   const app = new Hono<AppEnv>()
   app.use(requestId())
-  app.use(accessLog(logger))
+  app.use(accessLog(logger, metrics))
   app.use(secureHeaders())
 
-  app.route('/v2/fhir', patientRoutes({ keys, sql, clock, fhirBase }))
+  app.route('/v2/fhir', patientRoutes({ keys, sql, clock, fhirBase, metrics }))
   app.route('/v2/fhir', metadataRoutes(fhirBase, software))
   app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300))
   app.route('/health', healthRoutes(keys, sql))
+  app.get('/metrics', async function prometheus(c) {
+    c.header('Content-Type', metrics.registry.contentType)
+    return c.body(await metrics.registry.metrics())
+  })
 
   for (const [path, allow] of Object.entries(ROUTES)) {
     app.all(path, () => {

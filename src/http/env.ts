@@ -5,6 +5,7 @@ export interface SearchFacts {
   format?: string
   kid?: string
   results?: number
+  outcome?: 'match' | 'no_match'
   error?: string
 }
 

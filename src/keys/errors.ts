@@ -7,6 +7,8 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_UNKNOWN_KID'
   | 'ERR_KEYS_NONE_ACTIVE'
   | 'ERR_KEYS_UNSUPPORTED_CURVE'
+  | 'ERR_KEYS_PASSPHRASE'
+  | 'ERR_KEYS_STATE'
 
 /** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
 export class KeyStoreError extends Error {

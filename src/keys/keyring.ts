@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { KeyStoreError } from './errors.js'
 import { thumbprint, toPublicJwk, type Curve, type PublicJwk } from './jwk.js'
 import { isAccepted, readManifest, type KeyState } from './manifest.js'
-import { readPrivateKeyFile } from './store.js'
+import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
 export interface RingKey {
   readonly kid: string
@@ -57,11 +57,11 @@ export function staticKeyRing(ring: KeyRing): KeyRingSource {
 }
 
 /** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */
-export async function loadKeyRing(dir: string): Promise<KeyRing> {
+export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Promise<KeyRing> {
   const manifest = await readManifest(dir)
   const keys: RingKey[] = []
   for (const entry of manifest.keys) {
-    const jwk = await readPrivateKeyFile(dir, entry)
+    const jwk = await readPrivateKeyFile(dir, entry, options)
     const publicJwk = toPublicJwk(jwk)
     if ((await thumbprint(publicJwk)) !== entry.kid) {
       throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${entry.file}: kid is not its thumbprint`)

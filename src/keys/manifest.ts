@@ -32,8 +32,13 @@ export interface Manifest {
 
 export const MANIFEST_FILE = 'manifest.json'
 
-export function privateKeyFileName(kid: string): string {
-  return `${kid}.private.jwk.json`
+/** The private JWK in clear (mode 0600), or sealed with a passphrase (see protect.ts). */
+export function privateKeyFileName(kid: string, sealed = false): string {
+  return sealed ? `${kid}.private.jwk.jwe` : `${kid}.private.jwk.json`
+}
+
+export function isSealedKeyFile(file: string): boolean {
+  return file.endsWith('.jwe')
 }
 
 function isIsoDate(value: unknown): value is string {
@@ -65,7 +70,10 @@ export function parseManifest(text: string): Manifest {
     if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
     if (e.notAfter !== null && !isIsoDate(e.notAfter)) fail(`keys[${i}].notAfter`)
     if (e.state === 'retiring' && e.notAfter === null) fail(`keys[${i}]: retiring needs notAfter`)
-    if (e.file !== privateKeyFileName(e.kid as string)) fail(`keys[${i}].file`)
+    const kid = e.kid as string
+    if (e.file !== privateKeyFileName(kid) && e.file !== privateKeyFileName(kid, true)) {
+      fail(`keys[${i}].file`)
+    }
   }
   return { version: 1, keys: keys as ManifestEntry[] }
 }

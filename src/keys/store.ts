@@ -3,39 +3,59 @@ import { join } from 'node:path'
 import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve, type PrivateJwk } from './jwk.js'
 import {
+  isSealedKeyFile,
   privateKeyFileName,
   readManifest,
   writeFileAtomic,
   writeManifest,
   type ManifestEntry,
 } from './manifest.js'
+import { openPrivateJwk, sealPrivateJwk } from './protect.js'
 
-/** Generates a key, writes its private JWK with mode 0600 and records it as active. */
-export async function addGeneratedKey(dir: string, crv: Curve, now = new Date()) {
-  await mkdir(dir, { recursive: true })
-  const key = await generateKey(crv)
-  const file = privateKeyFileName(key.kid)
-  await writeFileAtomic(join(dir, file), JSON.stringify(key) + '\n', 0o600)
-  const manifest = await readManifest(dir)
-  const entry: ManifestEntry = {
+export interface KeyFileOptions {
+  /** When set, private keys are written sealed with it and sealed files are opened with it. */
+  passphrase?: string | undefined
+}
+
+/** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
+export async function writeNewKey(
+  dir: string,
+  key: PrivateJwk,
+  options: KeyFileOptions = {},
+  now = new Date(),
+): Promise<ManifestEntry> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const sealed = options.passphrase !== undefined
+  const file = privateKeyFileName(key.kid, sealed)
+  const json = JSON.stringify(key) + '\n'
+  const content = sealed ? (await sealPrivateJwk(json, options.passphrase!)) + '\n' : json
+  await writeFileAtomic(join(dir, file), content, 0o600)
+  return {
     kid: key.kid,
-    crv,
+    crv: key.crv,
     state: 'active',
     created: now.toISOString(),
     notAfter: null,
     file,
   }
+}
+
+/** Generates a key, writes its private JWK with mode 0600 and records it as active. */
+export async function addGeneratedKey(
+  dir: string,
+  crv: Curve,
+  now = new Date(),
+  options: KeyFileOptions = {},
+): Promise<ManifestEntry> {
+  const entry = await writeNewKey(dir, await generateKey(crv), options, now)
+  const manifest = await readManifest(dir)
   manifest.keys.push(entry)
   await writeManifest(dir, manifest)
   return entry
 }
 
-/**
- * Reads a private JWK file. As ssh does, refuses a file that the group or others may read,
- * naming the file (never its content).
- */
-export async function readPrivateKeyFile(dir: string, entry: ManifestEntry): Promise<PrivateJwk> {
-  const path = join(dir, entry.file)
+/** Refuses, as ssh does, a private key file that the group or others may read. */
+export async function checkKeyFileMode(path: string): Promise<void> {
   let info
   try {
     info = await stat(path)
@@ -49,9 +69,29 @@ export async function readPrivateKeyFile(dir: string, entry: ManifestEntry): Pro
       `${path}: permissions ${mode} are too open; the file must not be readable by group or others (chmod 600)`,
     )
   }
+}
+
+/** Reads a private JWK file, naming the file (never its content) in any error. */
+export async function readPrivateKeyFile(
+  dir: string,
+  entry: ManifestEntry,
+  options: KeyFileOptions = {},
+): Promise<PrivateJwk> {
+  const path = join(dir, entry.file)
+  await checkKeyFileMode(path)
+  let text = await readFile(path, 'utf8')
+  if (isSealedKeyFile(entry.file)) {
+    if (options.passphrase === undefined) {
+      throw new KeyStoreError(
+        'ERR_KEYS_PASSPHRASE',
+        `${path}: the key is passphrase-protected; set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE`,
+      )
+    }
+    text = await openPrivateJwk(text, options.passphrase, path)
+  }
   let jwk: PrivateJwk
   try {
-    jwk = JSON.parse(await readFile(path, 'utf8')) as PrivateJwk
+    jwk = JSON.parse(text) as PrivateJwk
   } catch (cause) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a JSON JWK`, { cause })
   }

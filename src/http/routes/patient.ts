@@ -6,6 +6,7 @@ import { searchsetBundle } from '../../fhir/bundle.js'
 import { toPatient } from '../../fhir/patient.js'
 import { FHIR_JSON } from '../../fhir/systems.js'
 import type { KeyRingSource } from '../../keys/keyring.js'
+import type { Metrics } from '../../metrics/index.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 import { encryptedIdentifier } from '../identifier.js'
@@ -16,9 +17,10 @@ export interface PatientRouteDeps {
   sql: Sql
   clock: () => Date
   fhirBase: string
+  metrics: Metrics
 }
 
-export function patientRoutes({ keys, sql, clock, fhirBase }: PatientRouteDeps) {
+export function patientRoutes({ keys, sql, clock, fhirBase, metrics }: PatientRouteDeps) {
   return new Hono<AppEnv>().get('/Patient', async function searchPatient(c) {
     const params = singleParams(c.req.url, ['identifier', '_format'])
     const identifier = params.get('identifier')
@@ -38,6 +40,7 @@ export function patientRoutes({ keys, sql, clock, fhirBase }: PatientRouteDeps) 
     const opened = await openToken(token, ring, now)
     search.format = opened.format
     search.kid = opened.kid
+    metrics.keyUsed(opened.kid, opened.format, now)
 
     const match = await findByMbi(sql, opened.mbi)
     if (match.kind === 'ambiguous') {
@@ -50,6 +53,7 @@ export function patientRoutes({ keys, sql, clock, fhirBase }: PatientRouteDeps) 
     }
     const patients = match.kind === 'one' ? [toPatient(match.beneficiary)] : []
     search.results = patients.length
+    search.outcome = patients.length ? 'match' : 'no_match'
     const self = `${fhirBase}/Patient${new URL(c.req.url).search}`
     c.header('Content-Type', FHIR_JSON)
     c.header('Cache-Control', 'no-store')

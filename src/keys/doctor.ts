@@ -1,0 +1,74 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { KeyStoreError } from './errors.js'
+import { thumbprint, toPublicJwk } from './jwk.js'
+import { isAccepted, readManifest } from './manifest.js'
+import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
+
+export interface Finding {
+  level: 'error' | 'warning' | 'ok'
+  message: string
+}
+
+/**
+ * Consistency and permission checks of a key directory. Messages name files and kids, never
+ * key material.
+ */
+export async function doctor(
+  dir: string,
+  options: KeyFileOptions & { jwksMaxAgeSeconds?: number } = {},
+  now = new Date(),
+): Promise<Finding[]> {
+  const out: Finding[] = []
+  const error = (message: string) => out.push({ level: 'error', message })
+  const warn = (message: string) => out.push({ level: 'warning', message })
+
+  let manifest
+  try {
+    manifest = await readManifest(dir)
+  } catch (e) {
+    error((e as Error).message)
+    return out
+  }
+  const dirMode = (await stat(dir)).mode & 0o777
+  if (dirMode & 0o022) error(`${dir}: writable by group or others (mode ${dirMode.toString(8)})`)
+
+  for (const entry of manifest.keys) {
+    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    try {
+      const jwk = await readPrivateKeyFile(dir, entry, options)
+      if ((await thumbprint(toPublicJwk(jwk))) !== entry.kid) {
+        error(`${entry.file}: kid is not the key's RFC 7638 thumbprint`)
+      }
+    } catch (e) {
+      error(e instanceof KeyStoreError ? e.message : `${entry.file}: unreadable`)
+    }
+    if (entry.state === 'retiring' && !isAccepted(entry, now)) {
+      warn(`${entry.kid}: retiring key past its notAfter; run: npm run keys -- retire ${entry.kid}`)
+    }
+  }
+  const active = manifest.keys.filter((k) => k.state === 'active')
+  if (active.length === 0) error('no active key: partners have nothing to encrypt to')
+
+  const listed = new Set(manifest.keys.map((k) => k.file))
+  for (const file of await readdir(dir)) {
+    if (/\.private\.jwk\.(json|jwe)$/.test(file) && !listed.has(file)) {
+      warn(`${file}: a key file the manifest does not list`)
+    }
+  }
+  try {
+    const published = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8')) as {
+      keys?: { kid?: string }[]
+    }
+    const kids = new Set((published.keys ?? []).map((k) => k.kid))
+    if (kids.size !== active.length || active.some((k) => !kids.has(k.kid))) {
+      warn('jwks.json does not list exactly the active keys; run: npm run keys -- publish')
+    }
+  } catch {
+    // No published file: the gateway serves the JWKS itself.
+  }
+  if (!out.some((f) => f.level === 'error')) {
+    out.push({ level: 'ok', message: `${manifest.keys.length} key(s), ${active.length} active` })
+  }
+  return out
+}

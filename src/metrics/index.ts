@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { KeyRing } from '../keys/keyring.js'
+
+/**
+ * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from
+ * the key ring's own kids: nothing a client sends becomes a label.
+ */
+export interface Metrics {
+  registry: Registry
+  requests: Counter<'route' | 'method' | 'status' | 'outcome'>
+  duration: Histogram<'route'>
+  decryptions: Counter<'kid' | 'format'>
+  keyLastUsed: Gauge<'kid'>
+  keyState: Gauge<'kid' | 'crv' | 'state'>
+  /** Records one successful decryption with `kid`. */
+  keyUsed(kid: string, format: string, now: Date): void
+  /** Publishes the ring's keys and states (after start and every reload). */
+  observeRing(ring: KeyRing): void
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry()
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+  const requests = new Counter({
+    name: 'sealed_search_requests_total',
+    help: 'HTTP requests by route, method, status and outcome (match, no_match or an error code)',
+    labelNames: ['route', 'method', 'status', 'outcome'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'sealed_search_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  const decryptions = new Counter({
+    name: 'sealed_search_decryptions_total',
+    help: 'Identifier tokens decrypted, by key id and token format',
+    labelNames: ['kid', 'format'] as const,
+    registers: [registry],
+  })
+  const keyLastUsed = new Gauge({
+    name: 'sealed_search_key_last_used_seconds',
+    help: 'Unix time of the last successful decryption with each key',
+    labelNames: ['kid'] as const,
+    registers: [registry],
+  })
+  const keyState = new Gauge({
+    name: 'sealed_search_key_state',
+    help: 'Keys in the ring (1 per key, labelled with its curve and state)',
+    labelNames: ['kid', 'crv', 'state'] as const,
+    registers: [registry],
+  })
+  return {
+    registry,
+    requests,
+    duration,
+    decryptions,
+    keyLastUsed,
+    keyState,
+    keyUsed(kid, format, now) {
+      decryptions.inc({ kid, format })
+      keyLastUsed.set({ kid }, now.getTime() / 1000)
+    },
+    observeRing(ring) {
+      keyState.reset()
+      for (const k of ring.keys) keyState.set({ kid: k.kid, crv: k.crv, state: k.state }, 1)
+    },
+  }
+}
+
+/** Reads `sealed_search_key_last_used_seconds` per kid from a metrics exposition text. */
+export function parseKeyLastUsed(text: string): Map<string, Date> {
+  const out = new Map<string, Date>()
+  const line = /^sealed_search_key_last_used_seconds\{kid="([A-Za-z0-9_-]+)"\} ([0-9.e+]+)$/gm
+  for (const m of text.matchAll(line)) out.set(m[1]!, new Date(Number(m[2]) * 1000))
+  return out
+}
