@@ -1,11 +1,12 @@
 /**
  * Partner side: encrypt an MBI to a gateway key and print the token and the search URL.
- *   npm run encrypt -- <MBI> [--jwks FILE|URL] [--alg ECDH-ES|ECDH-ES+A256KW] [--enc A256GCM|A128GCM]
- *                           [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
+ *   npm run encrypt -- <MBI> [--format jwe|hpke] [--jwks FILE|URL] [--alg ECDH-ES|ECDH-ES+A256KW]
+ *                           [--enc A256GCM|A128GCM] [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
  */
 import { readFile } from 'node:fs/promises'
 import {
   chooseKey,
+  encryptMbiHpke,
   encryptMbiJwe,
   fetchJwks,
   parseJwks,
@@ -21,21 +22,24 @@ import { parse, run, UsageError } from './cli.js'
 const USAGE = `usage: npm run encrypt -- <MBI|-> [options]
 
 With - the MBI is read from stdin (keeps it out of the process list and shell history).
-Prints the JWE token on the first line and the search URL on the second.
+Prints the token on the first line and the search URL on the second.
 
 options:
+  --format FORMAT     jwe (default: JWE compact) or hpke (the short RFC 9180 token, docs/TOKENS.md)
   --jwks FILE|URL     the gateway's JWKS (default: the local key directory's active keys)
-  --alg ALG           ECDH-ES (default) or ECDH-ES+A256KW
-  --enc ENC           A256GCM (default) or A128GCM
+  --alg ALG           jwe only: ECDH-ES (default) or ECDH-ES+A256KW
+  --enc ENC           jwe only: A256GCM (default) or A128GCM
   --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
   --base URL          gateway base URL for the printed search URL (default: from config)`
 
 const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
 const ENCS: readonly string[] = ['A256GCM', 'A128GCM']
+const FORMATS: readonly string[] = ['jwe', 'hpke']
 
 async function main(): Promise<void> {
   const { values, positionals } = parse(process.argv.slice(2), {
+    format: { type: 'string' },
     jwks: { type: 'string' },
     alg: { type: 'string' },
     enc: { type: 'string' },
@@ -54,6 +58,11 @@ async function main(): Promise<void> {
   const mbi = arg === '-' ? (await readStdin()).replace(/\r?\n$/, '') : arg
   // Never echo the value: it is a plaintext identifier.
   if (!normalizeMbi(mbi)) throw new UsageError('the input is not a well-formed MBI')
+  const format = values.format ?? 'jwe'
+  if (!FORMATS.includes(format)) throw new UsageError('--format must be jwe or hpke')
+  if (format === 'hpke' && (values.alg !== undefined || values.enc !== undefined)) {
+    throw new UsageError('--alg and --enc apply to --format jwe only')
+  }
   const alg = values.alg ?? 'ECDH-ES'
   const enc = values.enc ?? 'A256GCM'
   if (!ALGS.includes(alg)) throw new UsageError('--alg must be ECDH-ES or ECDH-ES+A256KW')
@@ -77,12 +86,13 @@ async function main(): Promise<void> {
     : /^https?:\/\//.test(source)
       ? await fetchJwks(source)
       : parseJwks(await readFile(source, 'utf8'))
-  const key = chooseKey(jwks, crv)
-  const token = await encryptMbiJwe(mbi, key, {
-    alg: alg as JweAlg,
-    enc: enc as JweEnc,
-    ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-  })
+  // HPKE names the key by its published hpke_key_id: only keys that have one will do.
+  const key = chooseKey(jwks, crv, { format: format as 'jwe' | 'hpke' })
+  const ttl = ttlSeconds !== undefined ? { ttlSeconds } : {}
+  const token =
+    format === 'hpke'
+      ? await encryptMbiHpke(mbi, key, ttl)
+      : await encryptMbiJwe(mbi, key, { alg: alg as JweAlg, enc: enc as JweEnc, ...ttl })
   process.stdout.write(`${token}\n${patientSearchUrl(values.base ?? baseUrl(config!), token)}\n`)
 }
 

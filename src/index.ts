@@ -2,32 +2,48 @@
  * The gateway's entry point and the only module with side effects: read the configuration,
  * start the gateway, print how to use it, stop cleanly on SIGTERM or SIGINT.
  */
+import { isClusterWorker, reportWorkerReady, runPrimary, WorkerStartError } from './cluster.js'
 import { ConfigError, loadConfig } from './config/index.js'
 import { KeyStoreError } from './keys/errors.js'
 import { createLogger } from './log/logger.js'
 import { startGateway } from './server.js'
 
+function banner(url: string, exampleUrl: string | undefined, workerPids?: number[]): string {
+  const lines = [
+    '',
+    `sealed-search is listening on ${url}`,
+    `  public keys:  curl -s ${url}/.well-known/jwks.json`,
+    `  capability:   curl -s ${url}/v2/fhir/metadata`,
+  ]
+  if (workerPids) {
+    lines.push(`  cluster:      ${workerPids.length} workers (${workerPids.join(', ')})`)
+  }
+  if (exampleUrl) {
+    lines.push(
+      '  example search for a seeded synthetic beneficiary (freshly encrypted; only ciphertext):',
+      `  curl -s '${exampleUrl}'`,
+    )
+  }
+  return lines.join('\n') + '\n\n'
+}
+
 async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
-  const gateway = await startGateway(config, logger)
+  // Cluster mode: this process prepares once, forks the workers and supervises them.
+  if (config.clusterWorkers > 0 && !isClusterWorker()) {
+    const started = await runPrimary(config, logger)
+    logger.info({ url: started.url, workers: started.pids }, 'cluster listening')
+    process.stderr.write(banner(started.url, started.exampleUrl, started.pids))
+    return
+  }
+  const worker = isClusterWorker()
+  const gateway = await startGateway(config, logger, { prepared: worker })
   logger.info(
     { url: gateway.url, database: gateway.db.embedded ? 'embedded' : 'DATABASE_URL' },
     'gateway listening',
   )
-  const lines = [
-    '',
-    `sealed-search is listening on ${gateway.url}`,
-    `  public keys:  curl -s ${gateway.url}/.well-known/jwks.json`,
-    `  capability:   curl -s ${gateway.url}/v2/fhir/metadata`,
-  ]
-  if (gateway.exampleUrl) {
-    lines.push(
-      '  example search for a seeded synthetic beneficiary (freshly encrypted; only ciphertext):',
-      `  curl -s '${gateway.exampleUrl}'`,
-    )
-  }
-  process.stderr.write(lines.join('\n') + '\n\n')
+  if (!worker) process.stderr.write(banner(gateway.url, gateway.exampleUrl))
 
   let stopping = false
   const stop = (signal: string) => {
@@ -43,11 +59,16 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void gateway.keys.reload('SIGHUP'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  if (worker) reportWorkerReady(gateway, stop)
 }
 
 main().catch((error: unknown) => {
   // Start-up errors name the setting or file at fault; they never hold key material or an MBI.
-  if (error instanceof ConfigError || error instanceof KeyStoreError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof KeyStoreError ||
+    error instanceof WorkerStartError
+  ) {
     process.stderr.write(`sealed-search: ${error.message}\n`)
   } else {
     const e = error as { name?: string; code?: string; message?: string }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { baseUrl, type Config } from './config/index.js'
 import { countBeneficiaries } from './db/beneficiaries.js'
 import { openDatabase, type Database } from './db/connect.js'
@@ -8,6 +8,8 @@ import { seed, seededMbi } from './db/seed.js'
 import { operationOutcome } from './fhir/outcome.js'
 import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
+import { listen } from './http/listen.js'
+import { auditDestination, createAudit } from './log/audit.js'
 import { ensureDevelopmentKey } from './keys/bootstrap.js'
 import { KeyStoreError } from './keys/errors.js'
 import { reloadingKeyRing, type ReloadingKeyRing } from './keys/reload.js'
@@ -30,20 +32,37 @@ async function packageVersion(): Promise<string> {
   return String(pkg.version)
 }
 
+/**
+ * The once-per-deployment steps before serving: schema migrations, seeding an empty embedded
+ * database, a development key when none exists. A cluster primary runs them before forking.
+ */
+export async function prepareGateway(config: Config, db: Database, logger: Logger): Promise<void> {
+  const applied = await migrate(db.sql)
+  if (applied.length) logger.info({ migrations: applied }, 'schema migrated')
+  if (db.embedded && config.seedCount > 0 && (await countBeneficiaries(db.sql)) === 0) {
+    await seed(db.sql, { count: config.seedCount })
+    logger.info({ count: config.seedCount }, 'seeded synthetic beneficiaries')
+  }
+  if (config.autoGenerateKeys) {
+    const kid = await ensureDevelopmentKey(config.keysDir)
+    if (kid) logger.warn({ kid, dir: config.keysDir }, 'generated a development key pair')
+  }
+}
+
+export interface StartOptions {
+  /** prepareGateway has run already (in a cluster primary): a worker only serves. */
+  prepared?: boolean
+}
+
 /** Starts the whole gateway from a validated config: database, schema, keys, HTTP. */
-export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningGateway> {
   const db = await openDatabase(config)
   try {
-    const applied = await migrate(db.sql)
-    if (applied.length) logger.info({ migrations: applied }, 'schema migrated')
-    if (db.embedded && config.seedCount > 0 && (await countBeneficiaries(db.sql)) === 0) {
-      await seed(db.sql, { count: config.seedCount })
-      logger.info({ count: config.seedCount }, 'seeded synthetic beneficiaries')
-    }
-    if (config.autoGenerateKeys) {
-      const kid = await ensureDevelopmentKey(config.keysDir)
-      if (kid) logger.warn({ kid, dir: config.keysDir }, 'generated a development key pair')
-    }
+    if (!options.prepared) await prepareGateway(config, db, logger)
     const metrics = createMetrics()
     const keys = await reloadingKeyRing(config.keysDir, {
       logger,
@@ -63,32 +82,40 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     // app is in place before start-up resolves, so no request is served without it.
     const late: { app?: ReturnType<typeof createApp> } = {}
     const starting = JSON.stringify(operationOutcome('transient', 'the gateway is starting'))
-    const server = await new Promise<ServerType>((resolve) => {
-      const s = serve(
-        {
-          fetch: (request, env) =>
-            late.app
-              ? late.app.fetch(request, env)
-              : new Response(starting, {
-                  status: 503,
-                  headers: { 'Content-Type': FHIR_JSON, 'Retry-After': '1' },
-                }),
-          hostname: config.host,
-          port: config.port,
-        },
-        () => resolve(s),
-      )
-    })
+    const server = await listen(
+      (request, env) =>
+        late.app
+          ? late.app.fetch(request, env)
+          : new Response(starting, {
+              status: 503,
+              headers: { 'Content-Type': FHIR_JSON, 'Retry-After': '1' },
+            }),
+      { host: config.host, port: config.port, tls: config.tls, logger },
+    )
     const address = server.address()
     const url = baseUrl(config, typeof address === 'object' && address ? address.port : config.port)
+    if (!config.auditHmacKey) {
+      logger.warn(
+        'AUDIT_HMAC_KEY is not set: audit fingerprints correlate within this process only',
+      )
+    }
+    if (config.legacyHash) {
+      const sunset = config.legacyHash.sunset.toISOString()
+      logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
+    }
     late.app = createApp({
       keys,
       metrics,
+      audit: createAudit(auditDestination(config.auditLog), config.auditHmacKey),
+      tokenPolicy: config.tokenPolicy,
+      dbQueryTimeoutMs: config.dbQueryTimeoutSeconds * 1000,
+      ...(config.tls ? { clientAllowlist: config.tls.clientAllowlist } : {}),
       sql: db.sql,
       logger,
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
       version: await packageVersion(),
+      features: { legacyHash: config.legacyHash, hicnSearch: config.hicnSearch },
     })
     let exampleUrl: string | undefined
     if ((await countBeneficiaries(db.sql)) > 0) {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '../src/client/index.js'
 import { loadConfig } from '../src/config/index.js'
+import { readMigrations } from '../src/db/migrate.js'
 import { AMBIGUOUS_MBI, seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { createSql } from '../src/db/sql.js'
 import { createLogger } from '../src/log/logger.js'
@@ -133,8 +134,9 @@ describe.runIf(realServer)('npm start with DATABASE_URL', () => {
     )
     const [, url] = await running.waitFor(/listening on (http:\/\/\S+)/)
     const sql = createSql({ url: realServer!, max: 1, searchPath: schema })
-    const migrations = await sql`select version from schema_migrations`
-    expect(migrations.map((m) => m.version)).toEqual([1])
+    const migrations = await sql`select version from schema_migrations order by version`
+    const shipped = (await readMigrations()).map((m) => m.version)
+    expect(migrations.map((m) => m.version)).toEqual(shipped)
     await seed(sql, { count: 5 })
     await sql.end()
     const jwks = await fetchJwks(`${url}/.well-known/jwks.json`)

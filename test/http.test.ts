@@ -212,7 +212,7 @@ describe('errors are OperationOutcomes that leak nothing', () => {
 })
 
 describe('GET /v2/fhir/metadata', () => {
-  it('returns a CapabilityStatement describing the encrypted identifier search', async () => {
+  it('returns a CapabilityStatement describing read and the search parameters', async () => {
     const res = await app.request('/v2/fhir/metadata')
     expect(res.status).toBe(200)
     const cs = (await res.json()) as {
@@ -230,8 +230,13 @@ describe('GET /v2/fhir/metadata', () => {
     expect(cs.fhirVersion).toBe('4.0.1')
     const [patient] = cs.rest[0]!.resource
     expect(patient!.type).toBe('Patient')
-    expect(patient!.interaction.map((i) => i.code)).toEqual(['search-type'])
-    expect(patient!.searchParam.map((p) => p.name)).toEqual(['identifier'])
+    expect(patient!.interaction.map((i) => i.code)).toEqual(['read', 'search-type'])
+    expect(patient!.searchParam.map((p) => p.name)).toEqual([
+      '_id',
+      'identifier',
+      '_count',
+      'startIndex',
+    ])
   })
 })
 
@@ -246,9 +251,10 @@ describe('GET /.well-known/jwks.json', () => {
     const jwks = JSON.parse(text) as { keys: Record<string, unknown>[] }
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual(ring.keys.map((k) => k.kid).sort())
     for (const k of jwks.keys) {
-      expect(Object.keys(k).sort()).toEqual(
-        k.kty === 'EC' ? ['crv', 'kid', 'kty', 'use', 'x', 'y'] : ['crv', 'kid', 'kty', 'use', 'x'],
-      )
+      // hpke_key_id: the number HPKE tokens name the key by (docs/TOKENS.md; RFC 7517 §4).
+      const members = ['crv', 'hpke_key_id', 'kid', 'kty', 'use', 'x']
+      expect(Object.keys(k).sort()).toEqual(k.kty === 'EC' ? [...members, 'y'] : members)
+      expect(k.hpke_key_id).toEqual(ring.get(k.kid as string)!.hpkeKeyId)
     }
     expect(text).not.toMatch(/"d"/)
     const again = await app.request('/.well-known/jwks.json', {

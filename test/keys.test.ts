@@ -85,6 +85,23 @@ describe('the key directory', () => {
     expect(await keyStoreCode(loadKeyRing(dir))).toBe('ERR_KEYS_KID_MISMATCH')
   })
 
+  it.each(['P-256', 'X25519'] as const)(
+    'refuses a %s key file whose d is not the private key of its x, naming the file',
+    async (crv) => {
+      const dir = await tempDir()
+      const a = await addGeneratedKey(dir, crv)
+      const b = await addGeneratedKey(dir, crv)
+      // a's public members and kid (so the thumbprint check passes) with b's private scalar.
+      const fa = JSON.parse(await readFile(join(dir, a.file), 'utf8'))
+      const fb = JSON.parse(await readFile(join(dir, b.file), 'utf8'))
+      await writeFile(join(dir, a.file), JSON.stringify({ ...fa, d: fb.d }), { mode: 0o600 })
+      const error = await loadKeyRing(dir).catch((e: unknown) => e as KeyStoreError)
+      expect(error).toBeInstanceOf(KeyStoreError)
+      expect((error as KeyStoreError).code).toBe('ERR_KEYS_KID_MISMATCH')
+      expect((error as KeyStoreError).message).toContain(a.file)
+    },
+  )
+
   it('refuses a missing key file', async () => {
     const dir = await tempDir()
     const manifest = {

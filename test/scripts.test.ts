@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -108,6 +108,8 @@ describe('npm run encrypt', () => {
     [[], 'P-256'],
     [['--crv', 'X25519', '--alg', 'ECDH-ES+A256KW'], 'X25519'],
     [['--ttl', '60', '--enc', 'A128GCM'], 'P-256'],
+    [['--format', 'hpke', '--crv', 'X25519'], 'X25519'],
+    [['--format', 'hpke', '--ttl', '60'], 'P-256'],
   ])('prints a token the gateway decrypts, and the search URL (%j)', async (args, crv) => {
     const mbi = seededMbi(11)
     const r = await script('encrypt', [
@@ -140,6 +142,22 @@ describe('npm run encrypt', () => {
     expect(r.status).toBe(0)
     const token = r.stdout.split('\n')[0]!
     expect((await openToken(token, await loadKeyRing(dir), new Date())).mbi).toBe(mbi)
+  })
+
+  it('names the key of an HPKE token by the hpke_key_id of the JWKS, and needs one', async () => {
+    const jwks = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8'))
+    const x = jwks.keys.find((k: { crv: string }) => k.crv === 'X25519')
+    const args = ['--format', 'hpke', '--crv', 'X25519', '--base', 'http://x']
+    const r = await script('encrypt', [seededMbi(13), '--jwks', join(dir, 'jwks.json'), ...args])
+    const token = r.stdout.split('\n')[0]!
+    expect(token.length).toBeLessThan(100)
+    expect([...Buffer.from(token, 'base64url').subarray(0, 3)]).toEqual([2, 0, x.hpke_key_id])
+    const bare = join(dir, 'jwks-without-ids.json')
+    const keys = jwks.keys.map(({ hpke_key_id: _, ...k }: Record<string, unknown>) => k)
+    await writeFile(bare, JSON.stringify({ keys }))
+    const refused = await script('encrypt', [seededMbi(13), '--jwks', bare, ...args])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/no X25519 encryption key/)
   })
 
   it('refuses a malformed MBI without echoing it', async () => {

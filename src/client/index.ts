@@ -1,3 +1,7 @@
 export * from './jwe.js'
+export * from './hpke.js'
 export * from './jwks.js'
 export * from './url.js'
+export * from './jwks-cache.js'
+export * from './encrypt.js'
+export type { PayloadOptions } from './payload.js'

@@ -1,5 +1,5 @@
 import { CompactEncrypt, importJWK } from 'jose'
-import { normalizeMbi } from '../identifiers/mbi.js'
+import { identifierPayload } from './payload.js'
 
 export type JweAlg = 'ECDH-ES' | 'ECDH-ES+A256KW'
 export type JweEnc = 'A256GCM' | 'A128GCM'
@@ -12,6 +12,8 @@ export interface GatewayJwk {
   y?: string
   kid?: string
   use?: string
+  /** The HPKE key id the gateway assigned to this key (docs/TOKENS.md); needed for HPKE only. */
+  hpke_key_id?: number
 }
 
 export interface EncryptOptions {
@@ -32,15 +34,10 @@ export async function encryptMbiJwe(
   jwk: GatewayJwk,
   options: EncryptOptions = {},
 ): Promise<string> {
-  const canonical = normalizeMbi(mbi)
-  if (!canonical) throw new TypeError('not a well-formed MBI')
+  // Validates the MBI and ttlSeconds (a positive whole number) before anything is encrypted.
+  const payload = identifierPayload(mbi, options)
   if (!jwk.kid) throw new TypeError('the gateway key has no kid')
-  const { alg = 'ECDH-ES', enc = 'A256GCM', ttlSeconds } = options
-  let payload: string = canonical
-  if (ttlSeconds !== undefined) {
-    const iat = Math.floor((options.now?.() ?? Date.now()) / 1000)
-    payload = JSON.stringify({ mbi: canonical, iat, exp: iat + ttlSeconds })
-  }
+  const { alg = 'ECDH-ES', enc = 'A256GCM' } = options
   const key = await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, alg)
   return new CompactEncrypt(new TextEncoder().encode(payload))
     .setProtectedHeader({ alg, enc, kid: jwk.kid })

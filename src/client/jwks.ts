@@ -6,10 +6,26 @@ export interface Jwks {
 
 const SUPPORTED = new Set(['P-256', 'X25519'])
 
-/** Picks the key to encrypt to: the first key of the wanted curve, else the first supported one. */
-export function chooseKey(jwks: Jwks, crv?: 'P-256' | 'X25519'): GatewayJwk {
+/** A gateway key can carry HPKE tokens when it has an `hpke_key_id` (docs/TOKENS.md). */
+const hasHpkeKeyId = (k: GatewayJwk): boolean =>
+  Number.isInteger(k.hpke_key_id) && k.hpke_key_id! >= 1 && k.hpke_key_id! <= 0xffff
+
+/**
+ * Picks the key to encrypt to: the first key of the wanted curve, else the first supported one.
+ * With `format: 'hpke'`, only keys that publish an `hpke_key_id`.
+ */
+export function chooseKey(
+  jwks: Jwks,
+  crv?: 'P-256' | 'X25519',
+  options: { format?: 'jwe' | 'hpke' } = {},
+): GatewayJwk {
   const usable = jwks.keys.filter(
-    (k) => k.kid && k.crv && SUPPORTED.has(k.crv) && (k.use === undefined || k.use === 'enc'),
+    (k) =>
+      k.kid &&
+      k.crv &&
+      SUPPORTED.has(k.crv) &&
+      (k.use === undefined || k.use === 'enc') &&
+      (options.format !== 'hpke' || hasHpkeKeyId(k)),
   )
   const key = crv ? usable.find((k) => k.crv === crv) : usable[0]
   if (!key)

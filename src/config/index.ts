@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 /**
  * The only module that reads the environment. Each variable is validated once at start-up; a bad
@@ -46,7 +47,39 @@ export interface Config {
   dbPoolSize: number
   /** Seconds to wait for a PostgreSQL connection before answering 503. */
   dbConnectTimeoutSeconds: number
+  /** Seconds a lookup may take before the search answers 503. */
+  dbQueryTimeoutSeconds: number
   logLevel: LogLevel
+  /** Replay window: require `exp` in tokens, at most `maxLifetimeSeconds` after `iat` (or now). */
+  tokenPolicy: { requireExp: boolean; maxLifetimeSeconds: number }
+  /** Audit records: `stdout`, `stderr` or a file path (appended, mode 0600). */
+  auditLog: string
+  /** HMAC-SHA256 key for the MBI fingerprints in audit records; random per process when unset. */
+  auditHmacKey: Buffer | undefined
+  /** HTTPS with required client certificates (mTLS), when set. */
+  tls: TlsConfig | undefined
+  /** Legacy `mbi-hash` search (deprecated; LEGACY_HASH_ENABLED): served only when set. */
+  legacyHash: LegacyHashConfig | undefined
+  /** Encrypted HICN search (`hicn-encrypted`; HICN_SEARCH_ENABLED), off by default. */
+  hicnSearch: boolean
+  /** Worker processes sharing the port (CLUSTER_WORKERS); 0 runs the gateway in this process. */
+  clusterWorkers: number
+}
+
+export interface LegacyHashConfig {
+  /** When the path ends (RFC 8594 `Sunset`); LEGACY_HASH_SUNSET, required when enabled. */
+  sunset: Date
+  /** Since when it is deprecated (RFC 9745 `Deprecation`); LEGACY_HASH_DEPRECATION, optional. */
+  deprecation: Date | undefined
+}
+
+export interface TlsConfig {
+  certFile: string
+  keyFile: string
+  /** CA bundle that client certificates must chain to. */
+  clientCaFile: string
+  /** SHA-256 fingerprints (upper-case hex, colon-separated) of the client certificates served. */
+  clientAllowlist: string[]
 }
 
 type Env = Record<string, string | undefined>
@@ -115,6 +148,133 @@ function passphrase(env: Env): string | undefined {
   return value
 }
 
+/** A secret of at least 32 bytes, hex-encoded, from NAME or from the file NAME_FILE. */
+function secretBytes(env: Env, name: string): Buffer | undefined {
+  let raw = env[name]
+  const file = env[`${name}_FILE`]
+  if (raw && file) throw new ConfigError(`${name}_FILE`, `set ${name} or ${name}_FILE, not both`)
+  if (file) {
+    try {
+      raw = readFileSync(file, 'utf8').trim()
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`)
+    }
+  }
+  if (!raw) return undefined
+  // Never echo the value: it is a secret.
+  if (!/^([0-9a-fA-F]{2}){32,}$/.test(raw)) {
+    throw new ConfigError(name, 'must be at least 32 bytes, hex-encoded (64+ hex digits)')
+  }
+  return Buffer.from(raw, 'hex')
+}
+
+function tls(env: Env): TlsConfig | undefined {
+  const names = ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_CA_FILE', 'TLS_CLIENT_ALLOWLIST']
+  const set = names.filter((n) => env[n])
+  if (set.length === 0) return undefined
+  const missing = names.filter((n) => !env[n])
+  if (missing.length) {
+    throw new ConfigError(missing[0]!, `mTLS needs all of ${names.join(', ')}`)
+  }
+  const clientAllowlist = env
+    .TLS_CLIENT_ALLOWLIST!.split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((f) => {
+      const hex = f.replace(/:/g, '').toUpperCase()
+      if (!/^[0-9A-F]{64}$/.test(hex)) {
+        throw new ConfigError(
+          'TLS_CLIENT_ALLOWLIST',
+          'entries must be SHA-256 fingerprints (64 hex digits)',
+        )
+      }
+      return hex.match(/../g)!.join(':')
+    })
+  return {
+    certFile: env.TLS_CERT_FILE!,
+    keyFile: env.TLS_KEY_FILE!,
+    clientCaFile: env.TLS_CLIENT_CA_FILE!,
+    clientAllowlist,
+  }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+const HTTP_DATE = new RegExp(
+  `^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) (${MONTHS.join('|')}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`,
+)
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z)?$/
+
+/**
+ * A date given as an HTTP-date (RFC 9110 §5.6.7 IMF-fixdate, `Wed, 30 Jun 2027 00:00:00 GMT`), an
+ * ISO 8601 date (`2027-06-30`, midnight UTC) or UTC date-time (`2027-06-30T12:00:00Z`). Checked
+ * by writing it back: `2027-02-30` or a wrong weekday is refused, not rolled over.
+ */
+function date(env: Env, name: string): Date | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const http = HTTP_DATE.exec(raw)
+  let value: Date | undefined
+  if (http) {
+    const [, d, mon, y, h, mi, sec] = http
+    value = new Date(Date.UTC(+y!, MONTHS.indexOf(mon!), +d!, +h!, +mi!, +sec!))
+    if (value.toUTCString() !== raw) value = undefined
+  } else if (ISO_DATE.test(raw)) {
+    value = new Date(raw.length === 10 ? `${raw}T00:00:00.000Z` : raw)
+    const back = Number.isNaN(value.getTime()) ? '' : value.toISOString()
+    if (!back.startsWith(raw.replace(/Z$/, ''))) value = undefined
+  }
+  if (!value) {
+    throw new ConfigError(
+      name,
+      `expected an HTTP-date (Wed, 30 Jun 2027 00:00:00 GMT) or an ISO date (2027-06-30), got "${raw}"`,
+    )
+  }
+  return value
+}
+
+/** The legacy mbi-hash search: off unless LEGACY_HASH_ENABLED; then LEGACY_HASH_SUNSET is required. */
+function legacyHash(env: Env): LegacyHashConfig | undefined {
+  const enabled = boolean(env, 'LEGACY_HASH_ENABLED', false)
+  const sunset = date(env, 'LEGACY_HASH_SUNSET')
+  const deprecation = date(env, 'LEGACY_HASH_DEPRECATION')
+  if (!enabled) return undefined
+  if (!sunset) {
+    throw new ConfigError(
+      'LEGACY_HASH_SUNSET',
+      'required when LEGACY_HASH_ENABLED is true: the date the mbi-hash search ends',
+    )
+  }
+  // RFC 9745 §2.1 / RFC 8594 §3: a resource is deprecated before (or when) it is sunset.
+  if (deprecation && deprecation > sunset) {
+    throw new ConfigError('LEGACY_HASH_DEPRECATION', 'must not be later than LEGACY_HASH_SUNSET')
+  }
+  return { sunset, deprecation }
+}
+
+/**
+ * The pepper for `npm run legacy-hash`, from LEGACY_HASH_PEPPER or the file LEGACY_HASH_PEPPER_FILE:
+ * hex-encoded bytes. Only the legacy-hash script reads it; the gateway never needs it. The value
+ * is never echoed in an error.
+ */
+export function legacyHashPepper(env: Env = process.env): Buffer | undefined {
+  const name = 'LEGACY_HASH_PEPPER'
+  let raw = env[name]
+  const file = env[`${name}_FILE`]
+  if (raw && file) throw new ConfigError(`${name}_FILE`, `set ${name} or ${name}_FILE, not both`)
+  if (file) {
+    try {
+      raw = readFileSync(file, 'utf8').trim()
+    } catch {
+      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`)
+    }
+  }
+  if (!raw) return undefined
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(raw)) {
+    throw new ConfigError(file ? `${name}_FILE` : name, 'must be hex-encoded bytes')
+  }
+  return Buffer.from(raw, 'hex')
+}
+
 function schema(env: Env): string | undefined {
   const raw = env.DATABASE_SCHEMA
   if (raw === undefined || raw === '') return undefined
@@ -122,6 +282,26 @@ function schema(env: Env): string | undefined {
     throw new ConfigError('DATABASE_SCHEMA', 'must be a lower-case SQL identifier')
   }
   return raw
+}
+
+/**
+ * CLUSTER_WORKERS: unset or 0 for one process, `auto` for one worker per core, or a count. The
+ * embedded database is single-process (PGlite), so workers need DATABASE_URL.
+ */
+function clusterWorkers(env: Env): number {
+  const raw = env.CLUSTER_WORKERS
+  if (raw && raw !== 'auto' && !/^\d+$/.test(raw)) {
+    throw new ConfigError('CLUSTER_WORKERS', `expected auto or a whole number, got "${raw}"`)
+  }
+  const workers =
+    raw === 'auto' ? availableParallelism() : integer(env, 'CLUSTER_WORKERS', 0, 0, 256)
+  if (workers > 0 && !env.DATABASE_URL) {
+    throw new ConfigError(
+      'CLUSTER_WORKERS',
+      'cluster mode needs DATABASE_URL: the embedded database serves one process only',
+    )
+  }
+  return workers
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -147,16 +327,27 @@ export function loadConfig(env: Env = process.env): Config {
     jwksMaxAgeSeconds: integer(env, 'JWKS_MAX_AGE', 300, 0, 86_400),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
     dbConnectTimeoutSeconds: integer(env, 'DB_CONNECT_TIMEOUT', 5, 1, 120),
+    dbQueryTimeoutSeconds: integer(env, 'DB_QUERY_TIMEOUT', 10, 1, 600),
     logLevel: level,
+    tokenPolicy: {
+      requireExp: boolean(env, 'TOKEN_REQUIRE_EXP', false),
+      maxLifetimeSeconds: integer(env, 'TOKEN_MAX_LIFETIME', 300, 1, 86_400),
+    },
+    auditLog: env.AUDIT_LOG || 'stdout',
+    auditHmacKey: secretBytes(env, 'AUDIT_HMAC_KEY'),
+    tls: tls(env),
+    legacyHash: legacyHash(env),
+    hicnSearch: boolean(env, 'HICN_SEARCH_ENABLED', false),
+    clusterWorkers: clusterWorkers(env),
   }
 }
 
-/** The gateway's base URL: PUBLIC_BASE_URL, else http://HOST:<port it listens on>. */
+/** The gateway's base URL: PUBLIC_BASE_URL, else http(s)://HOST:<port it listens on>. */
 export function baseUrl(
-  config: Pick<Config, 'publicBaseUrl' | 'host' | 'port'>,
+  config: Pick<Config, 'publicBaseUrl' | 'host' | 'port'> & { tls?: TlsConfig | undefined },
   port = config.port,
 ) {
   if (config.publicBaseUrl) return config.publicBaseUrl
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  return `http://${host}:${port}`
+  return `${config.tls ? 'https' : 'http'}://${host}:${port}`
 }

@@ -1,3 +1,4 @@
+import { normalizeHicn, type Hicn } from '../identifiers/hicn.js'
 import { normalizeMbi, type Mbi } from '../identifiers/mbi.js'
 import { decodeUtf8 } from './base64url.js'
 import { TokenError } from './errors.js'
@@ -5,10 +6,26 @@ import { TokenError } from './errors.js'
 /** Clock skew tolerated on `exp` and `iat`, in seconds (RFC 7519 §4.1.4 allows "some small leeway"). */
 export const CLOCK_LEEWAY_SECONDS = 60
 
-const CLAIM_NAMES = new Set(['mbi', 'iat', 'exp'])
+/**
+ * Which identifier a token must carry; the caller says so (from the identifier system searched),
+ * the payload is never guessed. Each kind has its validator and its claim name.
+ */
+export type IdentifierKind = 'mbi' | 'hicn'
 
-export interface IdentifierClaims {
+interface IdentifierValue {
   mbi: Mbi
+  hicn: Hicn
+}
+
+const NORMALIZE: { [K in IdentifierKind]: (input: string) => IdentifierValue[K] | undefined } = {
+  mbi: normalizeMbi,
+  hicn: normalizeHicn,
+}
+
+/** The decrypted payload: `{ mbi }` (the default) or `{ hicn }`, with the optional times. */
+export type IdentifierClaims<K extends IdentifierKind = 'mbi'> = {
+  [P in K]: IdentifierValue[P]
+} & {
   iat?: number
   exp?: number
 }
@@ -18,15 +35,21 @@ function isNumericDate(v: unknown): v is number {
 }
 
 /**
- * A decrypted payload is either the MBI itself, or `{"mbi": "...", "iat": n, "exp": n}`.
- * `exp`, when present, is enforced; an `iat` in the future beyond the leeway is refused.
+ * A decrypted payload is either the identifier itself, or `{"mbi": "...", "iat": n, "exp": n}`
+ * (`{"hicn": ...}` when `kind` is `hicn`). `exp`, when present, is enforced; an `iat` in the
+ * future beyond the leeway is refused. Only the claim of the expected kind is allowed.
  */
-export function parseIdentifierPayload(plaintext: Uint8Array, now: Date): IdentifierClaims {
+export function parseIdentifierPayload<K extends IdentifierKind = 'mbi'>(
+  plaintext: Uint8Array,
+  now: Date,
+  kind: K = 'mbi' as K,
+): IdentifierClaims<K> {
+  const normalize = NORMALIZE[kind] as (input: string) => IdentifierValue[K] | undefined
   const text = decodeUtf8(plaintext)
   if (!text.startsWith('{')) {
-    const mbi = normalizeMbi(text)
-    if (!mbi) throw new TokenError('ERR_TOKEN_IDENTIFIER_INVALID')
-    return { mbi }
+    const value = normalize(text)
+    if (!value) throw new TokenError('ERR_TOKEN_IDENTIFIER_INVALID')
+    return { [kind]: value } as IdentifierClaims<K>
   }
   let data: unknown
   try {
@@ -38,13 +61,14 @@ export function parseIdentifierPayload(plaintext: Uint8Array, now: Date): Identi
     throw new TokenError('ERR_TOKEN_CLAIMS_INVALID')
   }
   const claims = data as Record<string, unknown>
-  if (!Object.keys(claims).every((k) => CLAIM_NAMES.has(k))) {
+  if (!Object.keys(claims).every((k) => k === kind || k === 'iat' || k === 'exp')) {
     throw new TokenError('ERR_TOKEN_CLAIMS_INVALID')
   }
-  if (typeof claims.mbi !== 'string') throw new TokenError('ERR_TOKEN_CLAIMS_INVALID')
-  const mbi = normalizeMbi(claims.mbi)
-  if (!mbi) throw new TokenError('ERR_TOKEN_IDENTIFIER_INVALID')
-  const result: IdentifierClaims = { mbi }
+  const raw = claims[kind]
+  if (typeof raw !== 'string') throw new TokenError('ERR_TOKEN_CLAIMS_INVALID')
+  const value = normalize(raw)
+  if (!value) throw new TokenError('ERR_TOKEN_IDENTIFIER_INVALID')
+  const result = { [kind]: value } as IdentifierClaims<K>
   const seconds = now.getTime() / 1000
   if (claims.iat !== undefined) {
     if (!isNumericDate(claims.iat)) throw new TokenError('ERR_TOKEN_CLAIMS_INVALID')

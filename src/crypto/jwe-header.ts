@@ -29,6 +29,9 @@ export interface JweHeader {
   enc: JweEnc
   kid: string
   epk: EphemeralKey
+  /** Agreement PartyUInfo and PartyVInfo as sent (RFC 7518 §4.6.1.2-3), for the Concat KDF. */
+  apu?: string
+  apv?: string
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -69,7 +72,8 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
     throw new TokenError('ERR_TOKEN_MALFORMED')
   }
-  return { alg: alg as JweAlg, enc: enc as JweEnc, kid, epk: header.epk }
+  const { apu, apv } = header as { apu?: string; apv?: string }
+  return { alg: alg as JweAlg, enc: enc as JweEnc, kid, epk: header.epk, apu, apv }
 }
 
 /** The epk (RFC 7518 §4.6.1.1) must be a bare public key on the same curve as the gateway key. */

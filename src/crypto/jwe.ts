@@ -1,11 +1,13 @@
+import type { KeyObject } from 'node:crypto'
 import { compactDecrypt } from 'jose'
 import type { KeyRing } from '../keys/keyring.js'
 import { decodeBase64url } from './base64url.js'
-import { parseIdentifierPayload, type IdentifierClaims } from './claims.js'
+import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { checkEphemeralKey, parseJweHeader, type JweAlg, type JweEnc } from './jwe-header.js'
+import { decryptJweNative, type CheckedJwe } from './jwe-native.js'
 
-export interface OpenedToken extends IdentifierClaims {
+export type OpenedJwe<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
   format: 'jwe'
   kid: string
   alg: JweAlg
@@ -16,12 +18,55 @@ const IV_CHARS = 16 // 96-bit GCM IV (RFC 7518 §5.3)
 const TAG_CHARS = 22 // 128-bit GCM tag
 const WRAPPED_KEY_CHARS: Record<JweEnc, number> = { A256GCM: 54, A128GCM: 32 } // RFC 3394: CEK + 8
 
+/** The part after the allowlists: key agreement and decryption; any failure throws. */
+type JweDecrypt = (
+  token: string,
+  jwe: CheckedJwe,
+  privateKey: KeyObject,
+) => Uint8Array | Promise<Uint8Array>
+
+const decryptNative: JweDecrypt = (_token, jwe, privateKey) => decryptJweNative(jwe, privateKey)
+
+async function decryptWithJose(token: string, jwe: CheckedJwe, privateKey: KeyObject) {
+  const result = await compactDecrypt(token, privateKey, {
+    keyManagementAlgorithms: [jwe.alg],
+    contentEncryptionAlgorithms: [jwe.enc],
+  })
+  return result.plaintext
+}
+
 /**
  * Decrypts a JWE compact token (RFC 7516 §7.1) with the ring key its `kid` names: no trial
  * decryption. The header is checked against allowlists before the key is used; after that,
- * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5).
+ * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5). Decryption is
+ * node:crypto composed per RFC 7518 §4.6 (jwe-native.ts).
  */
-export async function openJwe(token: string, ring: KeyRing, now: Date): Promise<OpenedToken> {
+export function openJwe<K extends IdentifierKind = 'mbi'>(
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedJwe<K>> {
+  return openJweWith(decryptNative, token, ring, now, kind)
+}
+
+/** The same checks, decrypted by jose's compactDecrypt: the reference for tests and the bench. */
+export function openJweWithJose<K extends IdentifierKind = 'mbi'>(
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedJwe<K>> {
+  return openJweWith(decryptWithJose, token, ring, now, kind)
+}
+
+async function openJweWith<K extends IdentifierKind = 'mbi'>(
+  decrypt: JweDecrypt,
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedJwe<K>> {
   const parts = token.split('.')
   if (parts.length !== 5) throw new TokenError('ERR_TOKEN_MALFORMED')
   const [protectedHeader, encryptedKey, iv, ciphertext, tag] = parts as [
@@ -36,7 +81,7 @@ export async function openJwe(token: string, ring: KeyRing, now: Date): Promise<
   const key = ring.get(header.kid)
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
   if (!ring.accepts(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
-  checkEphemeralKey(header.epk, key.crv)
+  const epk = checkEphemeralKey(header.epk, key.crv)
 
   // RFC 7518 §4.6: with Direct Key Agreement the JWE Encrypted Key is the empty octet sequence.
   const expectedKeyChars = header.alg === 'ECDH-ES' ? 0 : WRAPPED_KEY_CHARS[header.enc]
@@ -44,18 +89,27 @@ export async function openJwe(token: string, ring: KeyRing, now: Date): Promise<
   if (iv.length !== IV_CHARS || tag.length !== TAG_CHARS || ciphertext.length === 0) {
     throw new TokenError('ERR_TOKEN_MALFORMED')
   }
-  for (const part of [encryptedKey, iv, ciphertext, tag]) decodeBase64url(part)
+  const jwe: CheckedJwe = {
+    protectedHeader,
+    alg: header.alg,
+    enc: header.enc,
+    epk,
+    apu: header.apu,
+    apv: header.apv,
+    encryptedKey: decodeBase64url(encryptedKey),
+    iv: decodeBase64url(iv),
+    ciphertext: decodeBase64url(ciphertext),
+    tag: decodeBase64url(tag),
+  }
 
   let plaintext: Uint8Array
   try {
-    const result = await compactDecrypt(token, key.privateKey, {
-      keyManagementAlgorithms: [header.alg],
-      contentEncryptionAlgorithms: [header.enc],
-    })
-    plaintext = result.plaintext
+    const result = decrypt(token, jwe, key.privateKey)
+    // The native path is synchronous: no await (a microtask per request) when there is no promise.
+    plaintext = result instanceof Promise ? await result : result
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
   }
-  const claims = parseIdentifierPayload(plaintext, now)
+  const claims = parseIdentifierPayload(plaintext, now, kind)
   return { ...claims, format: 'jwe', kid: key.kid, alg: header.alg, enc: header.enc }
 }

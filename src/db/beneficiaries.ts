@@ -1,3 +1,5 @@
+import type postgres from 'postgres'
+import type { Hicn } from '../identifiers/hicn.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import type { Sql } from './sql.js'
 
@@ -52,13 +54,39 @@ interface Row {
  * Finds the beneficiary whose current or historical MBI equals `mbi`, exactly. When the MBI
  * belongs to more than one distinct bene_id, says so and returns none of them: never pick one.
  */
-export async function findByMbi(sql: Sql, mbi: Mbi): Promise<MbiMatch> {
+export function findByMbi(sql: Sql, mbi: Mbi): Promise<MbiMatch> {
+  return matchBeneficiaries(
+    sql,
+    sql`select bene_id from beneficiaries where mbi_num = ${mbi}
+        union
+        select bene_id from beneficiaries_history where mbi_num = ${mbi}`,
+  )
+}
+
+/** The beneficiary whose `hicn_unhashed` equals `hicn`, exactly; ambiguous as for an MBI. */
+export function findByHicn(sql: Sql, hicn: Hicn): Promise<MbiMatch> {
+  return matchBeneficiaries(
+    sql,
+    sql`select bene_id from beneficiaries where hicn_unhashed = ${hicn}`,
+  )
+}
+
+/** The beneficiary with this bene_id (a signed 64-bit integer, as a decimal string). */
+export async function findById(sql: Sql, beneId: string): Promise<Beneficiary | undefined> {
+  const match = await matchBeneficiaries(
+    sql,
+    sql`select bene_id from beneficiaries where bene_id = ${beneId}::bigint`,
+  )
+  return match.kind === 'one' ? match.beneficiary : undefined
+}
+
+/**
+ * The one beneficiary among the distinct `bene_id`s the query `ids` selects, with its MBI
+ * history; or none; or "ambiguous" when `ids` selects more than one: never pick one of them.
+ */
+export async function matchBeneficiaries(sql: Sql, ids: postgres.Fragment): Promise<MbiMatch> {
   const rows = await sql<Row[]>`
-    with ids as (
-      select bene_id from beneficiaries where mbi_num = ${mbi}
-      union
-      select bene_id from beneficiaries_history where mbi_num = ${mbi}
-    ), counted as (
+    with ids as (${ids}), counted as (
       select min(bene_id) as bene_id, count(*)::int as matches from ids
     )
     select

@@ -30,6 +30,7 @@ const UNAVAILABLE_CODES = new Set([
 
 /** Whether an error means "the database cannot be reached now" (answer 503 and retry later). */
 export function isUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseError) return error.code === 'ERR_DB_UNAVAILABLE'
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && UNAVAILABLE_CODES.has(code)
 }

@@ -1,3 +1,4 @@
+import { syntheticHicn, type Hicn } from '../identifiers/hicn.js'
 import { syntheticMbi } from '../identifiers/synthetic.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import type { Sql } from './sql.js'
@@ -23,6 +24,16 @@ export function seededBeneId(index: number): string {
 export function seededMbi(index: number): Mbi {
   return syntheticMbi(index)
 }
+/** Every HICN_NONE_EVERY-th beneficiary (index 6, 13, ...) has no HICN, like post-2018 enrollees. */
+export const HICN_NONE_EVERY = 7
+/** The HICN two beneficiaries share (the ambiguous pair): an encrypted HICN search for it is 409. */
+export const AMBIGUOUS_HICN = '900000000W' as Hicn
+
+/** The synthetic HICN (`hicn_unhashed`) of beneficiary `index`, or undefined when it has none. */
+export function seededHicn(index: number): Hicn | undefined {
+  return index % HICN_NONE_EVERY === HICN_NONE_EVERY - 1 ? undefined : syntheticHicn(index)
+}
+
 /** The earlier MBI of beneficiary `index`, or undefined when it has none. */
 export function seededHistoricMbi(index: number): Mbi | undefined {
   return index % HISTORY_EVERY === 0 ? syntheticMbi(HISTORY_INDEX_OFFSET + index) : undefined
@@ -49,6 +60,7 @@ interface BeneficiaryRow {
   state_code: string
   bene_zip_cd: string
   bene_death_dt: string | null
+  hicn_unhashed: string | null
 }
 
 interface HistoryRow {
@@ -59,7 +71,12 @@ interface HistoryRow {
   efctv_end_dt: string
 }
 
-function beneficiary(index: number, beneId: string, mbi: string): BeneficiaryRow {
+function beneficiary(
+  index: number,
+  beneId: string,
+  mbi: string,
+  hicn: string | null = null,
+): BeneficiaryRow {
   return {
     bene_id: beneId,
     mbi_num: mbi,
@@ -73,6 +90,7 @@ function beneficiary(index: number, beneId: string, mbi: string): BeneficiaryRow
     state_code: STATES[index % STATES.length]!,
     bene_zip_cd: String(10_000 + (index % 89_999)).padStart(5, '0'),
     bene_death_dt: index % 50 === 49 ? '2023-06-30' : null,
+    hicn_unhashed: hicn,
   }
 }
 
@@ -101,12 +119,16 @@ export async function seed(sql: Sql, options: SeedOptions): Promise<void> {
     const hist: HistoryRow[] = []
     for (let i = start; i < end; i++) {
       const id = seededBeneId(i)
-      benes.push(beneficiary(i, id, seededMbi(i)))
+      benes.push(beneficiary(i, id, seededMbi(i), seededHicn(i) ?? null))
       const old = seededHistoricMbi(i)
       if (old) hist.push(history(id, old))
     }
     await sql.begin(async (tx) => {
-      await tx`insert into beneficiaries ${tx(benes)} on conflict do nothing`
+      // A row already present keeps every column, except that a missing HICN is filled in
+      // (rows seeded before migration 003 added hicn_unhashed).
+      await tx`insert into beneficiaries ${tx(benes)}
+        on conflict (bene_id) do update set hicn_unhashed = excluded.hicn_unhashed
+        where beneficiaries.hicn_unhashed is null`
       if (hist.length)
         await tx`insert into beneficiaries_history ${tx(hist)} on conflict do nothing`
     })
@@ -115,9 +137,10 @@ export async function seed(sql: Sql, options: SeedOptions): Promise<void> {
   const [first, second] = AMBIGUOUS_BENE_IDS
   await sql.begin(async (tx) => {
     await tx`insert into beneficiaries ${tx([
-      beneficiary(1, first, AMBIGUOUS_MBI),
-      beneficiary(2, second, syntheticMbi(2_000_000_001)),
-    ])} on conflict do nothing`
+      beneficiary(1, first, AMBIGUOUS_MBI, AMBIGUOUS_HICN),
+      beneficiary(2, second, syntheticMbi(2_000_000_001), AMBIGUOUS_HICN),
+    ])} on conflict (bene_id) do update set hicn_unhashed = excluded.hicn_unhashed
+        where beneficiaries.hicn_unhashed is null`
     await tx`insert into beneficiaries_history ${tx([
       history(second, AMBIGUOUS_MBI),
     ])} on conflict do nothing`

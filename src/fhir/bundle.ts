@@ -7,15 +7,28 @@ export interface BundleLinks {
   fhirBase: string
 }
 
-/** A searchset Bundle (FHIR R4 §3.1.1.2). */
-export function searchsetBundle(patients: Patient[], links: BundleLinks, now: Date) {
+/** One page of a larger result (FHIR R4 search §3.1.1.3, paging). */
+export interface BundlePage {
+  /** Matches in the whole result, not only on this page. */
+  total: number
+  /** `first`, `previous`, `next`, `last`, after `self`; like `self`, never a plaintext identifier. */
+  links: { relation: string; url: string }[]
+}
+
+/** A searchset Bundle (FHIR R4 §3.1.1.2). `patients` is the page shown; `page` tells the rest. */
+export function searchsetBundle(
+  patients: Patient[],
+  links: BundleLinks,
+  now: Date,
+  page?: BundlePage,
+) {
   return {
     resourceType: 'Bundle' as const,
     id: crypto.randomUUID(),
     meta: { lastUpdated: now.toISOString() },
     type: 'searchset' as const,
-    total: patients.length,
-    link: [{ relation: 'self', url: links.self }],
+    total: page?.total ?? patients.length,
+    link: [{ relation: 'self', url: links.self }, ...(page?.links ?? [])],
     ...(patients.length
       ? {
           entry: patients.map((resource) => ({

@@ -4,6 +4,7 @@ export const SYSTEM = {
   mbi: 'http://hl7.org/fhir/sid/us-mbi',
   mbiEncrypted: 'https://bluebutton.cms.gov/resources/identifier/mbi-encrypted',
   mbiHash: 'https://bluebutton.cms.gov/resources/identifier/mbi-hash',
+  hicnEncrypted: 'https://bluebutton.cms.gov/resources/identifier/hicn-encrypted',
   identifierCurrency: 'https://bluebutton.cms.gov/resources/codesystem/identifier-currency',
   identifierType: 'http://terminology.hl7.org/CodeSystem/v2-0203',
 } as const

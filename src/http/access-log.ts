@@ -3,12 +3,6 @@ import type { Logger } from '../log/logger.js'
 import type { Metrics } from '../metrics/index.js'
 import type { AppEnv } from './env.js'
 
-function clientAddress(env: unknown): string | undefined {
-  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
-    ?.incoming
-  return incoming?.socket?.remoteAddress
-}
-
 /**
  * One JSON line per request: method, path, the query string as received (it carries only
  * ciphertext; the logger masks anything MBI-shaped), status, duration, request id, client.
@@ -39,8 +33,14 @@ export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<A
         query: url.search,
         status: c.res.status,
         durationMs: Math.round(seconds * 100_000) / 100,
-        client: clientAddress(c.env),
-        search,
+        client: c.get('client'),
+        // Only what the access log needs: bene_ids and fingerprints go to the audit trail.
+        search: {
+          format: search.format,
+          kid: search.kid,
+          results: search.results,
+          error: search.error,
+        },
       },
       'request',
     )

@@ -5,12 +5,17 @@ import type { Sql } from '../db/sql.js'
 import { operationOutcome } from '../fhir/outcome.js'
 import { FHIR_JSON } from '../fhir/systems.js'
 import type { KeyRingSource } from '../keys/keyring.js'
+import type { ReplayPolicy } from '../crypto/replay.js'
+import { createAudit, type Audit } from '../log/audit.js'
 import type { Logger } from '../log/logger.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
 import { accessLog } from './access-log.js'
+import { auditTrail } from './audit-trail.js'
+import { clientIdentity } from './client-identity.js'
 import type { AppEnv } from './env.js'
 import { HttpError } from './errors.js'
 import { classify } from './outcome-errors.js'
+import type { SearchFeatures } from './patient-search.js'
 import { healthRoutes } from './routes/health.js'
 import { jwksRoutes } from './routes/jwks.js'
 import { metadataRoutes } from './routes/metadata.js'
@@ -27,11 +32,26 @@ export interface AppDeps {
   version?: string
   /** Prometheus metrics, served at /metrics; a fresh registry when absent. */
   metrics?: Metrics
+  /** The audit trail; records go nowhere when absent (tests pass their own). */
+  audit?: Audit
+  /** mTLS: fingerprints of the client certificates served (see client-identity.ts). */
+  clientAllowlist?: readonly string[]
+  /** Replay window for tokens; off when absent. */
+  tokenPolicy?: ReplayPolicy
+  /** Longest a lookup may take before 503, in milliseconds (default 10 s). */
+  dbQueryTimeoutMs?: number
+  /** Migration paths, off when absent: legacy mbi-hash search (with its sunset), HICN search. */
+  features?: SearchFeatures
 }
+
+/** Longest request target served; longer gets 414 (node itself refuses headers over 16 KiB). */
+export const MAX_URL_LENGTH = 8192
 
 /** Paths served, with the methods each allows: any other method gets 405 with an Allow header. */
 const ROUTES: Record<string, string> = {
   '/v2/fhir/Patient': 'GET, HEAD',
+  '/v2/fhir/Patient/_search': 'POST',
+  '/v2/fhir/Patient/:id': 'GET, HEAD',
   '/v2/fhir/metadata': 'GET, HEAD',
   '/.well-known/jwks.json': 'GET, HEAD',
   '/health/live': 'GET, HEAD',
@@ -47,14 +67,35 @@ export function createApp(deps: AppDeps) {
   const software = { name: 'sealed-search', version: deps.version ?? '0.0.0' }
   const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false })
   metrics.observeRing(keys.current())
+  const audit = deps.audit ?? createAudit({ write: () => {} })
+  const search = {
+    keys,
+    clock,
+    metrics,
+    audit,
+    ...(deps.tokenPolicy ? { tokenPolicy: deps.tokenPolicy } : {}),
+    ...(deps.dbQueryTimeoutMs ? { dbQueryTimeoutMs: deps.dbQueryTimeoutMs } : {}),
+  }
 
   const app = new Hono<AppEnv>()
   app.use(requestId())
   app.use(accessLog(logger, metrics))
+  app.use(clientIdentity(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}))
+  app.use(auditTrail(audit))
   app.use(secureHeaders())
+  app.use(async function urlLength(c, next) {
+    if (c.req.url.length > MAX_URL_LENGTH) {
+      throw new HttpError(414, 'too-long', 'ERR_URL_TOO_LONG', 'the request URL is too long')
+    }
+    await next()
+  })
 
-  app.route('/v2/fhir', patientRoutes({ keys, sql, clock, fhirBase, metrics }))
-  app.route('/v2/fhir', metadataRoutes(fhirBase, software))
+  app.route('/v2/fhir', patientRoutes({ ...search, sql, fhirBase, features: deps.features ?? {} }))
+  const capability = {
+    legacyHashSunset: deps.features?.legacyHash?.sunset,
+    hicnSearch: deps.features?.hicnSearch,
+  }
+  app.route('/v2/fhir', metadataRoutes(fhirBase, software, capability))
   app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300))
   app.route('/health', healthRoutes(keys, sql))
   app.get('/metrics', async function prometheus(c) {

@@ -7,6 +7,11 @@ export interface SearchFacts {
   results?: number
   outcome?: 'match' | 'no_match'
   error?: string
+  /** Set by search routes: this request gets an audit record. */
+  audited?: boolean
+  /** For the audit record only (never the access log): what was returned, for whom. */
+  beneIds?: string[]
+  fingerprint?: string
 }
 
 export interface AppEnv {
@@ -14,5 +19,7 @@ export interface AppEnv {
     requestId: string
     logger: Logger
     search: SearchFacts
+    /** Who is asking: the client certificate's CN and fingerprint (mTLS), else the address. */
+    client: string
   }
 }

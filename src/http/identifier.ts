@@ -1,14 +1,27 @@
 import { SYSTEM } from '../fhir/systems.js'
+import { LEGACY_HASH_PATTERN } from '../identifiers/legacy-hash.js'
+import { normalizeMbi, type Mbi } from '../identifiers/mbi.js'
 import { HttpError } from './errors.js'
 
 /** Longest `identifier` value looked at: system, `|`, and a token at the cap. */
 export const MAX_IDENTIFIER_LENGTH = 2048
 
+/** The identifier a search names, by system; only the `us-mbi` form holds plaintext. */
+export type IdentifierCriterion =
+  | { system: 'mbi-encrypted'; token: string }
+  | { system: 'hicn-encrypted'; token: string }
+  | { system: 'mbi-hash'; hash: string }
+  | { system: 'us-mbi'; mbi: Mbi }
+
+/** Where the parameter came from: a URL (GET) never may carry a plaintext identifier. */
+export type ParameterSource = 'url' | 'body'
+
 /**
  * Splits a FHIR token search value `system|value` (the `|` raw or as %7C; the framework has
- * already percent-decoded it) and returns the ciphertext. Never echoes the value.
+ * already percent-decoded it) by system. Never echoes the value. A plaintext MBI
+ * (`http://hl7.org/fhir/sid/us-mbi`) is accepted only from a POST body, as BFD does.
  */
-export function encryptedIdentifier(value: string): string {
+export function searchIdentifier(value: string, source: ParameterSource): IdentifierCriterion {
   if (value.length > MAX_IDENTIFIER_LENGTH) {
     throw new HttpError(400, 'too-long', 'ERR_IDENTIFIER_MALFORMED', 'identifier is too long')
   }
@@ -22,15 +35,51 @@ export function encryptedIdentifier(value: string): string {
     )
   }
   const system = value.slice(0, bar)
-  if (system === SYSTEM.mbi) {
-    throw new HttpError(
-      400,
-      'not-supported',
-      'ERR_PLAINTEXT_IN_URL',
-      'Search by plaintext MBI is only supported in POST; in a URL, send the encrypted identifier',
-    )
+  const rest = value.slice(bar + 1)
+  switch (system) {
+    case SYSTEM.mbiEncrypted:
+      return { system: 'mbi-encrypted', token: rest }
+    case SYSTEM.hicnEncrypted:
+      return { system: 'hicn-encrypted', token: rest }
+    case SYSTEM.mbiHash:
+      if (!LEGACY_HASH_PATTERN.test(rest)) {
+        throw new HttpError(
+          400,
+          'invalid',
+          'ERR_IDENTIFIER_MALFORMED',
+          'an mbi-hash identifier is 64 hexadecimal digits',
+        )
+      }
+      return { system: 'mbi-hash', hash: rest.toLowerCase() }
+    case SYSTEM.mbi: {
+      if (source === 'url') {
+        throw new HttpError(
+          400,
+          'not-supported',
+          'ERR_PLAINTEXT_IN_URL',
+          'Search by plaintext MBI is only supported in POST; in a URL, send the encrypted identifier',
+        )
+      }
+      const mbi = normalizeMbi(rest)
+      if (!mbi) {
+        throw new HttpError(400, 'invalid', 'ERR_IDENTIFIER_INVALID', 'not a well-formed MBI')
+      }
+      return { system: 'us-mbi', mbi }
+    }
+    default:
+      throw new HttpError(
+        400,
+        'not-supported',
+        'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED',
+        `unsupported identifier system: use ${SYSTEM.mbiEncrypted}`,
+      )
   }
-  if (system !== SYSTEM.mbiEncrypted) {
+}
+
+/** The ciphertext of an `mbi-encrypted` identifier in a URL; any other system is refused. */
+export function encryptedIdentifier(value: string): string {
+  const criterion = searchIdentifier(value, 'url')
+  if (criterion.system !== 'mbi-encrypted') {
     throw new HttpError(
       400,
       'not-supported',
@@ -38,5 +87,5 @@ export function encryptedIdentifier(value: string): string {
       `unsupported identifier system: use ${SYSTEM.mbiEncrypted}`,
     )
   }
-  return value.slice(bar + 1)
+  return criterion.token
 }

@@ -10,6 +10,8 @@ const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
   ERR_TOKEN_ALG_UNSUPPORTED: 'not-supported',
   ERR_TOKEN_ENC_UNSUPPORTED: 'not-supported',
   ERR_TOKEN_HEADER_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_SUITE_UNSUPPORTED: 'not-supported',
+  ERR_TOKEN_KEM_MISMATCH: 'not-supported',
   ERR_TOKEN_EXPIRED: 'expired',
 }
 

@@ -8,8 +8,16 @@ const FHIR_JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir
  * Parameter names and values are never echoed: they may hold an identifier.
  */
 export function singleParams(url: string, allowed: readonly string[]): Map<string, string> {
+  return singleValues(new URL(url).searchParams, allowed)
+}
+
+/** The same rules for any list of name-value pairs (a form-encoded POST body, too). */
+export function singleValues(
+  pairs: Iterable<[string, string]>,
+  allowed: readonly string[],
+): Map<string, string> {
   const out = new Map<string, string>()
-  for (const [name, value] of new URL(url).searchParams) {
+  for (const [name, value] of pairs) {
     if (!allowed.includes(name)) {
       throw new HttpError(
         400,

@@ -2,12 +2,24 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from './errors.js'
 import { thumbprint, toPublicJwk } from './jwk.js'
-import { isAccepted, readManifest } from './manifest.js'
+import { isAccepted, MANIFEST_FILE, readManifest } from './manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
 export interface Finding {
   level: 'error' | 'warning' | 'ok'
   message: string
+}
+
+/** Keys a manifest from before HPKE key ids lists without one (readManifest numbers them). */
+async function keysWithoutHpkeKeyId(dir: string): Promise<number> {
+  try {
+    const raw = JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')) as {
+      keys: { hpkeKeyId?: unknown }[]
+    }
+    return raw.keys.filter((k) => k.hpkeKeyId === undefined).length
+  } catch {
+    return 0 // no manifest yet: an empty directory
+  }
 }
 
 /**
@@ -29,6 +41,12 @@ export async function doctor(
   } catch (e) {
     error((e as Error).message)
     return out
+  }
+  const unrecorded = await keysWithoutHpkeKeyId(dir)
+  if (unrecorded > 0) {
+    warn(
+      `${MANIFEST_FILE}: ${unrecorded} key(s) without hpkeKeyId, numbered on load in manifest order; the next rotate, retire or revoke records them`,
+    )
   }
   const dirMode = (await stat(dir)).mode & 0o777
   if (dirMode & 0o022) error(`${dir}: writable by group or others (mode ${dirMode.toString(8)})`)
@@ -58,11 +76,17 @@ export async function doctor(
   }
   try {
     const published = JSON.parse(await readFile(join(dir, 'jwks.json'), 'utf8')) as {
-      keys?: { kid?: string }[]
+      keys?: { kid?: string; hpke_key_id?: unknown }[]
     }
     const kids = new Set((published.keys ?? []).map((k) => k.kid))
     if (kids.size !== active.length || active.some((k) => !kids.has(k.kid))) {
       warn('jwks.json does not list exactly the active keys; run: npm run keys -- publish')
+    } else {
+      // A file published before HPKE key ids: partners reading it cannot make HPKE tokens.
+      const ids = new Map((published.keys ?? []).map((k) => [k.kid, k.hpke_key_id]))
+      if (active.some((k) => ids.get(k.kid) !== k.hpkeKeyId)) {
+        warn("jwks.json lacks the keys' hpke_key_id; run: npm run keys -- publish")
+      }
     }
   } catch {
     // No published file: the gateway serves the JWKS itself.

@@ -9,6 +9,7 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_UNSUPPORTED_CURVE'
   | 'ERR_KEYS_PASSPHRASE'
   | 'ERR_KEYS_STATE'
+  | 'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED'
 
 /** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
 export class KeyStoreError extends Error {

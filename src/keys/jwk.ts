@@ -17,6 +17,11 @@ export interface PublicJwk {
   y?: string
   kid: string
   use: 'enc'
+  /**
+   * The key's HPKE key id (docs/TOKENS.md), an additional member as RFC 7517 §4 allows: the
+   * number an HPKE token carries to name this key. Set by the key ring from the manifest.
+   */
+  hpke_key_id?: number
 }
 
 export interface PrivateJwk {

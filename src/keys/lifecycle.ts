@@ -1,7 +1,7 @@
 import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve } from './jwk.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
-import { writeNewKey, type KeyFileOptions } from './store.js'
+import { withHpkeKeyId, writeNewKey, type KeyFileOptions } from './store.js'
 
 /**
  * Key lifecycle commands. Each reads the manifest, changes it in memory and writes it back
@@ -33,7 +33,10 @@ export async function rotate(
 ): Promise<RotateResult> {
   const manifest = await readManifest(dir)
   const previous = manifest.keys.filter((k) => k.state === 'active' && k.crv === crv)
-  const added = await writeNewKey(dir, await generateKey(crv), options, now)
+  const added = withHpkeKeyId(
+    await writeNewKey(dir, await generateKey(crv), options, now),
+    manifest,
+  )
   const notAfter = new Date(now.getTime() + graceSeconds * 1000).toISOString()
   for (const k of previous) {
     k.state = 'retiring'

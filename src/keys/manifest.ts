@@ -15,6 +15,12 @@ export type KeyState = (typeof KEY_STATES)[number]
 
 export interface ManifestEntry {
   kid: string
+  /**
+   * The key's HPKE key id (docs/TOKENS.md): a small number the gateway assigns and publishes in
+   * the JWKS as `hpke_key_id`, as RFC 9458 §3 does for its key configurations. Assigned when the
+   * key is generated, max(every key's id) + 1, retired and revoked keys included: never reused.
+   */
+  hpkeKeyId: number
   crv: Curve
   state: KeyState
   /** ISO 8601 time the key was generated. */
@@ -41,6 +47,25 @@ export function isSealedKeyFile(file: string): boolean {
   return file.endsWith('.jwe')
 }
 
+/** HPKE key ids are 16-bit (2 bytes in the token); 0 is never assigned. */
+export const HPKE_KEY_ID_MAX = 0xffff
+
+function isHpkeKeyId(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= HPKE_KEY_ID_MAX
+}
+
+/** The id for a new key: one more than the largest ever assigned in this manifest. */
+export function nextHpkeKeyId(keys: readonly { hpkeKeyId?: number }[]): number {
+  const next = Math.max(0, ...keys.map((k) => k.hpkeKeyId ?? 0)) + 1
+  if (next > HPKE_KEY_ID_MAX) {
+    throw new KeyStoreError(
+      'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED',
+      `no HPKE key id left after ${next - 1}`,
+    )
+  }
+  return next
+}
+
 function isIsoDate(value: unknown): value is string {
   return typeof value === 'string' && !Number.isNaN(Date.parse(value))
 }
@@ -60,11 +85,17 @@ export function parseManifest(text: string): Manifest {
   if (version !== 1) return fail('unsupported version')
   if (!Array.isArray(keys)) return fail('"keys" must be an array')
   const seen = new Set<string>()
+  const seenHpke = new Set<number>()
   for (const [i, k] of keys.entries()) {
     const e = k as Partial<Record<keyof ManifestEntry, unknown>>
     if (typeof e.kid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(e.kid)) fail(`keys[${i}].kid`)
     if (seen.has(e.kid as string)) fail(`duplicate kid at keys[${i}]`)
     seen.add(e.kid as string)
+    if (e.hpkeKeyId !== undefined) {
+      if (!isHpkeKeyId(e.hpkeKeyId)) fail(`keys[${i}].hpkeKeyId: an integer from 1 to 65535`)
+      if (seenHpke.has(e.hpkeKeyId as number)) fail(`duplicate hpkeKeyId at keys[${i}]`)
+      seenHpke.add(e.hpkeKeyId as number)
+    }
     if (!isCurve(e.crv)) fail(`keys[${i}].crv`)
     if (!(KEY_STATES as readonly unknown[]).includes(e.state)) fail(`keys[${i}].state`)
     if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
@@ -75,7 +106,19 @@ export function parseManifest(text: string): Manifest {
       fail(`keys[${i}].file`)
     }
   }
-  return { version: 1, keys: keys as ManifestEntry[] }
+  return { version: 1, keys: assignMissingHpkeKeyIds(keys as ManifestEntry[]) }
+}
+
+/**
+ * A manifest written before HPKE key ids existed: each key without one gets max + 1 in manifest
+ * order. Deterministic, so every reader of the same file publishes the same ids; the next command
+ * that writes the manifest (rotate, retire, revoke, a new key) records them.
+ */
+function assignMissingHpkeKeyIds(keys: ManifestEntry[]): ManifestEntry[] {
+  for (const entry of keys) {
+    if (entry.hpkeKeyId === undefined) entry.hpkeKeyId = nextHpkeKeyId(keys)
+  }
+  return keys
 }
 
 export async function readManifest(dir: string): Promise<Manifest> {

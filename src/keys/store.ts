@@ -4,10 +4,12 @@ import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve, type PrivateJwk } from './jwk.js'
 import {
   isSealedKeyFile,
+  nextHpkeKeyId,
   privateKeyFileName,
   readManifest,
   writeFileAtomic,
   writeManifest,
+  type Manifest,
   type ManifestEntry,
 } from './manifest.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
@@ -17,13 +19,22 @@ export interface KeyFileOptions {
   passphrase?: string | undefined
 }
 
+/** A manifest entry before the manifest gives it an HPKE key id (see `withHpkeKeyId`). */
+export type NewKeyEntry = Omit<ManifestEntry, 'hpkeKeyId'>
+
+/** The entry for a new key, with the next HPKE key id of `manifest` (never one used before). */
+export function withHpkeKeyId(entry: NewKeyEntry, manifest: Manifest): ManifestEntry {
+  const { kid, ...rest } = entry
+  return { kid, hpkeKeyId: nextHpkeKeyId(manifest.keys), ...rest }
+}
+
 /** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
 export async function writeNewKey(
   dir: string,
   key: PrivateJwk,
   options: KeyFileOptions = {},
   now = new Date(),
-): Promise<ManifestEntry> {
+): Promise<NewKeyEntry> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const sealed = options.passphrase !== undefined
   const file = privateKeyFileName(key.kid, sealed)
@@ -47,8 +58,9 @@ export async function addGeneratedKey(
   now = new Date(),
   options: KeyFileOptions = {},
 ): Promise<ManifestEntry> {
-  const entry = await writeNewKey(dir, await generateKey(crv), options, now)
+  const written = await writeNewKey(dir, await generateKey(crv), options, now)
   const manifest = await readManifest(dir)
+  const entry = withHpkeKeyId(written, manifest)
   manifest.keys.push(entry)
   await writeManifest(dir, manifest)
   return entry

@@ -18,6 +18,15 @@ const MBI_LIKE = new RegExp(
 
 export const MASK = '***MBI***'
 
+/**
+ * Anything shaped like a HICN (the identifier before the MBI, searchable when HICN search is on):
+ * 9 digits (also dashed 3-2-4, as printed on old cards) and a 1-2 character BIC starting with a
+ * letter, any case, with the same edges as above.
+ */
+const HICN_LIKE = new RegExp(`${EDGE_BEFORE}${D}{3}-?${D}{2}-?${D}{4}${A}${AN}?${EDGE_AFTER}`, 'g')
+
+export const HICN_MASK = '***HICN***'
+
 export function maskMbis(text: string): string {
-  return text.replace(MBI_LIKE, MASK)
+  return text.replace(MBI_LIKE, MASK).replace(HICN_LIKE, HICN_MASK)
 }

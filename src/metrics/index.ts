@@ -12,6 +12,11 @@ export interface Metrics {
   decryptions: Counter<'kid' | 'format'>
   keyLastUsed: Gauge<'kid'>
   keyState: Gauge<'kid' | 'crv' | 'state'>
+  /**
+   * Searches by the deprecated `mbi-hash` system, per client (the request's `client`: the mTLS
+   * identity or the remote address, never request input), so an operator sees who still uses it.
+   */
+  legacyHashRequests: Counter<'client'>
   /** Records one successful decryption with `kid`. */
   keyUsed(kid: string, format: string, now: Date): void
   /** Publishes the ring's keys and states (after start and every reload). */
@@ -52,6 +57,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['kid', 'crv', 'state'] as const,
     registers: [registry],
   })
+  const legacyHashRequests = new Counter({
+    name: 'sealed_search_legacy_hash_requests_total',
+    help: 'Searches by the deprecated mbi-hash identifier system, by client',
+    labelNames: ['client'] as const,
+    registers: [registry],
+  })
   return {
     registry,
     requests,
@@ -59,6 +70,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     decryptions,
     keyLastUsed,
     keyState,
+    legacyHashRequests,
     keyUsed(kid, format, now) {
       decryptions.inc({ kid, format })
       keyLastUsed.set({ kid }, now.getTime() / 1000)

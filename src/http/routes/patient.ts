@@ -1,62 +1,73 @@
 import { Hono } from 'hono'
-import { openToken } from '../../crypto/token.js'
-import { findByMbi } from '../../db/beneficiaries.js'
+import { findById } from '../../db/beneficiaries.js'
 import type { Sql } from '../../db/sql.js'
-import { searchsetBundle } from '../../fhir/bundle.js'
 import { toPatient } from '../../fhir/patient.js'
 import { FHIR_JSON } from '../../fhir/systems.js'
-import type { KeyRingSource } from '../../keys/keyring.js'
-import type { Metrics } from '../../metrics/index.js'
+import { beneIdParam } from '../bene-id.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
-import { encryptedIdentifier } from '../identifier.js'
-import { singleParams } from '../params.js'
+import { formBody } from '../form.js'
+import { singleParams, singleValues } from '../params.js'
+import { answerSearch, parseSearch, SEARCH_PARAMS, type SearchFeatures } from '../patient-search.js'
+import { beginSearch, searchResults, withDbTimeout, type SearchDeps } from '../search-context.js'
 
-export interface PatientRouteDeps {
-  keys: KeyRingSource
+export interface PatientRouteDeps extends SearchDeps {
   sql: Sql
-  clock: () => Date
   fhirBase: string
-  metrics: Metrics
+  /** Legacy mbi-hash and encrypted HICN search: off unless turned on. */
+  features?: SearchFeatures
 }
 
-export function patientRoutes({ keys, sql, clock, fhirBase, metrics }: PatientRouteDeps) {
-  return new Hono<AppEnv>().get('/Patient', async function searchPatient(c) {
-    const params = singleParams(c.req.url, ['identifier', '_format'])
-    const identifier = params.get('identifier')
-    if (identifier === undefined) {
-      throw new HttpError(
-        400,
-        'required',
-        'ERR_PARAM_MISSING',
-        'the identifier parameter is required',
+/**
+ * `GET /Patient` (search-type), `POST /Patient/_search` (the same search in a form body, where a
+ * plaintext MBI is allowed) and `GET /Patient/{bene_id}` (read).
+ */
+export function patientRoutes(deps: PatientRouteDeps) {
+  const { sql } = deps
+  const search = { ...deps, features: deps.features ?? {} }
+  return new Hono<AppEnv>()
+    .get('/Patient', async function searchPatient(c) {
+      beginSearch(c)
+      const params = singleParams(c.req.url, SEARCH_PARAMS)
+      return answerSearch(c, parseSearch(params, 'url'), search)
+    })
+    .post('/Patient/_search', formBody(), async function searchPatientByPost(c) {
+      beginSearch(c)
+      // Search parameters go in the body; the URL may only say _format (FHIR lets both carry
+      // them, but a URL is logged and cached along the way: an identifier has no place there).
+      if ([...new URL(c.req.url).searchParams.keys()].some((name) => name !== '_format')) {
+        throw new HttpError(
+          400,
+          'not-supported',
+          'ERR_PARAM_UNSUPPORTED',
+          'POST _search takes its search parameters in the form body, not in the URL',
+        )
+      }
+      const query = singleParams(c.req.url, ['_format'])
+      const pairs = [...new URLSearchParams(await c.req.text()), ...query]
+      const params = singleValues(pairs, SEARCH_PARAMS)
+      return answerSearch(c, parseSearch(params, 'body'), search)
+    })
+    .get('/Patient/:id', async function readPatient(c) {
+      const raw = c.req.param('id')
+      if (raw === '_search') {
+        throw new HttpError(405, 'not-supported', 'ERR_METHOD_NOT_ALLOWED', 'method not allowed', {
+          Allow: 'POST',
+        })
+      }
+      singleParams(c.req.url, ['_format'])
+      beginSearch(c).format = 'id'
+      const beneficiary = await withDbTimeout(
+        findById(sql, beneIdParam(raw)),
+        deps.dbQueryTimeoutMs,
       )
-    }
-    const token = encryptedIdentifier(identifier)
-    // One ring for the whole request: a reload in flight cannot split a decision.
-    const ring = keys.current()
-    const now = clock()
-    const search = c.get('search')
-    const opened = await openToken(token, ring, now)
-    search.format = opened.format
-    search.kid = opened.kid
-    metrics.keyUsed(opened.kid, opened.format, now)
-
-    const match = await findByMbi(sql, opened.mbi)
-    if (match.kind === 'ambiguous') {
-      throw new HttpError(
-        409,
-        'multiple-matches',
-        'ERR_MULTIPLE_MATCHES',
-        'the identifier matches more than one beneficiary; no record was returned',
-      )
-    }
-    const patients = match.kind === 'one' ? [toPatient(match.beneficiary)] : []
-    search.results = patients.length
-    search.outcome = patients.length ? 'match' : 'no_match'
-    const self = `${fhirBase}/Patient${new URL(c.req.url).search}`
-    c.header('Content-Type', FHIR_JSON)
-    c.header('Cache-Control', 'no-store')
-    return c.body(JSON.stringify(searchsetBundle(patients, { self, fhirBase }, now)))
-  })
+      if (!beneficiary) {
+        searchResults(c, [])
+        throw new HttpError(404, 'not-found', 'ERR_PATIENT_NOT_FOUND', 'no Patient has that id')
+      }
+      searchResults(c, [beneficiary.beneId])
+      c.header('Content-Type', FHIR_JSON)
+      c.header('Cache-Control', 'no-store')
+      return c.body(JSON.stringify(toPatient(beneficiary)))
+    })
 }

@@ -1,0 +1,328 @@
+/**
+ * The end-to-end benchmark: `npm run bench -- [options]` (see USAGE). Seeds a real PostgreSQL,
+ * starts the gateway as its own process, drives it with autocannon at a fixed concurrency for a
+ * fixed time with pre-generated tokens, and prints one table; writes it to BENCHMARKS.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { openSync } from 'node:fs'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { Presets, SingleBar } from 'cli-progress'
+import { encryptMbiHpke } from '../src/client/hpke.js'
+import { encryptMbiJwe, type JweAlg } from '../src/client/jwe.js'
+import { chooseKey, type Jwks } from '../src/client/jwks.js'
+import { patientSearchUrl } from '../src/client/url.js'
+import { countBeneficiaries } from '../src/db/beneficiaries.js'
+import { migrate } from '../src/db/migrate.js'
+import { seed, seededMbi } from '../src/db/seed.js'
+import { createSql } from '../src/db/sql.js'
+import { addGeneratedKey } from '../src/keys/store.js'
+import { parse, run, UsageError } from './cli.js'
+
+const USAGE = `usage: npm run bench -- [options]
+
+Needs DATABASE_URL (a real PostgreSQL server). Rows are seeded once per row count, in the schema
+bench_<rows>, and kept for later runs.
+
+options:
+  --rows N          beneficiaries in the database (default 1000000)
+  --seconds S       measured seconds per row of the table (default 10; 1 s warm-up before)
+  --connections C   concurrent connections (default 16)
+  --workers LIST    gateway process layouts to measure: 0 = one process, auto = one per core
+                    (default 0,auto)
+  --scale LIST      also measure JWE P-256 search latency at these row counts (e.g. 100000,1000000)
+  --out FILE        where to write the report (default BENCHMARKS.md; - for stdout only)
+  --smoke           a few thousand requests on 2,000 rows, for CI (report to stdout)`
+
+interface Row {
+  name: string
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  requests: number
+}
+
+interface Target {
+  name: string
+  requests: autocannon.Request[]
+}
+
+const PLAIN_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi'
+
+async function ensureSeeded(url: string, rows: number): Promise<string> {
+  const schema = `bench_${rows}`
+  const admin = createSql({ url, max: 1 })
+  await admin`create schema if not exists ${admin(schema)}`
+  await admin.end()
+  const sql = createSql({ url, max: 4, searchPath: schema })
+  try {
+    await migrate(sql)
+    const have = await countBeneficiaries(sql)
+    if (have < rows) {
+      const bar = new SingleBar(
+        {
+          format: `seeding ${schema} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`,
+          stream: process.stderr,
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+        },
+        Presets.shades_classic,
+      )
+      const started = performance.now()
+      bar.start(rows, 0)
+      await seed(sql, { count: rows, batchSize: 4000, onProgress: (done) => bar.update(done) })
+      bar.stop()
+      process.stderr.write(
+        `seeded ${rows} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      )
+    }
+  } finally {
+    await sql.end()
+  }
+  return schema
+}
+
+interface Gateway {
+  base: string
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+async function startGateway(env: NodeJS.ProcessEnv, logFile: string): Promise<Gateway> {
+  const out = openSync(logFile, 'a')
+  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/index.ts'], {
+    env,
+    stdio: ['ignore', out, 'pipe'],
+  })
+  let stderr = ''
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      const m = /listening on (https?:\/\/\S+)/.exec(stderr)
+      if (m) resolve(m[1]!)
+    })
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${stderr}`)))
+  })
+  return {
+    base,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+function measure(base: string, target: Target, seconds: number, connections: number): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: base, connections, duration: seconds, requests: target.requests, timeout: 10 },
+      (error, result) => {
+        if (error) return reject(error)
+        resolve({
+          name: target.name,
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          errors: result.errors + result.non2xx + result.timeouts,
+          requests: result.requests.total,
+        })
+      },
+    )
+  })
+}
+
+async function targets(
+  base: string,
+  jwks: Jwks,
+  rows: number,
+  distinct: number,
+): Promise<Target[]> {
+  const indexes = Array.from({ length: distinct }, (_, i) => Math.floor((i * 7919) % rows))
+  const p256 = chooseKey(jwks, 'P-256')
+  const x25519 = chooseKey(jwks, 'X25519')
+  const get = (tokens: string[]): autocannon.Request[] =>
+    tokens.map((t) => {
+      const u = new URL(patientSearchUrl(base, t))
+      return { method: 'GET', path: u.pathname + u.search }
+    })
+  const jwe = (key: typeof p256, alg: JweAlg) =>
+    Promise.all(indexes.map((i) => encryptMbiJwe(seededMbi(i), key, { alg })))
+  const list: Target[] = [
+    {
+      name: '(a) plaintext POST search (baseline)',
+      requests: indexes.map((i) => ({
+        method: 'POST',
+        path: '/v2/fhir/Patient/_search',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `identifier=${encodeURIComponent(`${PLAIN_SYSTEM}|${seededMbi(i)}`)}`,
+      })),
+    },
+    { name: '(b) GET JWE ECDH-ES P-256', requests: get(await jwe(p256, 'ECDH-ES')) },
+    { name: '(c) GET JWE ECDH-ES X25519', requests: get(await jwe(x25519, 'ECDH-ES')) },
+    { name: '(d) GET JWE ECDH-ES+A256KW P-256', requests: get(await jwe(p256, 'ECDH-ES+A256KW')) },
+    {
+      name: '(e) GET HPKE X25519',
+      requests: get(await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), x25519)))),
+    },
+    {
+      name: '(f) GET /v2/fhir/metadata (static)',
+      requests: [{ method: 'GET', path: '/v2/fhir/metadata' }],
+    },
+  ]
+  return list
+}
+
+function table(rows: Row[]): string {
+  const baseline = rows[0]!.rps
+  const lines = [
+    '| | requests/s | p50 ms | p99 ms | errors | vs (a) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of rows) {
+    const ratio =
+      r.name.startsWith('(a)') || r.name.startsWith('(f)')
+        ? ''
+        : `${((r.rps / baseline) * 100).toFixed(0)}%`
+    lines.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |`)
+  }
+  return lines.join('\n')
+}
+
+async function machine(url: string): Promise<string> {
+  const sql = createSql({ url, max: 1 })
+  const [pg] = await sql<{ version: string }[]>`select version()`
+  await sql.end()
+  const cpu = cpus()
+  return [
+    `- CPU: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
+    `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${osType()} ${release()}`,
+    `- Node.js ${process.version}; ${pg?.version.split(',')[0] ?? 'PostgreSQL'} on the same machine`,
+    '- the load generator (autocannon), the gateway and PostgreSQL share these cores',
+  ].join('\n')
+}
+
+async function main(): Promise<void> {
+  const { values } = parse(process.argv.slice(2), {
+    rows: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    workers: { type: 'string' },
+    scale: { type: 'string' },
+    out: { type: 'string' },
+    smoke: { type: 'boolean' },
+    help: { type: 'boolean' },
+  })
+  if (values.help) return void process.stdout.write(USAGE + '\n')
+  const url = process.env.DATABASE_URL
+  if (!url)
+    throw new UsageError(
+      'set DATABASE_URL to a PostgreSQL server (the bench measures the production path)',
+    )
+  const smoke = values.smoke ?? false
+  const number = (v: string | undefined, fallback: number, name: string) => {
+    const n = Number(v ?? fallback)
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number`)
+    return n
+  }
+  const rows = Math.floor(number(values.rows, smoke ? 2000 : 1_000_000, 'rows'))
+  const seconds = number(values.seconds, smoke ? 1 : 10, 'seconds')
+  const connections = Math.floor(number(values.connections, smoke ? 4 : 16, 'connections'))
+  const layouts = (values.workers ?? (smoke ? '0' : '0,auto')).split(',')
+  const scale = values.scale
+    ? values.scale.split(',').map((r) => Math.floor(number(r, 1, 'scale')))
+    : []
+  const out = values.out ?? (smoke ? '-' : 'BENCHMARKS.md')
+
+  const work = await mkdtemp(join(tmpdir(), 'sealed-bench-'))
+  const keysDir = join(work, 'keys')
+  await addGeneratedKey(keysDir, 'P-256')
+  await addGeneratedKey(keysDir, 'X25519')
+  const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    PORT: '0',
+    DATABASE_URL: url,
+    DATABASE_SCHEMA: schema,
+    KEYS_DIR: keysDir,
+    KEYS_AUTOGENERATE: 'false',
+    CLUSTER_WORKERS: workers,
+    DB_POOL_SIZE: '10',
+    LOG_LEVEL: 'info',
+    AUDIT_LOG: join(work, 'audit.log'),
+  })
+
+  const report: string[] = []
+  const schema = await ensureSeeded(url, rows)
+  for (const workers of layouts) {
+    const gateway = await startGateway(env(schema, workers), join(work, 'gateway.log'))
+    try {
+      const jwks = JSON.parse(
+        await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
+      ) as Jwks
+      const list = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
+      const results: Row[] = []
+      for (const target of list) {
+        await measure(gateway.base, target, 1, connections) // warm-up
+        const row = await measure(gateway.base, target, seconds, connections)
+        process.stderr.write(
+          `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
+        )
+        results.push(row)
+      }
+      const label =
+        workers === '0'
+          ? 'one process'
+          : `CLUSTER_WORKERS=${workers} (${workers === 'auto' ? cpus().length : workers} workers)`
+      report.push(
+        `### ${rows.toLocaleString('en-US')} rows, ${label}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
+      )
+    } finally {
+      await gateway.stop()
+    }
+  }
+
+  if (scale.length) {
+    const lines = [
+      '| rows | requests/s | p50 ms | p99 ms | errors |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+    ]
+    const p50s: number[] = []
+    for (const n of scale) {
+      const s = await ensureSeeded(url, n)
+      const gateway = await startGateway(env(s, '0'), join(work, 'gateway.log'))
+      try {
+        const jwks = JSON.parse(
+          await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
+        ) as Jwks
+        const [, jweP256] = await targets(gateway.base, jwks, n, 500)
+        await measure(gateway.base, jweP256!, 1, connections)
+        const row = await measure(gateway.base, jweP256!, seconds, connections)
+        p50s.push(row.p50)
+        lines.push(
+          `| ${n.toLocaleString('en-US')} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} |`,
+        )
+      } finally {
+        await gateway.stop()
+      }
+    }
+    const spread = Math.max(...p50s) / Math.max(Math.min(...p50s), 0.001)
+    report.push(
+      `### Search latency by table size (JWE ECDH-ES P-256, one process)\n\n${lines.join('\n')}\n\nlargest p50 / smallest p50: ${spread.toFixed(2)}x`,
+    )
+  }
+
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+  const text = `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`${command}\`\n(DATABASE_URL pointing at a local PostgreSQL server). Tokens are made before the run, so the load generator measures the gateway, not the encryption. Ratios are requests/s against the plaintext baseline (a).\n\nMachine:\n\n${await machine(url)}\n\n${report.join('\n\n')}\n`
+  process.stdout.write(text)
+  if (out !== '-') {
+    const previous = await readFile(out, 'utf8').catch(() => '')
+    await writeFile(out, text)
+    process.stderr.write(`wrote ${out}${previous ? ' (replaced)' : ''}\n`)
+  }
+}
+
+run(main, USAGE)

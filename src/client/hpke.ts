@@ -1,0 +1,75 @@
+import { base64url } from 'jose'
+import { concatBytes } from '@noble/hashes/utils.js'
+import { encodeHeader, THUMBPRINT_LENGTH, tokenInfo } from '../crypto/hpke/framing.js'
+import { cipherSuite, sealBase } from '../crypto/hpke/setup.js'
+import {
+  AEAD_AES_128_GCM,
+  KDF_HKDF_SHA256,
+  KEM_P256_HKDF_SHA256,
+  KEM_X25519_HKDF_SHA256,
+} from '../crypto/hpke/suite.js'
+import type { GatewayJwk } from './jwe.js'
+import { identifierPayload, type PayloadOptions } from './payload.js'
+
+export type HpkeEncryptOptions = PayloadOptions
+
+/** Strict base64url of exactly `length` bytes (one spelling per value), or a TypeError. */
+function decodeMember(value: string | undefined, length: number, name: string): Uint8Array {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = value === undefined ? undefined : base64url.decode(value)
+  } catch {
+    bytes = undefined
+  }
+  if (!bytes || bytes.length !== length || base64url.encode(bytes) !== value) {
+    throw new TypeError(`the gateway key's ${name} is not base64url of ${length} bytes`)
+  }
+  return bytes
+}
+
+/** The KEM for a JWK, and SerializePublicKey(pkR) (RFC 9180 §7.1.1) from its coordinates. */
+function recipient(jwk: GatewayJwk): { kemId: number; publicKey: Uint8Array } {
+  if (jwk.kty === 'OKP' && jwk.crv === 'X25519') {
+    return { kemId: KEM_X25519_HKDF_SHA256, publicKey: decodeMember(jwk.x, 32, 'x') }
+  }
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') {
+    const x = decodeMember(jwk.x, 32, 'x')
+    const y = decodeMember(jwk.y, 32, 'y')
+    return { kemId: KEM_P256_HKDF_SHA256, publicKey: concatBytes(Uint8Array.of(0x04), x, y) }
+  }
+  throw new TypeError('the gateway key is neither OKP X25519 nor EC P-256')
+}
+
+/** The key's `hpke_key_id` (docs/TOKENS.md): an integer from 1 to 65535, or a TypeError. */
+export function hpkeKeyIdOf(jwk: GatewayJwk): number {
+  const id = jwk.hpke_key_id
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffff) {
+    throw new TypeError('the gateway key has no hpke_key_id (1 to 65535): use JWE with this key')
+  }
+  return id
+}
+
+/**
+ * Encrypts an MBI to a gateway key as an HPKE token (RFC 9180 base mode; layout in
+ * docs/TOKENS.md): one base64url string, no dots. The header names the key by the `hpke_key_id`
+ * the gateway published; `info` binds the full `kid` (the key's RFC 7638 thumbprint).
+ * Runs in browsers and edge runtimes: WebCrypto (AES-GCM) and noble (X25519, P-256) only.
+ */
+export async function encryptMbiHpke(
+  mbi: string,
+  jwk: GatewayJwk,
+  options: HpkeEncryptOptions = {},
+): Promise<string> {
+  const payload = identifierPayload(mbi, options)
+  if (!jwk.kid) throw new TypeError('the gateway key has no kid')
+  const thumbprint = decodeMember(jwk.kid, THUMBPRINT_LENGTH, 'kid')
+  const keyId = hpkeKeyIdOf(jwk)
+  const { kemId, publicKey } = recipient(jwk)
+  const suite = cipherSuite(kemId, KDF_HKDF_SHA256, AEAD_AES_128_GCM)
+  const header = encodeHeader({ keyId, kemId, kdfId: KDF_HKDF_SHA256, aeadId: AEAD_AES_128_GCM })
+  const plaintext = new TextEncoder().encode(payload)
+  // The header is the AAD as well as part of info (docs/TOKENS.md, after RFC 9458 §4.3).
+  const info = tokenInfo(header, thumbprint)
+  const { enc, ciphertext } = await sealBase(suite, publicKey, info, header, plaintext)
+  return base64url.encode(concatBytes(header, enc, ciphertext))
+}

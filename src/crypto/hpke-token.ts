@@ -1,0 +1,114 @@
+import { concatBytes } from '@noble/hashes/utils.js'
+import type { Curve } from '../keys/jwk.js'
+import type { KeyRing, RingKey } from '../keys/keyring.js'
+import { decodeBase64url } from './base64url.js'
+import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
+import { TokenError } from './errors.js'
+import { parseFrame, THUMBPRINT_LENGTH, tokenInfo } from './hpke/framing.js'
+import { nodeRecipient } from './hpke/node-recipient.js'
+import { cipherSuite, openBaseWith, type CipherSuite } from './hpke/setup.js'
+import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256, type KemId } from './hpke/suite.js'
+
+export type OpenedHpke<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
+  format: 'hpke'
+  kid: string
+  kemId: number
+  kdfId: number
+  aeadId: number
+}
+
+/**
+ * Longest HPKE token accepted, checked before decoding: 240 bytes, room for a P-256 token whose
+ * claims object is over twice the size `{"mbi","iat","exp"}` needs (that token is 194 characters).
+ */
+export const MAX_HPKE_TOKEN_LENGTH = 320
+
+/** The KEM a gateway key is used with: the suite must match the key's curve. */
+const KEM_FOR_CURVE: Record<Curve, KemId> = {
+  'P-256': KEM_P256_HKDF_SHA256,
+  X25519: KEM_X25519_HKDF_SHA256,
+}
+
+function allowedSuite(kemId: number, kdfId: number, aeadId: number): CipherSuite {
+  try {
+    return cipherSuite(kemId, kdfId, aeadId)
+  } catch (cause) {
+    throw new TokenError('ERR_TOKEN_SUITE_UNSUPPORTED', { cause })
+  }
+}
+
+interface HpkeKeyBytes {
+  /** SerializePublicKey(pkR) (RFC 9180 §7.1.1) from the published JWK, for the KEM context. */
+  publicKey: Uint8Array
+  /** The kid: the key's RFC 7638 SHA-256 thumbprint (checked when the ring is loaded). */
+  thumbprint: Uint8Array
+}
+
+/** Per-key byte strings, computed once per RingKey (a reload makes new RingKeys). */
+const keyBytes = new WeakMap<RingKey, HpkeKeyBytes>()
+
+function bytesOf(key: RingKey): HpkeKeyBytes {
+  let found = keyBytes.get(key)
+  if (!found) {
+    const { x, y } = key.publicJwk
+    const publicKey =
+      key.crv === 'X25519'
+        ? new Uint8Array(decodeBase64url(x))
+        : concatBytes(Uint8Array.of(0x04), decodeBase64url(x), decodeBase64url(y ?? ''))
+    found = { publicKey, thumbprint: new Uint8Array(decodeBase64url(key.kid)) }
+    keyBytes.set(key, found)
+  }
+  return found
+}
+
+/**
+ * Decrypts an HPKE token (docs/TOKENS.md) with the ring key its key id names: no trial
+ * decryption. Version, suite, key and lengths are checked before the key is used; after that,
+ * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 9180 §5.2 OpenError; the
+ * same rule as RFC 7516 §11.5 for the JWE path).
+ */
+export async function openHpke<K extends IdentifierKind = 'mbi'>(
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedHpke<K>> {
+  if (token.length > MAX_HPKE_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_TOO_LONG')
+  const frame = parseFrame(decodeBase64url(token))
+  const suite = allowedSuite(frame.kemId, frame.kdfId, frame.aeadId)
+
+  // The key id is the number the gateway assigned and published: an exact Map lookup.
+  const key = ring.getByHpkeKeyId(frame.keyId)
+  if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
+  if (!ring.accepts(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
+  const kemId = KEM_FOR_CURVE[key.crv]
+  if (kemId !== frame.kemId) throw new TokenError('ERR_TOKEN_KEM_MISMATCH')
+
+  const { nEnc } = suite.kem.group
+  // The ciphertext holds at least the AEAD tag and one byte of plaintext.
+  if (frame.body.length <= nEnc + suite.aead.nT) throw new TokenError('ERR_TOKEN_MALFORMED')
+  const enc = frame.body.subarray(0, nEnc)
+  const ciphertext = frame.body.subarray(nEnc)
+
+  let plaintext: Uint8Array
+  try {
+    const { publicKey, thumbprint } = bytesOf(key)
+    // A kid that is not a 32-byte thumbprint cannot be bound: the same uniform failure.
+    if (thumbprint.length !== THUMBPRINT_LENGTH) throw new Error('kid is not a thumbprint')
+    // info binds purpose, header and the key's thumbprint; the header is also the AAD.
+    const info = tokenInfo(frame.header, thumbprint)
+    const recipient = nodeRecipient(kemId, key.privateKey, publicKey)
+    plaintext = await openBaseWith(suite, enc, recipient, info, frame.header, ciphertext)
+  } catch (cause) {
+    throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
+  }
+  const claims = parseIdentifierPayload(plaintext, now, kind)
+  return {
+    ...claims,
+    format: 'hpke',
+    kid: key.kid,
+    kemId: frame.kemId,
+    kdfId: frame.kdfId,
+    aeadId: frame.aeadId,
+  }
+}

@@ -1,0 +1,80 @@
+import { concatBytes } from '@noble/hashes/utils.js'
+import type { Aead } from './aead.js'
+import { HpkeError } from './errors.js'
+import { labeledExpand, labeledExtract, NH } from './kdf.js'
+import { i2osp, MODE_BASE } from './suite.js'
+
+const EMPTY = new Uint8Array(0)
+
+export interface KeySchedule {
+  key: Uint8Array
+  baseNonce: Uint8Array
+  exporterSecret: Uint8Array
+}
+
+/**
+ * RFC 9180 §5.1 KeySchedule for mode_base: default (empty) psk and psk_id, so
+ * VerifyPSKInputs passes trivially.
+ */
+export function keySchedule(
+  suiteId: Uint8Array,
+  aead: Aead,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+): KeySchedule {
+  const pskIdHash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY)
+  const infoHash = labeledExtract(suiteId, EMPTY, 'info_hash', info)
+  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash)
+  const secret = labeledExtract(suiteId, sharedSecret, 'secret', EMPTY)
+  const schedule = {
+    key: labeledExpand(suiteId, secret, 'key', context, aead.nK),
+    baseNonce: labeledExpand(suiteId, secret, 'base_nonce', context, aead.nN),
+    exporterSecret: labeledExpand(suiteId, secret, 'exp', context, NH),
+  }
+  secret.fill(0)
+  return schedule
+}
+
+/** RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(seq, Nn). */
+export function computeNonce(baseNonce: Uint8Array, seq: number): Uint8Array {
+  const seqBytes = i2osp(seq, baseNonce.length)
+  return baseNonce.map((b, i) => b ^ seqBytes[i]!)
+}
+
+/**
+ * An encryption context (RFC 9180 §5.2). Seal and Open advance the sequence number only on
+ * success. Sequence numbers stop at 2^53 - 1, far below the 2^96 - 1 the spec allows.
+ */
+export class HpkeContext {
+  readonly #aead: Aead
+  readonly #key: Uint8Array
+  readonly #baseNonce: Uint8Array
+  #seq = 0
+
+  constructor(aead: Aead, schedule: Pick<KeySchedule, 'key' | 'baseNonce'>) {
+    this.#aead = aead
+    this.#key = schedule.key
+    this.#baseNonce = schedule.baseNonce
+  }
+
+  get seq(): number {
+    return this.#seq
+  }
+
+  #nextNonce(): Uint8Array {
+    if (this.#seq >= Number.MAX_SAFE_INTEGER) throw new HpkeError('ERR_HPKE_MESSAGE_LIMIT')
+    return computeNonce(this.#baseNonce, this.#seq)
+  }
+
+  async seal(aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    const ciphertext = await this.#aead.seal(this.#key, this.#nextNonce(), aad, plaintext)
+    this.#seq += 1
+    return ciphertext
+  }
+
+  async open(aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const plaintext = await this.#aead.open(this.#key, this.#nextNonce(), aad, ciphertext)
+    this.#seq += 1
+    return plaintext
+  }
+}

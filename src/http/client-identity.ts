@@ -1,0 +1,48 @@
+import type { TLSSocket } from 'node:tls'
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from './env.js'
+import { HttpError } from './errors.js'
+
+export interface ClientOptions {
+  /**
+   * SHA-256 fingerprints (colon-separated upper-case hex, as node prints them) of the client
+   * certificates to serve. When set, a request needs a verified client certificate on the list.
+   */
+  allowlist?: readonly string[]
+}
+
+function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefined {
+  return (env as { incoming?: { socket?: TLSSocket } } | undefined)?.incoming?.socket
+}
+
+/**
+ * Names the client for logs, audit records and metrics: `cn=<subject CN> sha256=<fingerprint>`
+ * for a verified client certificate (mTLS), else the remote address. With an allowlist, refuses
+ * every other client with 403 (the TLS layer has already refused a missing or unknown-CA cert).
+ */
+export function clientIdentity({ allowlist }: ClientOptions = {}): MiddlewareHandler<AppEnv> {
+  const allowed = allowlist ? new Set(allowlist) : undefined
+  return async function clientIdentityMiddleware(c, next) {
+    const socket = socketOf(c.env)
+    let id = socket?.remoteAddress ?? 'unknown'
+    let certified = false
+    if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
+      const cert = socket.getPeerCertificate()
+      if (socket.authorized && cert?.fingerprint256) {
+        const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : ''
+        id = `cn=${cn} sha256=${cert.fingerprint256}`
+        certified = allowed === undefined || allowed.has(cert.fingerprint256)
+      }
+    }
+    c.set('client', id)
+    if (allowed && !certified) {
+      throw new HttpError(
+        403,
+        'security',
+        'ERR_CLIENT_NOT_ALLOWED',
+        'client certificate not allowed',
+      )
+    }
+    await next()
+  }
+}

@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { AppEnv } from './env.js'
+import { HttpError } from './errors.js'
+
+export const FORM = 'application/x-www-form-urlencoded'
+
+/** Largest POST body read: a search is a few parameters; an identifier is at most 2 KiB. */
+export const MAX_FORM_BYTES = 8 * 1024
+
+/** True for `application/x-www-form-urlencoded`, with no charset or UTF-8 (WHATWG URL §5.1). */
+function isForm(contentType: string | undefined): boolean {
+  if (!contentType) return false
+  const [type, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase())
+  if (type !== FORM) return false
+  return params.every((p) => !p.startsWith('charset=') || /^charset="?utf-8"?$/.test(p))
+}
+
+/**
+ * For POST searches (FHIR R4 http.html#search: `POST [base]/[type]/_search`, form body): any
+ * other content type is 415; a body over `maxBytes` is 413 (hono's body limit: by Content-Length,
+ * or counted as a chunked body streams in). Neither answer echoes the body.
+ */
+export function formBody({ maxBytes = MAX_FORM_BYTES } = {}): MiddlewareHandler<AppEnv> {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new HttpError(
+        413,
+        'too-long',
+        'ERR_BODY_TOO_LARGE',
+        `the form body is larger than ${maxBytes} bytes`,
+      )
+    },
+  })
+  return async function formBodyMiddleware(c, next) {
+    if (!isForm(c.req.header('Content-Type'))) {
+      throw new HttpError(
+        415,
+        'not-supported',
+        'ERR_CONTENT_TYPE_UNSUPPORTED',
+        `POST _search takes ${FORM} (UTF-8)`,
+        { 'Accept-Post': FORM },
+      )
+    }
+    return limit(c, next)
+  }
+}

@@ -1,0 +1,51 @@
+import { createHmac, randomBytes } from 'node:crypto'
+import pino, { type DestinationStream, type Logger } from 'pino'
+import type { Mbi } from '../identifiers/mbi.js'
+import { maskMbis } from './mask.js'
+
+/** One audit record per search: who asked, with which key, what came back. Never the MBI. */
+export interface AuditRecord {
+  requestId: string
+  client: string | undefined
+  format: string | undefined
+  kid: string | undefined
+  outcome: string
+  results: number
+  beneIds: string[]
+  /** HMAC-SHA256(server secret, MBI), full length hex: correlates searches, reveals nothing. */
+  mbiFingerprint: string | undefined
+}
+
+export interface Audit {
+  record(entry: AuditRecord): void
+  fingerprint(mbi: Mbi): string
+}
+
+/**
+ * The audit trail: a logger of its own (`"log":"audit"`), to its own destination. Its lines pass
+ * through the same MBI mask as every other log line.
+ */
+export function createAudit(destination: DestinationStream, hmacKey?: Buffer): Audit {
+  // Without a configured key, fingerprints correlate searches within this process only.
+  const key = hmacKey ?? randomBytes(32)
+  const logger: Logger = pino(
+    {
+      base: { log: 'audit' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'event',
+      hooks: { streamWrite: maskMbis },
+    },
+    destination,
+  )
+  return {
+    record: (entry) => logger.info(entry, 'search'),
+    fingerprint: (mbi) => createHmac('sha256', key).update(mbi, 'utf8').digest('hex'),
+  }
+}
+
+/** Where audit records go: `stdout`, `stderr`, or a file (appended, created with mode 0600). */
+export function auditDestination(target: string): DestinationStream {
+  if (target === 'stdout') return pino.destination({ fd: 1, sync: false })
+  if (target === 'stderr') return pino.destination({ fd: 2, sync: false })
+  return pino.destination({ dest: target, append: true, mkdir: true, sync: false, mode: 0o600 })
+}

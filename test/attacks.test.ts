@@ -1,0 +1,441 @@
+/**
+ * The attack battery: hostile requests, each with the exact status and OperationOutcome code it
+ * must get. None may produce a 5xx, echo the token or leak an identifier.
+ */
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ServerType } from '@hono/node-server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encryptMbiJwe } from '../src/client/jwe.js'
+import { seed, seededMbi } from '../src/db/seed.js'
+import { createApp } from '../src/http/app.js'
+import { listen } from '../src/http/listen.js'
+import { KeyRing, staticKeyRing, type RingKey } from '../src/keys/keyring.js'
+import { createLogger } from '../src/log/logger.js'
+import { createTestDatabase, type TestDatabase } from './support/db.js'
+import { twoKeyRing } from './support/keys.js'
+import { capturingLogger, errorCode, searchPath, type Outcome } from './support/app.js'
+import { b64, flipBit, jweFor, reheader, unb64 } from './support/tokens.js'
+
+const NOW = new Date()
+const NOW_S = Math.floor(NOW.getTime() / 1000)
+const MBI = seededMbi(3)
+
+let db: TestDatabase
+let p256: RingKey
+let x25519: RingKey
+let retired: RingKey
+let app: ReturnType<typeof createApp>
+let strictApp: ReturnType<typeof createApp>
+let lines: string[]
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  await seed(db.sql, { count: 20 })
+  const { ring } = await twoKeyRing()
+  const other = (await twoKeyRing()).ring
+  p256 = ring.keys.find((k) => k.crv === 'P-256')!
+  x25519 = ring.keys.find((k) => k.crv === 'X25519')!
+  retired = { ...other.keys.find((k) => k.crv === 'P-256')!, state: 'retired' }
+  const keys = staticKeyRing(new KeyRing([p256, x25519, retired]))
+  const captured = capturingLogger()
+  lines = captured.lines
+  const base = { keys, sql: db.sql, logger: captured.logger, publicBaseUrl: 'http://gw.test' }
+  app = createApp(base)
+  strictApp = createApp({ ...base, tokenPolicy: { requireExp: true, maxLifetimeSeconds: 300 } })
+})
+afterAll(() => db?.close())
+
+type Case = [name: string, path: () => Promise<string>, status: number, code: string]
+
+const token = (plaintext: string = MBI, header: Record<string, unknown> = {}) =>
+  jweFor(p256, plaintext, header)
+const withHeader = async (edit: (h: Record<string, unknown>) => void) =>
+  reheader(await token(), edit)
+const search = async (t: Promise<string> | string) => searchPath(await t)
+
+const CASES: Case[] = [
+  ['alg none', () => search(withHeader((h) => (h.alg = 'none'))), 400, 'ERR_TOKEN_ALG_UNSUPPORTED'],
+  ['alg dir', () => search(withHeader((h) => (h.alg = 'dir'))), 400, 'ERR_TOKEN_ALG_UNSUPPORTED'],
+  [
+    'alg RSA-OAEP',
+    () => search(withHeader((h) => (h.alg = 'RSA-OAEP'))),
+    400,
+    'ERR_TOKEN_ALG_UNSUPPORTED',
+  ],
+  [
+    'alg RSA1_5',
+    () => search(withHeader((h) => (h.alg = 'RSA1_5'))),
+    400,
+    'ERR_TOKEN_ALG_UNSUPPORTED',
+  ],
+  [
+    'alg PBES2-HS256+A128KW',
+    () => search(withHeader((h) => (h.alg = 'PBES2-HS256+A128KW'))),
+    400,
+    'ERR_TOKEN_ALG_UNSUPPORTED',
+  ],
+  [
+    'alg HS256',
+    () => search(withHeader((h) => (h.alg = 'HS256'))),
+    400,
+    'ERR_TOKEN_ALG_UNSUPPORTED',
+  ],
+  [
+    'alg as a number',
+    () => search(withHeader((h) => (h.alg = 1))),
+    400,
+    'ERR_TOKEN_ALG_UNSUPPORTED',
+  ],
+  [
+    'enc A128CBC-HS256',
+    () => search(withHeader((h) => (h.enc = 'A128CBC-HS256'))),
+    400,
+    'ERR_TOKEN_ENC_UNSUPPORTED',
+  ],
+  [
+    'a JWS where a JWE is expected',
+    async () =>
+      searchPath(
+        `${b64('{"alg":"HS256","typ":"JWT"}')}.${b64(`{"mbi":"${MBI}"}`)}.${b64('x'.repeat(32))}`,
+      ),
+    400,
+    'ERR_TOKEN_FORMAT_UNSUPPORTED',
+  ],
+  [
+    'zip DEF',
+    () => search(withHeader((h) => (h.zip = 'DEF'))),
+    400,
+    'ERR_TOKEN_HEADER_UNSUPPORTED',
+  ],
+  [
+    'unknown crit',
+    () => search(withHeader((h) => (h.crit = ['x-unknown']))),
+    400,
+    'ERR_TOKEN_HEADER_UNSUPPORTED',
+  ],
+  [
+    'embedded jwk',
+    () => search(withHeader((h) => (h.jwk = p256.publicJwk))),
+    400,
+    'ERR_TOKEN_HEADER_UNSUPPORTED',
+  ],
+  [
+    'jku',
+    () => search(withHeader((h) => (h.jku = 'https://evil.example/jwks'))),
+    400,
+    'ERR_TOKEN_HEADER_UNSUPPORTED',
+  ],
+  [
+    'x5u',
+    () => search(withHeader((h) => (h.x5u = 'https://evil.example/x509'))),
+    400,
+    'ERR_TOKEN_HEADER_UNSUPPORTED',
+  ],
+  ['x5c', () => search(withHeader((h) => (h.x5c = ['MIIB']))), 400, 'ERR_TOKEN_HEADER_UNSUPPORTED'],
+  [
+    'epk point not on the curve',
+    () =>
+      search(
+        withHeader((h) => {
+          const epk = h.epk as { x: string }
+          const x = unb64(epk.x)
+          x[0] = x[0]! ^ 0xff
+          epk.x = b64(x)
+        }),
+      ),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'low-order X25519 epk (all zero)',
+    async () =>
+      searchPath(
+        reheader(await jweFor(x25519, MBI), (h) => {
+          ;(h.epk as { x: string }).x = b64(new Uint8Array(32))
+        }),
+      ),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'low-order X25519 epk (order 8)',
+    async () =>
+      searchPath(
+        reheader(await jweFor(x25519, MBI), (h) => {
+          ;(h.epk as { x: string }).x = b64(
+            Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex'),
+          )
+        }),
+      ),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'curve mismatch between epk and key',
+    async () => searchPath(reheader(await jweFor(x25519, MBI), (h) => (h.kid = p256.kid))),
+    400,
+    'ERR_TOKEN_EPK_INVALID',
+  ],
+  [
+    'tampered tag',
+    async () => searchPath(flipBit(await token(), 4, 9)),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'tampered IV',
+    async () => searchPath(flipBit(await token(), 2, 9)),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'tampered ciphertext',
+    async () => searchPath(flipBit(await token(), 3, 9)),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'tampered protected header',
+    async () =>
+      searchPath(reheader(await token(MBI, { apv: b64('bob') }), (h) => (h.apv = b64('eve')))),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'tampered wrapped key',
+    async () => searchPath(flipBit(await token(MBI, { alg: 'ECDH-ES+A256KW' }), 1, 9)),
+    400,
+    'ERR_TOKEN_DECRYPTION_FAILED',
+  ],
+  [
+    'truncated token',
+    async () => searchPath((await token()).slice(0, -10)),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'token with four segments',
+    async () => searchPath((await token()).split('.').slice(0, 4).join('.')),
+    400,
+    'ERR_TOKEN_FORMAT_UNSUPPORTED',
+  ],
+  ['oversized token', async () => searchPath('eyJ' + 'A'.repeat(1100)), 400, 'ERR_TOKEN_TOO_LONG'],
+  [
+    'wrong kid',
+    () => search(withHeader((h) => (h.kid = retired.kid.slice(0, 20)))),
+    400,
+    'ERR_TOKEN_KID_UNKNOWN',
+  ],
+  ['missing kid', () => search(withHeader((h) => delete h.kid)), 400, 'ERR_TOKEN_KID_MISSING'],
+  [
+    'kid of a retired key',
+    async () => searchPath(await jweFor(retired, MBI)),
+    400,
+    'ERR_TOKEN_KID_UNKNOWN',
+  ],
+  [
+    'kid as an object',
+    () => search(withHeader((h) => (h.kid = { $ne: null }))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'expired exp',
+    () => search(token(JSON.stringify({ mbi: MBI, exp: NOW_S - 3600 }))),
+    400,
+    'ERR_TOKEN_EXPIRED',
+  ],
+  [
+    'far-future iat',
+    () => search(token(JSON.stringify({ mbi: MBI, iat: NOW_S + 86_400 * 365 }))),
+    400,
+    'ERR_TOKEN_NOT_YET_VALID',
+  ],
+  [
+    'negative exp',
+    () => search(token(JSON.stringify({ mbi: MBI, exp: -1 }))),
+    400,
+    'ERR_TOKEN_CLAIMS_INVALID',
+  ],
+  ['non-MBI plaintext', () => search(token('hello')), 400, 'ERR_TOKEN_IDENTIFIER_INVALID'],
+  [
+    'over-long plaintext',
+    () => search(token('1'.repeat(300))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'SQL in the plaintext',
+    () => search(token("1S00' OR '1'='1")),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'SQL in the claims mbi',
+    () => search(token(JSON.stringify({ mbi: "'; drop table beneficiaries;--" }))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'SQL in the token',
+    async () => searchPath("eyJ'; drop table beneficiaries;--.a.b.c.d"),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'SQL in the identifier system',
+    async () => "/v2/fhir/Patient?identifier=' OR 1=1--|abc",
+    400,
+    'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED',
+  ],
+  [
+    'SQL in a parameter name',
+    async () => `${await search(token())}&'%3Bdrop%20table%20x--=1`,
+    400,
+    'ERR_PARAM_UNSUPPORTED',
+  ],
+  [
+    'SQL in _format',
+    async () => `${await search(token())}&_format=' OR 1=1`,
+    400,
+    'ERR_FORMAT_UNSUPPORTED',
+  ],
+  [
+    'repeated identifier',
+    async () => `${await search(token())}&identifier=x`,
+    400,
+    'ERR_PARAM_REPEATED',
+  ],
+  [
+    'unknown parameter',
+    async () => `${await search(token())}&_include=*`,
+    400,
+    'ERR_PARAM_UNSUPPORTED',
+  ],
+  [
+    'plaintext MBI in the URL',
+    async () => `/v2/fhir/Patient?identifier=http://hl7.org/fhir/sid/us-mbi|${MBI}`,
+    400,
+    'ERR_PLAINTEXT_IN_URL',
+  ],
+  [
+    'invalid percent-encoding',
+    async () => '/v2/fhir/Patient?identifier=%E0%A4%A',
+    400,
+    'ERR_IDENTIFIER_MALFORMED',
+  ],
+  [
+    'NUL bytes in the token',
+    async () => searchPath('%00%00%00.a.b.c.d'),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'a URL over the length limit',
+    async () => `/v2/fhir/Patient?identifier=x&pad=${'a'.repeat(9000)}`,
+    414,
+    'ERR_URL_TOO_LONG',
+  ],
+  ['path traversal', async () => '/v2/fhir/../../etc/passwd', 404, 'ERR_NOT_FOUND'],
+]
+
+describe('the attack battery', () => {
+  it('has at least 30 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30)
+  })
+
+  const named = CASES.map(([n, p, s, c]) => [`${n} gets ${s} ${c}`, p, s, c] as const)
+  it.each(named)('%s', async (_name, path, status, code) => {
+    const before = lines.length
+    const p = await path()
+    const res = await app.request(p)
+    const text = await res.text()
+    expect(res.status).toBe(status)
+    expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/)
+    const outcome = JSON.parse(text) as Outcome
+    expect(outcome.resourceType).toBe('OperationOutcome')
+    expect(errorCode(outcome)).toBe(code)
+    // Nothing the client sent comes back, and no identifier reaches the logs.
+    const sent = p.split('|').pop()!.split('%7C').pop()!
+    let token = sent
+    try {
+      token = decodeURIComponent(sent)
+    } catch {
+      // not valid percent-encoding: compare as sent
+    }
+    for (const part of token.split('.').filter((s) => s.length >= 12))
+      expect(text).not.toContain(part)
+    expect(text).not.toContain(MBI)
+    expect(lines.slice(before).join('\n')).not.toContain(MBI)
+  })
+})
+
+describe('the replay window, when configured', () => {
+  it('refuses a token without exp', async () => {
+    const res = await strictApp.request(await search(token()))
+    expect([res.status, errorCode((await res.json()) as Outcome)]).toEqual([
+      400,
+      'ERR_TOKEN_EXP_REQUIRED',
+    ])
+  })
+
+  it('refuses a far-future exp', async () => {
+    const res = await strictApp.request(
+      await search(token(JSON.stringify({ mbi: MBI, iat: NOW_S, exp: NOW_S + 86_400 }))),
+    )
+    expect([res.status, errorCode((await res.json()) as Outcome)]).toEqual([
+      400,
+      'ERR_TOKEN_LIFETIME_TOO_LONG',
+    ])
+  })
+
+  it('serves a token inside the window', async () => {
+    const t = await encryptMbiJwe(MBI, p256.publicJwk, { ttlSeconds: 120 })
+    expect((await strictApp.request(searchPath(t))).status).toBe(200)
+  })
+
+  it('is off by default: a token without exp is served', async () => {
+    expect((await app.request(await search(token()))).status).toBe(200)
+  })
+})
+
+describe('limits the HTTP parser enforces, over real HTTP', () => {
+  let server: ServerType
+  let port: number
+  beforeAll(async () => {
+    server = await listen(app.fetch, { host: '127.0.0.1', port: 0, logger: createLogger('silent') })
+    port = (server.address() as AddressInfo).port
+  })
+  afterAll(() => new Promise<void>((r) => server.close(() => r())))
+
+  function raw(path: string, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+        let body = ''
+        res.on('data', (d: Buffer) => (body += d.toString()))
+        res.on('end', () => resolve({ status: res.statusCode!, body }))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  it('answers huge headers with 431 and an OperationOutcome', async () => {
+    const r = await raw('/v2/fhir/metadata', { 'X-Pad': 'a'.repeat(20_000) })
+    expect(r.status).toBe(431)
+    expect(JSON.parse(r.body).resourceType).toBe('OperationOutcome')
+  })
+
+  it('answers a URL beyond the header limit with 431 and an OperationOutcome', async () => {
+    const r = await raw(`/v2/fhir/Patient?identifier=${'a'.repeat(20_000)}`)
+    expect(r.status).toBe(431)
+    expect(JSON.parse(r.body).resourceType).toBe('OperationOutcome')
+  })
+
+  it('answers a long URL under the header limit with 414', async () => {
+    const r = await raw(`/v2/fhir/Patient?identifier=${'a'.repeat(10_000)}`)
+    expect(r.status).toBe(414)
+    expect(JSON.parse(r.body).issue[0].code).toBe('too-long')
+  })
+})
