@@ -95,6 +95,16 @@ describe('the audit trail', () => {
     expect(records.at(-1)!.mbiFingerprint).toBeUndefined()
   })
 
+  it('separates the fingerprints of other identifier kinds from MBI fingerprints', () => {
+    const audit = createAudit(new Writable({ write: (_c, _e, done) => done() }), HMAC_KEY)
+    const value = '900000001A'
+    expect(audit.fingerprint(value, 'hicn')).toBe(
+      createHmac('sha256', HMAC_KEY).update(`hicn:${value}`).digest('hex'),
+    )
+    expect(audit.fingerprint(value, 'hicn')).not.toBe(audit.fingerprint(value))
+    expect(audit.fingerprint(value, 'mbi-hash')).not.toBe(audit.fingerprint(value, 'hicn'))
+  })
+
   it('writes no record for requests that are not searches', async () => {
     const before = records.length
     await (await app.request('/v2/fhir/metadata')).arrayBuffer()

@@ -59,6 +59,8 @@ describe('npm run bench:decrypt', () => {
     }
     const verdicts = targets.split('\n').filter(Boolean)
     expect(verdicts).toHaveLength(6)
-    for (const v of verdicts) expect(v).toMatch(/ >= .+\s(\d+\.\d{2}x|\d+%)\s+(PASS|MISS)$/)
+    const verdict =
+      / >= .+\s(\d+\.\d{2}x|\d+%)\s+(PASS|MISS) {2}\(wall clock: (\d+\.\d{2}x|\d+%)\)$/
+    for (const v of verdicts) expect(v).toMatch(verdict)
   })
 })

@@ -69,6 +69,7 @@ interface LogLine {
   pid: number
   msg: string
   requestId?: string
+  reason?: string
   keys?: { kid: string; state: string }[]
 }
 
@@ -106,7 +107,7 @@ describe.runIf(realServer)('cluster mode (CLUSTER_WORKERS=2) on a real PostgreSQ
     await sql.end()
   })
 
-  it('serves one port from two worker processes, reloads every worker on a revoke, and exits 0 on SIGTERM', async () => {
+  it('serves one port from two worker processes, reloads every worker on a revoke and on SIGHUP, and exits 0 on SIGTERM', async () => {
     const keyDir = join(await tempDir(), 'keys')
     running = start(
       process.execPath,
@@ -166,6 +167,17 @@ describe.runIf(realServer)('cluster mode (CLUSTER_WORKERS=2) on a real PostgreSQ
     expect(await servedBy('after', 400)).toEqual(workers)
     const refused = await freshGet(search, 'after-code')
     expect(JSON.parse(refused.body).issue[0].details.coding[0].code).toBe('ERR_TOKEN_KID_UNKNOWN')
+
+    // SIGHUP to the primary reaches every worker, each of which reloads its ring.
+    process.kill(running.child.pid!, 'SIGHUP')
+    const hupBy = () =>
+      new Set(
+        lines()
+          .filter((l) => l.msg === 'key ring reloaded' && l.reason === 'SIGHUP')
+          .map((l) => l.pid),
+      )
+    expect(await until(() => hupBy().size === 2, 5000)).toBe(true)
+    expect(hupBy()).toEqual(workers)
 
     // SIGTERM to the primary: it stops both workers and exits 0.
     process.kill(running.child.pid!, 'SIGTERM')

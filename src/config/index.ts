@@ -127,43 +127,39 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw
 }
 
-function passphrase(env: Env): string | undefined {
-  if (env.KEYS_PASSPHRASE && env.KEYS_PASSPHRASE_FILE) {
-    throw new ConfigError(
-      'KEYS_PASSPHRASE_FILE',
-      'set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE, not both',
-    )
+/**
+ * A secret given as NAME or as the file NAME_FILE (one of the two), with the file's final line
+ * break removed; `source` names the variable it came from, for error messages. Never echoed.
+ */
+function secret(env: Env, name: string): { value: string; source: string } | undefined {
+  const file = env[`${name}_FILE`]
+  if (env[name] && file) {
+    throw new ConfigError(`${name}_FILE`, `set ${name} or ${name}_FILE, not both`)
   }
-  if (env.KEYS_PASSPHRASE) return env.KEYS_PASSPHRASE
-  const file = env.KEYS_PASSPHRASE_FILE
+  if (env[name]) return { value: env[name], source: name }
   if (!file) return undefined
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch {
-    throw new ConfigError('KEYS_PASSPHRASE_FILE', `cannot read ${file}`)
+    throw new ConfigError(`${name}_FILE`, `cannot read ${file}`)
   }
   const value = text.replace(/\r?\n$/, '')
-  if (!value) throw new ConfigError('KEYS_PASSPHRASE_FILE', `${file} is empty`)
-  return value
+  if (!value) throw new ConfigError(`${name}_FILE`, `${file} is empty`)
+  return { value, source: `${name}_FILE` }
+}
+
+function passphrase(env: Env): string | undefined {
+  return secret(env, 'KEYS_PASSPHRASE')?.value
 }
 
 /** A secret of at least 32 bytes, hex-encoded, from NAME or from the file NAME_FILE. */
 function secretBytes(env: Env, name: string): Buffer | undefined {
-  let raw = env[name]
-  const file = env[`${name}_FILE`]
-  if (raw && file) throw new ConfigError(`${name}_FILE`, `set ${name} or ${name}_FILE, not both`)
-  if (file) {
-    try {
-      raw = readFileSync(file, 'utf8').trim()
-    } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`)
-    }
-  }
-  if (!raw) return undefined
-  // Never echo the value: it is a secret.
+  const found = secret(env, name)
+  if (!found) return undefined
+  const raw = found.value.trim()
   if (!/^([0-9a-fA-F]{2}){32,}$/.test(raw)) {
-    throw new ConfigError(name, 'must be at least 32 bytes, hex-encoded (64+ hex digits)')
+    throw new ConfigError(found.source, 'must be at least 32 bytes, hex-encoded (64+ hex digits)')
   }
   return Buffer.from(raw, 'hex')
 }
@@ -257,20 +253,11 @@ function legacyHash(env: Env): LegacyHashConfig | undefined {
  * is never echoed in an error.
  */
 export function legacyHashPepper(env: Env = process.env): Buffer | undefined {
-  const name = 'LEGACY_HASH_PEPPER'
-  let raw = env[name]
-  const file = env[`${name}_FILE`]
-  if (raw && file) throw new ConfigError(`${name}_FILE`, `set ${name} or ${name}_FILE, not both`)
-  if (file) {
-    try {
-      raw = readFileSync(file, 'utf8').trim()
-    } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read ${file}`)
-    }
-  }
-  if (!raw) return undefined
+  const found = secret(env, 'LEGACY_HASH_PEPPER')
+  if (!found) return undefined
+  const raw = found.value.trim()
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(raw)) {
-    throw new ConfigError(file ? `${name}_FILE` : name, 'must be hex-encoded bytes')
+    throw new ConfigError(found.source, 'must be hex-encoded bytes')
   }
   return Buffer.from(raw, 'hex')
 }

@@ -47,7 +47,8 @@ function isAllZero(bytes: Uint8Array): boolean {
 
 /**
  * The ECDH-ES shared secret Z with the gateway key. createPublicKey validates the epk: a P-256
- * point must be on the curve with coordinates below p (invalid-curve attacks, RFC 7518 §8.13).
+ * point must be on the curve, coordinates below p (public-key validation, NIST SP 800-56A
+ * §5.6.2.3), which defeats invalid-curve attacks.
  */
 function sharedSecret(epk: EphemeralKey, privateKey: KeyObject): Buffer {
   const jwk = epk.kty === 'EC' ? { kty: 'EC', crv: epk.crv, x: epk.x, y: epk.y } : { ...epk }

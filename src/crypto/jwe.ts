@@ -1,6 +1,5 @@
-import type { KeyObject } from 'node:crypto'
 import { compactDecrypt } from 'jose'
-import type { KeyRing } from '../keys/keyring.js'
+import type { KeyRing, RingKey } from '../keys/keyring.js'
 import { decodeBase64url } from './base64url.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
@@ -18,55 +17,11 @@ const IV_CHARS = 16 // 96-bit GCM IV (RFC 7518 §5.3)
 const TAG_CHARS = 22 // 128-bit GCM tag
 const WRAPPED_KEY_CHARS: Record<JweEnc, number> = { A256GCM: 54, A128GCM: 32 } // RFC 3394: CEK + 8
 
-/** The part after the allowlists: key agreement and decryption; any failure throws. */
-type JweDecrypt = (
-  token: string,
-  jwe: CheckedJwe,
-  privateKey: KeyObject,
-) => Uint8Array | Promise<Uint8Array>
-
-const decryptNative: JweDecrypt = (_token, jwe, privateKey) => decryptJweNative(jwe, privateKey)
-
-async function decryptWithJose(token: string, jwe: CheckedJwe, privateKey: KeyObject) {
-  const result = await compactDecrypt(token, privateKey, {
-    keyManagementAlgorithms: [jwe.alg],
-    contentEncryptionAlgorithms: [jwe.enc],
-  })
-  return result.plaintext
-}
-
 /**
- * Decrypts a JWE compact token (RFC 7516 §7.1) with the ring key its `kid` names: no trial
- * decryption. The header is checked against allowlists before the key is used; after that,
- * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5). Decryption is
- * node:crypto composed per RFC 7518 §4.6 (jwe-native.ts).
+ * The checks before any key is used (RFC 7516 §7.1 parsing, then the allowlists): the header,
+ * the key its `kid` names (no trial decryption), the epk's curve, the segment lengths.
  */
-export function openJwe<K extends IdentifierKind = 'mbi'>(
-  token: string,
-  ring: KeyRing,
-  now: Date,
-  kind: K = 'mbi' as K,
-): Promise<OpenedJwe<K>> {
-  return openJweWith(decryptNative, token, ring, now, kind)
-}
-
-/** The same checks, decrypted by jose's compactDecrypt: the reference for tests and the bench. */
-export function openJweWithJose<K extends IdentifierKind = 'mbi'>(
-  token: string,
-  ring: KeyRing,
-  now: Date,
-  kind: K = 'mbi' as K,
-): Promise<OpenedJwe<K>> {
-  return openJweWith(decryptWithJose, token, ring, now, kind)
-}
-
-async function openJweWith<K extends IdentifierKind = 'mbi'>(
-  decrypt: JweDecrypt,
-  token: string,
-  ring: KeyRing,
-  now: Date,
-  kind: K = 'mbi' as K,
-): Promise<OpenedJwe<K>> {
+function checkJwe(token: string, ring: KeyRing, now: Date): { key: RingKey; jwe: CheckedJwe } {
   const parts = token.split('.')
   if (parts.length !== 5) throw new TokenError('ERR_TOKEN_MALFORMED')
   const [protectedHeader, encryptedKey, iv, ciphertext, tag] = parts as [
@@ -101,15 +56,63 @@ async function openJweWith<K extends IdentifierKind = 'mbi'>(
     ciphertext: decodeBase64url(ciphertext),
     tag: decodeBase64url(tag),
   }
+  return { key, jwe }
+}
 
+function opened<K extends IdentifierKind>(
+  plaintext: Uint8Array,
+  now: Date,
+  kind: K,
+  key: RingKey,
+  jwe: CheckedJwe,
+): OpenedJwe<K> {
+  const claims = parseIdentifierPayload(plaintext, now, kind)
+  return { ...claims, format: 'jwe', kid: key.kid, alg: jwe.alg, enc: jwe.enc }
+}
+
+/**
+ * Decrypts a JWE compact token (RFC 7516 §7.1) with the ring key its `kid` names: no trial
+ * decryption. The header is checked against allowlists before the key is used; after that,
+ * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5). Decryption is
+ * node:crypto composed per RFC 7518 §4.6 (jwe-native.ts), synchronous: one promise per call.
+ */
+export function openJwe<K extends IdentifierKind = 'mbi'>(
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedJwe<K>> {
+  try {
+    const { key, jwe } = checkJwe(token, ring, now)
+    let plaintext: Uint8Array
+    try {
+      plaintext = decryptJweNative(jwe, key.privateKey)
+    } catch (cause) {
+      throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
+    }
+    return Promise.resolve(opened(plaintext, now, kind, key, jwe))
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+/** The same checks, decrypted by jose's compactDecrypt: the reference for tests and the bench. */
+export async function openJweWithJose<K extends IdentifierKind = 'mbi'>(
+  token: string,
+  ring: KeyRing,
+  now: Date,
+  kind: K = 'mbi' as K,
+): Promise<OpenedJwe<K>> {
+  const { key, jwe } = checkJwe(token, ring, now)
   let plaintext: Uint8Array
   try {
-    const result = decrypt(token, jwe, key.privateKey)
-    // The native path is synchronous: no await (a microtask per request) when there is no promise.
-    plaintext = result instanceof Promise ? await result : result
+    const result = await compactDecrypt(token, key.privateKey, {
+      keyManagementAlgorithms: [jwe.alg],
+      contentEncryptionAlgorithms: [jwe.enc],
+    })
+    plaintext = result.plaintext
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
   }
-  const claims = parseIdentifierPayload(plaintext, now, kind)
-  return { ...claims, format: 'jwe', kid: key.kid, alg: header.alg, enc: header.enc }
+  return opened(plaintext, now, kind, key, jwe)
 }

@@ -116,6 +116,7 @@ async function match(
     case 'mbi-hash':
       legacyHashPath(c, deps)
       search.format = 'mbi-hash'
+      search.fingerprint = deps.audit.fingerprint(criterion.hash, 'mbi-hash')
       return withDbTimeout(findByMbiHash(sql, criterion.hash), ms)
     case 'us-mbi':
       search.format = 'plaintext'

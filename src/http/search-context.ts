@@ -45,7 +45,9 @@ export async function openSearchToken<K extends IdentifierKind = 'mbi'>(
   search.kid = opened.kid
   deps.metrics.keyUsed(opened.kid, opened.format, now)
   const { mbi } = opened as Partial<OpenedToken<'mbi'>>
+  const { hicn } = opened as Partial<OpenedToken<'hicn'>>
   if (mbi) search.fingerprint = deps.audit.fingerprint(mbi)
+  else if (hicn) search.fingerprint = deps.audit.fingerprint(hicn, 'hicn')
   enforceReplayWindow(opened, deps.tokenPolicy ?? NO_REPLAY_WINDOW, now)
   return opened
 }

@@ -12,13 +12,19 @@ export interface AuditRecord {
   outcome: string
   results: number
   beneIds: string[]
-  /** HMAC-SHA256(server secret, MBI), full length hex: correlates searches, reveals nothing. */
+  /** HMAC-SHA256(server secret, identifier), full length hex: correlates, reveals nothing. */
   mbiFingerprint: string | undefined
 }
 
+export type FingerprintKind = 'mbi' | 'hicn' | 'mbi-hash'
+
 export interface Audit {
   record(entry: AuditRecord): void
-  fingerprint(mbi: Mbi): string
+  /**
+   * HMAC-SHA256 of the identifier, full length. An MBI is hashed as it is; other kinds get a
+   * `kind:` prefix, so a HICN's fingerprint can never equal an MBI's.
+   */
+  fingerprint(value: Mbi | string, kind?: FingerprintKind): string
 }
 
 /**
@@ -39,7 +45,10 @@ export function createAudit(destination: DestinationStream, hmacKey?: Buffer): A
   )
   return {
     record: (entry) => logger.info(entry, 'search'),
-    fingerprint: (mbi) => createHmac('sha256', key).update(mbi, 'utf8').digest('hex'),
+    fingerprint: (value, kind = 'mbi') =>
+      createHmac('sha256', key)
+        .update(kind === 'mbi' ? value : `${kind}:${value}`, 'utf8')
+        .digest('hex'),
   }
 }
 

@@ -1,0 +1,106 @@
+/**
+ * One measurement of `npm run bench:decrypt`, in a process of its own so that no other row's JIT
+ * state or garbage weighs on it (as in production, where the gateway runs only its own path).
+ * The parent sends the tokens once, then asks for timed windows in turn; the meter answers each
+ * with the operations done, the wall-clock time and the CPU time of this process.
+ */
+import { createPublicKey, diffieHellman, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
+import { openJweWithJose } from '../../src/crypto/jwe.js'
+import { openToken } from '../../src/crypto/token.js'
+import { loadKeyRing } from '../../src/keys/keyring.js'
+
+/** gateway: openToken; jose: openJweWithJose; ecdh: crypto.diffieHellman on imported epks. */
+export type MeterKind = 'gateway' | 'jose' | 'ecdh'
+
+export interface MeterSetup {
+  dir: string
+  kind: MeterKind
+  kid: string
+  tokens: string[]
+  mbis: string[]
+}
+
+export interface MeterWindow {
+  ops: number
+  ms: number
+  cpuMicros: number
+}
+
+export type ToMeter = { setup: MeterSetup } | { run: number } | { exit: true }
+export type FromMeter = { ready: true } | { window: MeterWindow } | { error: string }
+
+const NOW = new Date()
+
+function epkOf(token: string): NodeJsonWebKey {
+  const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8'))
+  return header.epk
+}
+
+/** The operation to time, after checking that every token opens to its MBI. */
+async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
+  const ring = await loadKeyRing(setup.dir)
+  const { tokens, mbis } = setup
+  if (setup.kind === 'ecdh') {
+    const { privateKey } = ring.get(setup.kid)!
+    const publics = tokens.map((t) => createPublicKey({ key: epkOf(t), format: 'jwk' }))
+    return (i) => diffieHellman({ privateKey, publicKey: publics[i]! })
+  }
+  const open = setup.kind === 'gateway' ? openToken : openJweWithJose
+  for (const [i, token] of tokens.entries()) {
+    if ((await open(token, ring, NOW)).mbi !== mbis[i]) throw new Error('a token opened wrong')
+  }
+  return (i) => open(tokens[i]!, ring, NOW)
+}
+
+let op: ((i: number) => unknown) | undefined
+let count = 1
+let next = 0
+let warm = false
+
+/** One at a time: a promise is awaited before the next call, a synchronous call is not. */
+async function call(): Promise<void> {
+  const result = op!(next++ % count)
+  if (result instanceof Promise) await result
+}
+
+async function window(ms: number): Promise<MeterWindow> {
+  if (!warm) {
+    // Warm-up (JIT) before the first window: half of it, at most 250 ms, at least 50 calls.
+    const until = performance.now() + Math.min(ms / 2, 250)
+    for (let i = 0; i < 50 || performance.now() < until; i++) await call()
+    warm = true
+  }
+  let ops = 0
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  let now = start
+  while (now - start < ms) {
+    for (let k = 0; k < 8; k++, ops++) await call()
+    now = performance.now()
+  }
+  const used = process.cpuUsage(cpu)
+  return { ops, ms: now - start, cpuMicros: used.user + used.system }
+}
+
+function send(message: FromMeter): void {
+  process.send!(message)
+}
+
+process.on('message', (message: ToMeter) => {
+  void (async () => {
+    try {
+      if ('setup' in message) {
+        op = await prepare(message.setup)
+        count = message.setup.tokens.length
+        send({ ready: true })
+      } else if ('run' in message) {
+        send({ window: await window(message.run) })
+      } else {
+        process.exit(0)
+      }
+    } catch (error) {
+      send({ error: (error as Error).message })
+    }
+  })()
+})
+process.on('disconnect', () => process.exit(0))
