@@ -16,26 +16,10 @@ import {
   X25519_GROUP,
   type HpkeErrorCode,
 } from '../src/crypto/hpke/index.js'
-import rfc from './vectors/rfc9180-base-mode.json' with { type: 'json' }
+import { HPKE_VECTORS } from './support/hpke-vectors.js'
 import invalid from './vectors/hpke-invalid-public-keys.json' with { type: 'json' }
 
-interface Vector {
-  section: string
-  kem_id: number
-  kdf_id: number
-  aead_id: number
-  info: string
-  pkRm: string
-  skRm: string
-  enc: string
-  shared_secret: string
-  key: string
-  base_nonce: string
-  exporter_secret?: string
-  encryptions: { seq: number; pt: string; aad: string; nonce: string; ct: string }[]
-}
-
-const vectors = rfc.vectors as Vector[]
+const vectors = HPKE_VECTORS
 const hex = hexToBytes
 
 function flip(bytes: Uint8Array, index: number, bit = 0): Uint8Array {

@@ -5,6 +5,7 @@ import { decodeBase64url } from './base64url.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { parseFrame, THUMBPRINT_LENGTH, tokenInfo } from './hpke/framing.js'
+import { NODE_PRIMITIVES } from './hpke/node-primitives.js'
 import { nodeRecipient } from './hpke/node-recipient.js'
 import { cipherSuite, openBaseWith, type CipherSuite } from './hpke/setup.js'
 import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256, type KemId } from './hpke/suite.js'
@@ -29,9 +30,10 @@ const KEM_FOR_CURVE: Record<Curve, KemId> = {
   X25519: KEM_X25519_HKDF_SHA256,
 }
 
+/** The allowlist of cipherSuite, computed with node:crypto (HKDF, AES-GCM) on the gateway. */
 function allowedSuite(kemId: number, kdfId: number, aeadId: number): CipherSuite {
   try {
-    return cipherSuite(kemId, kdfId, aeadId)
+    return cipherSuite(kemId, kdfId, aeadId, NODE_PRIMITIVES)
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_SUITE_UNSUPPORTED', { cause })
   }

@@ -1,7 +1,7 @@
 import { concatBytes } from '@noble/hashes/utils.js'
 import type { Aead } from './aead.js'
 import { HpkeError } from './errors.js'
-import { labeledExpand, labeledExtract, NH } from './kdf.js'
+import { HKDF_SHA256, labeledExpand, labeledExtract, type Kdf } from './kdf.js'
 import { i2osp, MODE_BASE } from './suite.js'
 
 const EMPTY = new Uint8Array(0)
@@ -10,6 +10,32 @@ export interface KeySchedule {
   key: Uint8Array
   baseNonce: Uint8Array
   exporterSecret: Uint8Array
+}
+
+/** What an HpkeContext needs: the schedule without exporter_secret. */
+export type ContextKeys = Pick<KeySchedule, 'key' | 'baseNonce'>
+
+function schedule(
+  suiteId: Uint8Array,
+  aead: Aead,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+  kdf: Kdf,
+  withExporter: boolean,
+): ContextKeys & { exporterSecret?: Uint8Array } {
+  const pskIdHash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY, kdf)
+  const infoHash = labeledExtract(suiteId, EMPTY, 'info_hash', info, kdf)
+  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash)
+  const secret = labeledExtract(suiteId, sharedSecret, 'secret', EMPTY, kdf)
+  const keys: ContextKeys & { exporterSecret?: Uint8Array } = {
+    key: labeledExpand(suiteId, secret, 'key', context, aead.nK, kdf),
+    baseNonce: labeledExpand(suiteId, secret, 'base_nonce', context, aead.nN, kdf),
+  }
+  if (withExporter) {
+    keys.exporterSecret = labeledExpand(suiteId, secret, 'exp', context, kdf.nH, kdf)
+  }
+  secret.fill(0)
+  return keys
 }
 
 /**
@@ -21,18 +47,24 @@ export function keySchedule(
   aead: Aead,
   sharedSecret: Uint8Array,
   info: Uint8Array,
+  kdf: Kdf = HKDF_SHA256,
 ): KeySchedule {
-  const pskIdHash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY)
-  const infoHash = labeledExtract(suiteId, EMPTY, 'info_hash', info)
-  const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash)
-  const secret = labeledExtract(suiteId, sharedSecret, 'secret', EMPTY)
-  const schedule = {
-    key: labeledExpand(suiteId, secret, 'key', context, aead.nK),
-    baseNonce: labeledExpand(suiteId, secret, 'base_nonce', context, aead.nN),
-    exporterSecret: labeledExpand(suiteId, secret, 'exp', context, NH),
-  }
-  secret.fill(0)
-  return schedule
+  const { key, baseNonce, exporterSecret } = schedule(suiteId, aead, sharedSecret, info, kdf, true)
+  return { key, baseNonce, exporterSecret: exporterSecret! }
+}
+
+/**
+ * KeySchedule without its last LabeledExpand: exporter_secret only serves Export (RFC 9180
+ * §5.3), which is not implemented, so setting up a context does not derive it.
+ */
+export function contextKeys(
+  suiteId: Uint8Array,
+  aead: Aead,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+  kdf: Kdf = HKDF_SHA256,
+): ContextKeys {
+  return schedule(suiteId, aead, sharedSecret, info, kdf, false)
 }
 
 /** RFC 9180 §5.2: nonce = base_nonce XOR I2OSP(seq, Nn). */
@@ -51,7 +83,7 @@ export class HpkeContext {
   readonly #baseNonce: Uint8Array
   #seq = 0
 
-  constructor(aead: Aead, schedule: Pick<KeySchedule, 'key' | 'baseNonce'>) {
+  constructor(aead: Aead, schedule: ContextKeys) {
     this.#aead = aead
     this.#key = schedule.key
     this.#baseNonce = schedule.baseNonce

@@ -1,6 +1,6 @@
 import { concatBytes } from '@noble/hashes/utils.js'
 import { HpkeError } from './errors.js'
-import { labeledExpand, labeledExtract } from './kdf.js'
+import { HKDF_SHA256, labeledExpand, labeledExtract, type Kdf } from './kdf.js'
 import { kemSuiteId, type KemId } from './suite.js'
 
 const EMPTY = new Uint8Array(0)
@@ -55,10 +55,14 @@ export function nobleRecipient(
 
 export interface Dhkem {
   readonly group: DhGroup
-  /** Encap(pkR); `ephemeralSecretKey` only for tests that replay a known ephemeral key. */
+  /**
+   * Encap(pkR); `ephemeralSecretKey` only for tests that replay a known ephemeral key. `kdf` is
+   * the implementation of the KEM's HKDF-SHA256 (default: noble), as for decap and decapWith.
+   */
   encap(
     recipientPublicKey: Uint8Array,
     ephemeralSecretKey?: Uint8Array,
+    kdf?: Kdf,
   ): { sharedSecret: Uint8Array; enc: Uint8Array }
   /**
    * Decap(enc, skR). `recipientPublicKey` is SerializePublicKey(pk(skR)), passed in so the
@@ -68,40 +72,41 @@ export interface Dhkem {
     enc: Uint8Array,
     recipientSecretKey: Uint8Array,
     recipientPublicKey?: Uint8Array,
+    kdf?: Kdf,
   ): Uint8Array
   /** Decap(enc, skR), skR held by `recipient`; the KEM context is enc || recipient.publicKey. */
-  decapWith(enc: Uint8Array, recipient: DhRecipient): Uint8Array
+  decapWith(enc: Uint8Array, recipient: DhRecipient, kdf?: Kdf): Uint8Array
 }
 
 /** DHKEM(Group, HKDF-SHA256), RFC 9180 §4.1. */
 export function dhkem(group: DhGroup): Dhkem {
   const suiteId = kemSuiteId(group.kemId)
 
-  function extractAndExpand(dh: Uint8Array, kemContext: Uint8Array): Uint8Array {
-    const eaePrk = labeledExtract(suiteId, EMPTY, 'eae_prk', dh)
-    return labeledExpand(suiteId, eaePrk, 'shared_secret', kemContext, group.nSecret)
+  function extractAndExpand(dh: Uint8Array, kemContext: Uint8Array, kdf: Kdf): Uint8Array {
+    const eaePrk = labeledExtract(suiteId, EMPTY, 'eae_prk', dh, kdf)
+    return labeledExpand(suiteId, eaePrk, 'shared_secret', kemContext, group.nSecret, kdf)
   }
 
-  function decapWith(enc: Uint8Array, recipient: DhRecipient): Uint8Array {
+  function decapWith(enc: Uint8Array, recipient: DhRecipient, kdf: Kdf = HKDF_SHA256): Uint8Array {
     if (recipient.kemId !== group.kemId) throw new HpkeError('ERR_HPKE_SUITE_UNSUPPORTED')
     const dh = recipient.dh(enc)
-    const sharedSecret = extractAndExpand(dh, concatBytes(enc, recipient.publicKey))
+    const sharedSecret = extractAndExpand(dh, concatBytes(enc, recipient.publicKey), kdf)
     dh.fill(0)
     return sharedSecret
   }
 
   return {
     group,
-    encap(recipientPublicKey, ephemeralSecretKey = group.randomSecretKey()) {
+    encap(recipientPublicKey, ephemeralSecretKey = group.randomSecretKey(), kdf = HKDF_SHA256) {
       group.checkPublicKey(recipientPublicKey)
       const dh = group.dh(ephemeralSecretKey, recipientPublicKey)
       const enc = group.publicKey(ephemeralSecretKey)
-      const sharedSecret = extractAndExpand(dh, concatBytes(enc, recipientPublicKey))
+      const sharedSecret = extractAndExpand(dh, concatBytes(enc, recipientPublicKey), kdf)
       dh.fill(0)
       return { sharedSecret, enc }
     },
-    decap(enc, recipientSecretKey, recipientPublicKey) {
-      return decapWith(enc, nobleRecipient(group, recipientSecretKey, recipientPublicKey))
+    decap(enc, recipientSecretKey, recipientPublicKey, kdf) {
+      return decapWith(enc, nobleRecipient(group, recipientSecretKey, recipientPublicKey), kdf)
     },
     decapWith,
   }

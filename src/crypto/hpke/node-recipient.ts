@@ -6,7 +6,8 @@ import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256, type KemId } from './suit
 /**
  * The gateway's side of DHKEM on node:crypto (OpenSSL): DH(skR, pkE) with the ring's private
  * KeyObject, which is never exported. Node-only: the client and browsers use the noble groups
- * (x25519.ts, p256.ts); the labeled KDF, key schedule and AEAD are the same shared code.
+ * (x25519.ts, p256.ts); the key schedule is shared code, run on the gateway with the node:crypto
+ * HKDF and AES-GCM of node-primitives.ts.
  * Accepts and refuses exactly what the noble path does (test/hpke-node.test.ts checks both).
  */
 

@@ -1,8 +1,9 @@
 import { AES_128_GCM, type Aead } from './aead.js'
-import { HpkeContext, keySchedule } from './context.js'
+import { contextKeys, HpkeContext } from './context.js'
 import { DHKEM_P256 } from './p256.js'
 import { nobleRecipient, type DhRecipient, type Dhkem } from './dhkem.js'
 import { HpkeError } from './errors.js'
+import { HKDF_SHA256, type Kdf } from './kdf.js'
 import {
   AEAD_AES_128_GCM,
   hpkeSuiteId,
@@ -12,9 +13,23 @@ import {
 } from './suite.js'
 import { DHKEM_X25519 } from './x25519.js'
 
+/**
+ * Implementations of a suite's KDF and AEAD, injected as DhRecipient is: `PORTABLE_PRIMITIVES`
+ * (@noble/hashes and WebCrypto: the client, browsers, edge runtimes) by default, and
+ * `NODE_PRIMITIVES` (node-primitives.ts: node:crypto, the gateway only).
+ */
+export interface Primitives {
+  readonly kdf: Kdf
+  readonly aead: Aead
+}
+
+export const PORTABLE_PRIMITIVES: Primitives = { kdf: HKDF_SHA256, aead: AES_128_GCM }
+
 export interface CipherSuite {
   readonly kem: Dhkem
   readonly kdfId: number
+  /** The implementation of kdfId, for the KEM's and the key schedule's labeled HKDF. */
+  readonly kdf: Kdf
   readonly aead: Aead
   /** RFC 9180 §5.1 suite_id. */
   readonly id: Uint8Array
@@ -26,12 +41,25 @@ const KEMS: ReadonlyMap<number, Dhkem> = new Map([
 ])
 const AEADS: ReadonlyMap<number, Aead> = new Map([[AEAD_AES_128_GCM, AES_128_GCM]])
 
-/** The suite for three registry ids, or ERR_HPKE_SUITE_UNSUPPORTED: an allowlist, not a lookup. */
-export function cipherSuite(kemId: number, kdfId: number, aeadId: number): CipherSuite {
+/**
+ * The suite for three registry ids, or ERR_HPKE_SUITE_UNSUPPORTED: an allowlist, not a lookup.
+ * `primitives` only chooses how the allowed KDF and AEAD are computed, never which are allowed.
+ */
+export function cipherSuite(
+  kemId: number,
+  kdfId: number,
+  aeadId: number,
+  primitives: Primitives = PORTABLE_PRIMITIVES,
+): CipherSuite {
   const kem = KEMS.get(kemId)
   const aead = AEADS.get(aeadId)
   if (!kem || !aead || kdfId !== KDF_HKDF_SHA256) throw new HpkeError('ERR_HPKE_SUITE_UNSUPPORTED')
-  return { kem, kdfId, aead, id: hpkeSuiteId(kemId, kdfId, aeadId) }
+  // A programmer's error (primitives for another KDF or AEAD), not a property of the token.
+  if (primitives.kdf.id !== kdfId || primitives.aead.id !== aead.id) {
+    throw new TypeError('the HPKE primitives do not implement the allowed KDF and AEAD')
+  }
+  const { kdf } = primitives
+  return { kem, kdfId, kdf, aead: primitives.aead, id: hpkeSuiteId(kemId, kdfId, aeadId) }
 }
 
 /** RFC 9180 §5.1.1 SetupBaseS. */
@@ -41,8 +69,8 @@ export function setupBaseS(
   info: Uint8Array,
   ephemeralSecretKey?: Uint8Array,
 ): { enc: Uint8Array; context: HpkeContext } {
-  const { sharedSecret, enc } = suite.kem.encap(recipientPublicKey, ephemeralSecretKey)
-  const schedule = keySchedule(suite.id, suite.aead, sharedSecret, info)
+  const { sharedSecret, enc } = suite.kem.encap(recipientPublicKey, ephemeralSecretKey, suite.kdf)
+  const schedule = contextKeys(suite.id, suite.aead, sharedSecret, info, suite.kdf)
   sharedSecret.fill(0)
   return { enc, context: new HpkeContext(suite.aead, schedule) }
 }
@@ -66,8 +94,8 @@ export function setupBaseRWith(
   recipient: DhRecipient,
   info: Uint8Array,
 ): HpkeContext {
-  const sharedSecret = suite.kem.decapWith(enc, recipient)
-  const schedule = keySchedule(suite.id, suite.aead, sharedSecret, info)
+  const sharedSecret = suite.kem.decapWith(enc, recipient, suite.kdf)
+  const schedule = contextKeys(suite.id, suite.aead, sharedSecret, info, suite.kdf)
   sharedSecret.fill(0)
   return new HpkeContext(suite.aead, schedule)
 }
