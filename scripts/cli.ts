@@ -5,9 +5,27 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/**
+ * Key ids are base64url and may begin with `-`. The scripts have no single-letter options, so an
+ * argument with one leading `-` (other than `-` itself, stdin) is always a positional argument:
+ * it is moved behind `--`, where the parser takes it as one.
+ */
+function positionalDashes(args: string[]): string[] {
+  const dashed = (a: string) => a.length > 1 && a.startsWith('-') && !a.startsWith('--')
+  const moved = args.filter(dashed)
+  const end = args.indexOf('--')
+  if (moved.length === 0 || end !== -1) return args
+  return [...args.filter((a) => !dashed(a)), '--', ...moved]
+}
+
 export function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true })
+    return parseArgs({
+      args: positionalDashes(args),
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (error) {
     throw new UsageError((error as Error).message)
   }

@@ -310,3 +310,16 @@ describe('rotation under load, over real HTTP', () => {
     expect((await fetch(patientSearchUrl(base, newTokens[0]!))).status).toBe(200)
   })
 })
+
+describe('key ids that begin with a dash', () => {
+  it('are taken as the kid argument, not as an option', async () => {
+    const dir = await tempDir()
+    const real = await addGeneratedKey(dir, 'P-256')
+    await addGeneratedKey(dir, 'P-256')
+    // Before the fix the parser took a dash-led kid for an unknown option and exited 2.
+    const r = await keys(['retire', '-s_ABnWl9rE6pnXr8Iz1gr-0m-RJimM3TEV4UrDPwGM', '--dir', dir])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/no key with kid -s_ABnWl9rE6pnXr8Iz1gr-0m-RJimM3TEV4UrDPwGM/)
+    expect((await keys(['retire', real.kid, '--dir', dir])).code).toBe(0)
+  })
+})

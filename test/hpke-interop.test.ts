@@ -122,7 +122,7 @@ describe.skipIf(skip)(`HPKE tokens made with Debian ${DEBIAN_PACKAGE}`, () => {
   })
 
   const seal = (plaintext: string, crv: Curve) =>
-    python([join(SCRIPTS, 'hpke_encrypt.py'), jwksFile, '--kid', kidOf(crv)], plaintext)
+    python([join(SCRIPTS, 'hpke_encrypt.py'), jwksFile, `--kid=${kidOf(crv)}`], plaintext)
 
   async function search(token: string) {
     const res = await fetch(patientSearchUrl(base, token))

@@ -122,7 +122,7 @@ function encrypt(
   return new Promise((resolve, reject) => {
     const child = execFile(
       PYTHON,
-      [...args, '--kid', kids[opts.crv]],
+      [...args, `--kid=${kids[opts.crv]}`],
       { timeout: 20_000 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${impl.script} failed: ${stderr.trim() || error.message}`))

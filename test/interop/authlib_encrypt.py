@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Encrypts an MBI (or a {"mbi","iat","exp"} claims object) to a sealed-search gateway key.
 
-usage: authlib_encrypt.py JWKS_FILE ALG ENC [--kid KID] < plaintext
+usage: authlib_encrypt.py JWKS_FILE ALG ENC [--kid=KID] < plaintext
 
 Uses Authlib (Debian: python3-authlib). The plaintext is read from standard input, never from
 the command line, where other local users could see it. Prints the JWE compact token.
@@ -34,7 +34,7 @@ def main():
     parser.add_argument("jwks", help="the gateway's public JWKS (/.well-known/jwks.json)")
     parser.add_argument("alg", help="ECDH-ES or ECDH-ES+A256KW")
     parser.add_argument("enc", help="A256GCM or A128GCM")
-    parser.add_argument("--kid", help="the key to encrypt to (default: the first key)")
+    parser.add_argument("--kid", help="the key to encrypt to, as --kid=KID (a kid may begin with -); default: the first key")
     args = parser.parse_args()
 
     with open(args.jwks, encoding="utf-8") as f:

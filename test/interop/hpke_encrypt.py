@@ -2,7 +2,7 @@
 """Seals an MBI (or a {"mbi","iat","exp"} claims object) to a sealed-search gateway key as an
 HPKE token (docs/TOKENS.md, version 2).
 
-usage: hpke_encrypt.py JWKS_FILE [--kid KID] < plaintext
+usage: hpke_encrypt.py JWKS_FILE [--kid=KID] < plaintext
 
 HPKE base mode (RFC 9180) with DHKEM(X25519 or P-256, HKDF-SHA256), HKDF-SHA256 and AES-128-GCM,
 built from the primitives of the `cryptography` package (Debian: python3-cryptography) and
@@ -116,7 +116,7 @@ def seal_token(jwk, plaintext):
 def main():
     parser = argparse.ArgumentParser(description="Seal an MBI to a sealed-search gateway key.")
     parser.add_argument("jwks", help="the gateway's public JWKS (/.well-known/jwks.json)")
-    parser.add_argument("--kid", help="the key to encrypt to (default: the first HPKE key)")
+    parser.add_argument("--kid", help="the key to encrypt to, as --kid=KID (a kid may begin with -); default: the first HPKE key")
     args = parser.parse_args()
 
     with open(args.jwks, encoding="utf-8") as f:
