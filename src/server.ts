@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { ServerType } from '@hono/node-server'
 import { baseUrl, type Config } from './config/index.js'
-import { countBeneficiaries } from './db/beneficiaries.js'
+import { hasCurrentMbi, hasNoBeneficiaries } from './db/beneficiaries.js'
 import { openDatabase, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
 import { seed, seededMbi } from './db/seed.js'
@@ -39,7 +39,7 @@ async function packageVersion(): Promise<string> {
 export async function prepareGateway(config: Config, db: Database, logger: Logger): Promise<void> {
   const applied = await migrate(db.sql)
   if (applied.length) logger.info({ migrations: applied }, 'schema migrated')
-  if (db.embedded && config.seedCount > 0 && (await countBeneficiaries(db.sql)) === 0) {
+  if (db.embedded && config.seedCount > 0 && (await hasNoBeneficiaries(db.sql))) {
     await seed(db.sql, { count: config.seedCount })
     logger.info({ count: config.seedCount }, 'seeded synthetic beneficiaries')
   }
@@ -117,8 +117,10 @@ export async function startGateway(
       version: await packageVersion(),
       features: { legacyHash: config.legacyHash, hicnSearch: config.hicnSearch },
     })
+    // The example searches for the first seeded beneficiary, so it is offered only when that one
+    // is there (an index probe: start-up does not count a table of millions).
     let exampleUrl: string | undefined
-    if ((await countBeneficiaries(db.sql)) > 0) {
+    if (await hasCurrentMbi(db.sql, seededMbi(0))) {
       const token = await encryptMbiJwe(seededMbi(0), chooseKey(ring.jwks()))
       exampleUrl = patientSearchUrl(url, token)
     }

@@ -135,6 +135,20 @@ function toBeneficiary(row: Row): Beneficiary {
   }
 }
 
+/** Whether a beneficiary holds `mbi` as its current MBI: one index probe, not a table count. */
+export async function hasCurrentMbi(sql: Sql, mbi: Mbi): Promise<boolean> {
+  const [row] = await sql<{ found: boolean }[]>`
+    select exists (select 1 from beneficiaries where mbi_num = ${mbi}) as found`
+  return row?.found ?? false
+}
+
+/** Whether the table is empty, reading one row at most. */
+export async function hasNoBeneficiaries(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ found: boolean }[]>`
+    select exists (select 1 from beneficiaries) as found`
+  return !(row?.found ?? false)
+}
+
 export async function countBeneficiaries(sql: Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`select count(*)::int as n from beneficiaries`
   return row?.n ?? 0
