@@ -1,4 +1,66 @@
 import js from '@eslint/js'
+
+/**
+ * The key-agreement boundary (src/keys/agreement.ts): outside src/keys/, no module can make,
+ * import, hold or use a private key. It computes with `RingKey.agree()` and sees public JWKs.
+ */
+const PRIVATE_KEY_APIS = [
+  'createPrivateKey',
+  'createECDH',
+  'ECDH',
+  'createDiffieHellman',
+  'diffieHellman',
+  'generateKeyPair',
+  'generateKeyPairSync',
+  'KeyObject',
+  'privateDecrypt',
+]
+const KEYS_MESSAGE = 'Private keys stay in src/keys/: compute with RingKey.agree() (agreement.ts).'
+const PRIVATE_KEY_MODULE_EXPORTS = [
+  'readPrivateKeyFile',
+  'openPrivateJwk',
+  'generateKey',
+  'writeNewKey',
+  'inProcessAgreement',
+  'inProcessFromJwk',
+  'ringKeyFromPrivateJwk',
+  'PrivateJwk',
+]
+export const KEY_BOUNDARY_RULES = {
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: ['node:crypto', 'crypto'].map((name) => ({
+        name,
+        importNames: PRIVATE_KEY_APIS,
+        message: KEYS_MESSAGE,
+      })),
+      patterns: [
+        {
+          group: ['**/keys/*.js', '**/keys/*.ts', '**/keys', '**/keys/index.js'],
+          importNames: PRIVATE_KEY_MODULE_EXPORTS,
+          message: KEYS_MESSAGE,
+        },
+        {
+          group: ['**/keys/in-process.js', '**/keys/pkcs11/**', '**/keys/pkcs11*.js'],
+          message: KEYS_MESSAGE,
+        },
+      ],
+    },
+  ],
+  'no-restricted-syntax': [
+    'error',
+    {
+      selector: 'ImportExpression[source.value=/^(node:)?crypto$/]',
+      message: KEYS_MESSAGE,
+    },
+    {
+      selector: "CallExpression[callee.name='require'][arguments.0.value=/^(node:)?crypto$/]",
+      message: KEYS_MESSAGE,
+    },
+    { selector: "MemberExpression[property.name='privateKey']", message: KEYS_MESSAGE },
+  ],
+}
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -21,5 +83,10 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'Read configuration in src/config only.' },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/keys/**'],
+    rules: KEY_BOUNDARY_RULES,
   },
 )

@@ -1,4 +1,3 @@
-import { createPrivateKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +12,7 @@ import { MAX_HPKE_TOKEN_LENGTH } from '../src/crypto/hpke-token.js'
 import { openToken } from '../src/crypto/token.js'
 import { SYNTHETIC_MBI_CAPACITY, syntheticMbi } from '../src/identifiers/synthetic.js'
 import { addGeneratedKey } from '../src/keys/store.js'
-import { KeyRing, loadKeyRing, type RingKey } from '../src/keys/keyring.js'
+import { KeyRing, loadKeyRing, ringKeyFromPrivateJwk, type RingKey } from '../src/keys/keyring.js'
 import { tempDir, twoKeyRing } from './support/keys.js'
 import rfc from './vectors/rfc9180-base-mode.json' with { type: 'json' }
 
@@ -311,16 +310,18 @@ describe('the HPKE client', () => {
     const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64url')
     const jwk = { kty: 'OKP', crv: 'X25519', x: b64(a11.pkRm) } as const
     const kid = '11SSte3NhHvq-P2NW_IgQcfR0ItQyShY-yKJQVMVmsI'
-    const key: RingKey = {
-      kid,
-      crv: 'X25519',
-      state: 'active',
-      created: '2026-01-01T00:00:00Z',
-      notAfter: null,
-      hpkeKeyId: 1,
-      publicJwk: { ...jwk, kid, use: 'enc', hpke_key_id: 1 },
-      privateKey: createPrivateKey({ key: { ...jwk, d: b64(a11.skRm) }, format: 'jwk' }),
-    }
+    const key: RingKey = ringKeyFromPrivateJwk(
+      {
+        kid,
+        crv: 'X25519',
+        state: 'active',
+        created: '2026-01-01T00:00:00Z',
+        notAfter: null,
+        hpkeKeyId: 1,
+        publicJwk: { ...jwk, kid, use: 'enc', hpke_key_id: 1 },
+      },
+      { ...jwk, d: b64(a11.skRm), kid },
+    )
     expect(token).toBeDefined()
     expect((await openToken(token!, new KeyRing([key]), NOW)).mbi).toBe(MBI)
   })

@@ -5,10 +5,11 @@ import { CompactEncrypt, importJWK } from 'jose'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { concatKdf, otherInfo } from '../src/crypto/concat-kdf.js'
 import { TokenError } from '../src/crypto/errors.js'
-import { openJwe, openJweWithJose } from '../src/crypto/jwe.js'
+import { openJwe } from '../src/crypto/jwe.js'
 import { syntheticMbi, SYNTHETIC_MBI_CAPACITY } from '../src/identifiers/synthetic.js'
-import { thumbprint, toPublicJwk } from '../src/keys/jwk.js'
-import { KeyRing, type RingKey } from '../src/keys/keyring.js'
+import { thumbprint, toPublicJwk, type PrivateJwk } from '../src/keys/jwk.js'
+import { KeyRing, ringKeyFromPrivateJwk, type RingKey } from '../src/keys/keyring.js'
+import { openJweWithJose, privateKeysOf, type PrivateKeys } from './support/jose-reference.js'
 import { sealJwe, ephemeralAgreement } from './support/jwe-seal.js'
 import { twoKeyRing } from './support/keys.js'
 import { b64, unb64 } from './support/tokens.js'
@@ -34,9 +35,12 @@ const CURVES = ['P-256', 'X25519'] as const
 
 let ring: KeyRing
 let keys: Record<(typeof CURVES)[number], RingKey>
+let privateKeys: PrivateKeys
 
 beforeAll(async () => {
-  ring = (await twoKeyRing()).ring
+  const made = await twoKeyRing()
+  ring = made.ring
+  privateKeys = await privateKeysOf(made.dir)
   keys = {
     'P-256': ring.keys.find((k) => k.crv === 'P-256')!,
     X25519: ring.keys.find((k) => k.crv === 'X25519')!,
@@ -45,9 +49,13 @@ beforeAll(async () => {
 
 type Outcome = { accepted: true; value: unknown } | { accepted: false; code: string }
 
-async function outcome(open: typeof openJwe, token: string, r = ring): Promise<Outcome> {
+type Open = (token: string, r: KeyRing) => Promise<unknown>
+const native: Open = (token, r) => openJwe(token, r.resolve, NOW)
+const withJose: Open = (token, r) => openJweWithJose(token, r.resolve, NOW, privateKeys)
+
+async function outcome(open: Open, token: string, r = ring): Promise<Outcome> {
   try {
-    return { accepted: true, value: await open(token, r, NOW) }
+    return { accepted: true, value: await open(token, r) }
   } catch (error) {
     // Anything but a TokenError would be a bug in either path: let the property fail on it.
     if (!(error instanceof TokenError)) throw error
@@ -57,10 +65,10 @@ async function outcome(open: typeof openJwe, token: string, r = ring): Promise<O
 
 /** Both paths on the same token: the same plaintext when accepted, the same code when refused. */
 async function agree(token: string, r = ring): Promise<Outcome> {
-  const native = await outcome(openJwe, token, r)
-  const jose = await outcome(openJweWithJose, token, r)
-  expect(native).toEqual(jose)
-  return native
+  const viaNative = await outcome(native, token, r)
+  const viaJose = await outcome(withJose, token, r)
+  expect(viaNative).toEqual(viaJose)
+  return viaNative
 }
 
 describe('RFC 7518 Appendix C (ECDH-ES key agreement example)', () => {
@@ -103,18 +111,20 @@ describe('RFC 7518 Appendix C (ECDH-ES key agreement example)', () => {
     const { kty, crv, x, y } = vector.bob
     const bobPublic = { kty, crv, x, y }
     const kid = await thumbprint(bobPublic)
-    const bob: RingKey = {
+    const info = {
       kid,
       crv: 'P-256',
       state: 'active',
       created: '2026-01-01T00:00:00Z',
       notAfter: null,
       publicJwk: toPublicJwk({ ...bobPublic, kid }),
-      privateKey: createPrivateKey({ key: vector.bob, format: 'jwk' }),
-    }
+    } as const
+    const bob = ringKeyFromPrivateJwk(info, { ...vector.bob, kid } as PrivateJwk)
     // The vector's header plus the kid the gateway requires; the KDF inputs are unchanged.
     const token = sealJwe({ ...vector.header, kid }, bytes(vector.Z), '1S00E00AA00')
-    const result = await agree(token, new KeyRing([bob]))
+    const bobKeys = privateKeys
+    privateKeys = () => createPrivateKey({ key: vector.bob, format: 'jwk' })
+    const result = await agree(token, new KeyRing([bob])).finally(() => (privateKeys = bobKeys))
     expect(result).toMatchObject({ accepted: true, value: { mbi: '1S00E00AA00', kid } })
   })
 })
@@ -346,7 +356,7 @@ describe('the native JWE path agrees with jose', () => {
     const token = sealJwe(header, new Uint8Array(32), '1S00E00AA00')
     allZeroAgreement.on = true
     try {
-      expect(await outcome(openJwe, token)).toEqual({
+      expect(await outcome(native, token)).toEqual({
         accepted: false,
         code: 'ERR_TOKEN_DECRYPTION_FAILED',
       })

@@ -1,14 +1,13 @@
 import { concatBytes } from '@noble/hashes/utils.js'
-import type { Curve } from '../keys/jwk.js'
-import type { KeyRing, RingKey } from '../keys/keyring.js'
+import type { KeyResolver, RingKey } from '../keys/keyring.js'
+import { isAccepted } from '../keys/manifest.js'
 import { decodeBase64url } from './base64url.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { parseFrame, THUMBPRINT_LENGTH, tokenInfo } from './hpke/framing.js'
 import { NODE_PRIMITIVES } from './hpke/node-primitives.js'
-import { nodeRecipient } from './hpke/node-recipient.js'
-import { cipherSuite, openBaseWith, type CipherSuite } from './hpke/setup.js'
-import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256, type KemId } from './hpke/suite.js'
+import { KEM_FOR_CURVE, openWithKey } from './hpke/node-recipient.js'
+import { cipherSuite, type CipherSuite } from './hpke/setup.js'
 
 export type OpenedHpke<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
   format: 'hpke'
@@ -23,12 +22,6 @@ export type OpenedHpke<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> &
  * claims object is over twice the size `{"mbi","iat","exp"}` needs (that token is 194 characters).
  */
 export const MAX_HPKE_TOKEN_LENGTH = 320
-
-/** The KEM a gateway key is used with: the suite must match the key's curve. */
-const KEM_FOR_CURVE: Record<Curve, KemId> = {
-  'P-256': KEM_P256_HKDF_SHA256,
-  X25519: KEM_X25519_HKDF_SHA256,
-}
 
 /** The allowlist of cipherSuite, computed with node:crypto (HKDF, AES-GCM) on the gateway. */
 function allowedSuite(kemId: number, kdfId: number, aeadId: number): CipherSuite {
@@ -71,7 +64,7 @@ function bytesOf(key: RingKey): HpkeKeyBytes {
  */
 export async function openHpke<K extends IdentifierKind = 'mbi'>(
   token: string,
-  ring: KeyRing,
+  resolve: KeyResolver,
   now: Date,
   kind: K = 'mbi' as K,
 ): Promise<OpenedHpke<K>> {
@@ -80,9 +73,9 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
   const suite = allowedSuite(frame.kemId, frame.kdfId, frame.aeadId)
 
   // The key id is the number the gateway assigned and published: an exact Map lookup.
-  const key = ring.getByHpkeKeyId(frame.keyId)
+  const key = resolve({ hpkeKeyId: frame.keyId })
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
-  if (!ring.accepts(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
+  if (!isAccepted(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
   const kemId = KEM_FOR_CURVE[key.crv]
   if (kemId !== frame.kemId) throw new TokenError('ERR_TOKEN_KEM_MISMATCH')
 
@@ -99,8 +92,7 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
     if (thumbprint.length !== THUMBPRINT_LENGTH) throw new Error('kid is not a thumbprint')
     // info binds purpose, header and the key's thumbprint; the header is also the AAD.
     const info = tokenInfo(frame.header, thumbprint)
-    const recipient = nodeRecipient(kemId, key.privateKey, publicKey)
-    plaintext = await openBaseWith(suite, enc, recipient, info, frame.header, ciphertext)
+    plaintext = await openWithKey(suite, enc, key, publicKey, info, frame.header, ciphertext)
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
   }

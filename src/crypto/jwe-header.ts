@@ -96,3 +96,15 @@ export function checkEphemeralKey(epk: unknown, crv: Curve): EphemeralKey {
   }
   return epk as unknown as EphemeralKey
 }
+
+/** The epk's coordinates decoded once into the point's bytes: 0x04 || x || y, or x (X25519). */
+export function ephemeralPoint(epk: EphemeralKey): Uint8Array {
+  const x = decodeBase64url(epk.x)
+  if (epk.kty === 'OKP') return x
+  const y = decodeBase64url(epk.y ?? '')
+  const point = new Uint8Array(1 + x.length + y.length)
+  point[0] = 0x04
+  point.set(x, 1)
+  point.set(y, 1 + x.length)
+  return point
+}

@@ -1,5 +1,6 @@
-import { createDecipheriv, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto'
+import { createDecipheriv } from 'node:crypto'
 import { base64url } from 'jose'
+import { withSharedSecret, type Agreeing } from '../keys/agreement.js'
 import { concatKdf } from './concat-kdf.js'
 import type { EphemeralKey, JweAlg, JweEnc } from './jwe-header.js'
 
@@ -10,6 +11,8 @@ export interface CheckedJwe {
   alg: JweAlg
   enc: JweEnc
   epk: EphemeralKey
+  /** The epk decoded once from its coordinates: 0x04 || x || y (P-256), or x (X25519). */
+  epkPoint: Uint8Array
   apu: string | undefined
   apv: string | undefined
   encryptedKey: Uint8Array
@@ -39,27 +42,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
-function isAllZero(bytes: Uint8Array): boolean {
-  let acc = 0
-  for (const b of bytes) acc |= b
-  return acc === 0
-}
-
-/**
- * The ECDH-ES shared secret Z with the gateway key. createPublicKey validates the epk: a P-256
- * point must be on the curve, coordinates below p (public-key validation, NIST SP 800-56A
- * §5.6.2.3), which defeats invalid-curve attacks.
- */
-function sharedSecret(epk: EphemeralKey, privateKey: KeyObject): Buffer {
-  const jwk = epk.kty === 'EC' ? { kty: 'EC', crv: epk.crv, x: epk.x, y: epk.y } : { ...epk }
-  const publicKey = createPublicKey({ key: jwk, format: 'jwk' })
-  const z = diffieHellman({ privateKey, publicKey })
-  // RFC 7748 §6.1: an all-zero X25519 output comes from a low-order point; refuse it (OpenSSL 3
-  // refuses it too; checked here as well so the rule does not depend on the library build).
-  if (epk.crv === 'X25519' && isAllZero(z)) throw new Error('all-zero shared secret')
-  return z
-}
-
 function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Buffer {
   // RFC 3394 §2.2.2: the integrity check fails in final() when the wrapped key was altered.
   const decipher = createDecipheriv('id-aes256-wrap', kek, AES_KW_IV)
@@ -72,22 +54,30 @@ function unwrapKey(kek: Uint8Array, wrapped: Uint8Array): Buffer {
  * as AAD (RFC 7516 §5.2). Any failure throws; the caller makes every one of them the same
  * ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5).
  */
-export function decryptJweNative(jwe: CheckedJwe, privateKey: KeyObject): Uint8Array {
+export async function decryptJweNative(jwe: CheckedJwe, key: Agreeing): Promise<Uint8Array> {
   const apu = partyInfo(jwe.apu)
   const apv = partyInfo(jwe.apv)
   // The jose path refuses equal apu and apv; keep the same rule so both paths agree.
   if (jwe.apu !== undefined && jwe.apv !== undefined && sameBytes(apu, apv)) {
     throw new Error('apu and apv must be distinct')
   }
-  const z = sharedSecret(jwe.epk, privateKey)
   const cekBits = CEK_BITS[jwe.enc]
-  let cek: Buffer
-  if (jwe.alg === 'ECDH-ES') {
-    // Direct Key Agreement: AlgorithmID is the enc value, keydatalen the CEK size.
-    cek = concatKdf(z, cekBits, jwe.enc, apu, apv)
-  } else {
-    // Key Agreement with Key Wrapping: AlgorithmID is the alg value, keydatalen the KEK size.
-    cek = unwrapKey(concatKdf(z, KEK_BITS, jwe.alg, apu, apv), jwe.encryptedKey)
+  // Z comes from the ring key (src/keys/agreement.ts), which checks the point, refuses the
+  // all-zero X25519 output, and wipes Z once the KDF has run.
+  const derived = await withSharedSecret(key, jwe.epkPoint, (z) =>
+    jwe.alg === 'ECDH-ES'
+      ? // Direct Key Agreement: AlgorithmID is the enc value, keydatalen the CEK size.
+        concatKdf(z, cekBits, jwe.enc, apu, apv)
+      : // Key Agreement with Key Wrapping: AlgorithmID is the alg value, keydatalen the KEK size.
+        concatKdf(z, KEK_BITS, jwe.alg, apu, apv),
+  )
+  let cek = derived
+  if (jwe.alg !== 'ECDH-ES') {
+    try {
+      cek = unwrapKey(derived, jwe.encryptedKey)
+    } finally {
+      derived.fill(0)
+    }
     if (cek.length * 8 !== cekBits) throw new Error('unwrapped key has the wrong length')
   }
   const decipher = createDecipheriv(GCM[jwe.enc], cek, jwe.iv, { authTagLength: 16 })

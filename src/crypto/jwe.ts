@@ -1,9 +1,15 @@
-import { compactDecrypt } from 'jose'
-import type { KeyRing, RingKey } from '../keys/keyring.js'
+import { isAccepted } from '../keys/manifest.js'
+import type { KeyResolver, RingKey } from '../keys/keyring.js'
 import { decodeBase64url } from './base64url.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
-import { checkEphemeralKey, parseJweHeader, type JweAlg, type JweEnc } from './jwe-header.js'
+import {
+  checkEphemeralKey,
+  ephemeralPoint,
+  parseJweHeader,
+  type JweAlg,
+  type JweEnc,
+} from './jwe-header.js'
 import { decryptJweNative, type CheckedJwe } from './jwe-native.js'
 
 export type OpenedJwe<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
@@ -21,7 +27,11 @@ const WRAPPED_KEY_CHARS: Record<JweEnc, number> = { A256GCM: 54, A128GCM: 32 } /
  * The checks before any key is used (RFC 7516 §7.1 parsing, then the allowlists): the header,
  * the key its `kid` names (no trial decryption), the epk's curve, the segment lengths.
  */
-function checkJwe(token: string, ring: KeyRing, now: Date): { key: RingKey; jwe: CheckedJwe } {
+export function checkJwe(
+  token: string,
+  resolve: KeyResolver,
+  now: Date,
+): { key: RingKey; jwe: CheckedJwe } {
   const parts = token.split('.')
   if (parts.length !== 5) throw new TokenError('ERR_TOKEN_MALFORMED')
   const [protectedHeader, encryptedKey, iv, ciphertext, tag] = parts as [
@@ -33,9 +43,9 @@ function checkJwe(token: string, ring: KeyRing, now: Date): { key: RingKey; jwe:
   ]
   const header = parseJweHeader(protectedHeader)
 
-  const key = ring.get(header.kid)
+  const key = resolve({ kid: header.kid })
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
-  if (!ring.accepts(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
+  if (!isAccepted(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
   const epk = checkEphemeralKey(header.epk, key.crv)
 
   // RFC 7518 §4.6: with Direct Key Agreement the JWE Encrypted Key is the empty octet sequence.
@@ -49,6 +59,7 @@ function checkJwe(token: string, ring: KeyRing, now: Date): { key: RingKey; jwe:
     alg: header.alg,
     enc: header.enc,
     epk,
+    epkPoint: ephemeralPoint(epk),
     apu: header.apu,
     apv: header.apv,
     encryptedKey: decodeBase64url(encryptedKey),
@@ -59,7 +70,7 @@ function checkJwe(token: string, ring: KeyRing, now: Date): { key: RingKey; jwe:
   return { key, jwe }
 }
 
-function opened<K extends IdentifierKind>(
+export function opened<K extends IdentifierKind>(
   plaintext: Uint8Array,
   now: Date,
   kind: K,
@@ -73,44 +84,18 @@ function opened<K extends IdentifierKind>(
 /**
  * Decrypts a JWE compact token (RFC 7516 §7.1) with the ring key its `kid` names: no trial
  * decryption. The header is checked against allowlists before the key is used; after that,
- * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5). Decryption is
- * node:crypto composed per RFC 7518 §4.6 (jwe-native.ts), synchronous: one promise per call.
+ * every failure is the one uniform ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5). Decryption is node:crypto composed per RFC 7518 §4.6 (jwe-native.ts).
  */
-export function openJwe<K extends IdentifierKind = 'mbi'>(
+export async function openJwe<K extends IdentifierKind = 'mbi'>(
   token: string,
-  ring: KeyRing,
+  resolve: KeyResolver,
   now: Date,
   kind: K = 'mbi' as K,
 ): Promise<OpenedJwe<K>> {
-  try {
-    const { key, jwe } = checkJwe(token, ring, now)
-    let plaintext: Uint8Array
-    try {
-      plaintext = decryptJweNative(jwe, key.privateKey)
-    } catch (cause) {
-      throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
-    }
-    return Promise.resolve(opened(plaintext, now, kind, key, jwe))
-  } catch (error) {
-    return Promise.reject(error)
-  }
-}
-
-/** The same checks, decrypted by jose's compactDecrypt: the reference for tests and the bench. */
-export async function openJweWithJose<K extends IdentifierKind = 'mbi'>(
-  token: string,
-  ring: KeyRing,
-  now: Date,
-  kind: K = 'mbi' as K,
-): Promise<OpenedJwe<K>> {
-  const { key, jwe } = checkJwe(token, ring, now)
+  const { key, jwe } = checkJwe(token, resolve, now)
   let plaintext: Uint8Array
   try {
-    const result = await compactDecrypt(token, key.privateKey, {
-      keyManagementAlgorithms: [jwe.alg],
-      contentEncryptionAlgorithms: [jwe.enc],
-    })
-    plaintext = result.plaintext
+    plaintext = await decryptJweNative(jwe, key)
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
   }

@@ -1,4 +1,4 @@
-import type { KeyRing } from '../keys/keyring.js'
+import type { KeyResolver } from '../keys/keyring.js'
 import type { IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { openHpke, type OpenedHpke } from './hpke-token.js'
@@ -13,19 +13,24 @@ export const MAX_TOKEN_LENGTH = 1024
 
 export type OpenedToken<K extends IdentifierKind = 'mbi'> = OpenedJwe<K> | OpenedHpke<K>
 
+/** Where openToken finds keys: a resolver, or anything that has one (a KeyRing). */
+export type KeySource = KeyResolver | { readonly resolve: KeyResolver }
+
 /**
  * The one entry point for every token format; the format is told by its shape, never guessed by
  * trial: five dot-separated parts is a JWE compact serialization, no dot at all is an HPKE token.
+ * The caller resolves the key (`resolve(ref)`); the key computes (`RingKey.agree`).
  */
 export async function openToken<K extends IdentifierKind = 'mbi'>(
   token: string,
-  ring: KeyRing,
+  keys: KeySource,
   now: Date,
   kind: K = 'mbi' as K,
 ): Promise<OpenedToken<K>> {
+  const resolve = typeof keys === 'function' ? keys : keys.resolve
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_TOO_LONG')
   if (token.length === 0) throw new TokenError('ERR_TOKEN_MALFORMED')
-  if (!token.includes('.')) return openHpke(token, ring, now, kind)
-  if (token.split('.').length === 5) return openJwe(token, ring, now, kind)
+  if (!token.includes('.')) return openHpke(token, resolve, now, kind)
+  if (token.split('.').length === 5) return openJwe(token, resolve, now, kind)
   throw new TokenError('ERR_TOKEN_FORMAT_UNSUPPORTED')
 }

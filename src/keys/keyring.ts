@@ -1,10 +1,12 @@
-import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { agreeWith, type Agreeing, type KeyAgreement } from './agreement.js'
 import { KeyStoreError } from './errors.js'
+import { inProcessFromJwk } from './in-process.js'
 import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
 import { isAccepted, readManifest, type KeyState } from './manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
-export interface RingKey {
+/** What the manifest and the published JWK say about a ring key. */
+export interface RingKeyInfo {
   readonly kid: string
   readonly crv: Curve
   readonly state: KeyState
@@ -13,14 +15,32 @@ export interface RingKey {
   /** The key's HPKE key id (manifest `hpkeKeyId`); a key without one opens JWE tokens only. */
   readonly hpkeKeyId?: number
   readonly publicJwk: PublicJwk
-  /**
-   * The private key as a node:crypto KeyObject, used only by diffieHellman. A KeyObject is not
-   * opaque: `export()` returns the private scalar, and node will serialise it on request. The
-   * gateway never exports a private KeyObject; the scalar was in JavaScript memory while the key
-   * file was read, and a heap or core dump can reveal it.
-   */
-  readonly privateKey: KeyObject
 }
+
+/**
+ * A gateway key as the rest of the gateway sees it: its public JWK and `agree`, never the private
+ * key, which stays with its backend (agreement.ts) inside src/keys/.
+ */
+export interface RingKey extends RingKeyInfo, Agreeing {
+  /** Where the private key lives. */
+  readonly store: KeyAgreement['store']
+}
+
+/** A ring key computing with `backend`: every `agree` goes through `agreeWith`'s checks. */
+export function ringKey(info: RingKeyInfo, backend: KeyAgreement): RingKey {
+  if (backend.crv !== info.crv) throw new TypeError('the backend is not on the key’s curve')
+  return Object.freeze({
+    ...info,
+    store: backend.store,
+    agree: (ephemeralPublicKey: Uint8Array) => agreeWith(backend, ephemeralPublicKey),
+  })
+}
+
+/** How a token names its key: the JWE `kid`, or the HPKE key id. */
+export type KeyRef = { kid: string } | { hpkeKeyId: number }
+
+/** The caller resolves the key; the key computes. Undefined for a key the ring does not hold. */
+export type KeyResolver = (ref: KeyRef) => RingKey | undefined
 
 /** An immutable set of gateway keys. A reload builds a new ring; nothing mutates one in place. */
 export class KeyRing {
@@ -44,6 +64,10 @@ export class KeyRing {
   getByHpkeKeyId(id: number): RingKey | undefined {
     return this.#byHpkeKeyId.get(id)
   }
+
+  /** The ring as a resolver for `openToken`: exact lookups, never a prefix or a trial. */
+  readonly resolve: KeyResolver = (ref) =>
+    'kid' in ref ? this.get(ref.kid) : this.getByHpkeKeyId(ref.hpkeKeyId)
 
   /** Keys that decrypt tokens at `now`: active ones, and retiring ones before their notAfter. */
   accepts(key: RingKey, now: Date): boolean {
@@ -77,41 +101,6 @@ function indexByHpkeKeyId(keys: readonly RingKey[]): ReadonlyMap<number, RingKey
   return byId
 }
 
-/** The public key of the private scalar itself, as JWK coordinates. */
-function derivePublic(jwk: PrivateJwk, privateKey: KeyObject): { x?: string; y?: string } {
-  if (jwk.crv === 'X25519') {
-    // node builds an X25519 KeyObject from `d` alone, so its public half is derived from d.
-    return createPublicKey(privateKey).export({ format: 'jwk' })
-  }
-  // A P-256 KeyObject keeps the JWK's x and y as they are (OpenSSL does not check them against
-  // d), so derive d·G with ECDH instead.
-  const point = createECDH('prime256v1')
-  point.setPrivateKey(Buffer.from(jwk.d, 'base64url'))
-  const uncompressed = point.getPublicKey()
-  return {
-    x: uncompressed.subarray(1, 33).toString('base64url'),
-    y: uncompressed.subarray(33).toString('base64url'),
-  }
-}
-
-/** Refuses a private JWK whose `d` is not the private key of its `x` (and `y`). */
-function checkKeyPair(
-  jwk: PrivateJwk,
-  privateKey: KeyObject,
-  publicJwk: PublicJwk,
-  file: string,
-): void {
-  let derived: { x?: string; y?: string }
-  try {
-    derived = derivePublic(jwk, privateKey)
-  } catch (cause) {
-    throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${file}: not a usable key`, { cause })
-  }
-  if (derived.x !== publicJwk.x || derived.y !== publicJwk.y) {
-    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${file}: d is not the private key of x/y`)
-  }
-}
-
 /** Where request handlers get the ring from; a reloading source swaps the whole ring at once. */
 export interface KeyRingSource {
   current(): KeyRing
@@ -131,14 +120,14 @@ export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Pr
     if ((await thumbprint(publicJwk)) !== entry.kid) {
       throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${entry.file}: kid is not its thumbprint`)
     }
-    let privateKey: KeyObject
-    try {
-      privateKey = createPrivateKey({ key: { ...jwk }, format: 'jwk' })
-    } catch (cause) {
-      throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${entry.file}: not a usable key`, { cause })
-    }
-    checkKeyPair(jwk, privateKey, publicJwk, entry.file)
-    keys.push({ ...entry, publicJwk, privateKey })
+    const { kid, crv, state, created, notAfter, hpkeKeyId } = entry
+    const info = { kid, crv, state, created, notAfter, hpkeKeyId, publicJwk }
+    keys.push(ringKey(info, inProcessFromJwk(jwk, publicJwk, entry.file)))
   }
   return new KeyRing(keys)
+}
+
+/** A ring key for a private JWK the caller holds (published test vectors); key files go through loadKeyRing. */
+export function ringKeyFromPrivateJwk(info: RingKeyInfo, jwk: PrivateJwk): RingKey {
+  return ringKey(info, inProcessFromJwk(jwk, info.publicJwk, `key ${info.kid}`))
 }

@@ -23,8 +23,8 @@ export interface DhGroup {
 }
 
 /**
- * The recipient's half of a DHKEM, wherever its private key is held: a raw scalar for noble
- * (`nobleRecipient`), or a node:crypto KeyObject on the gateway (`node-recipient.ts`).
+ * The recipient's half of a DHKEM with a raw scalar (`nobleRecipient`). The gateway's keys compute
+ * DH behind `agree` instead (node-recipient.ts, then `decapShared`).
  */
 export interface DhRecipient {
   readonly kemId: KemId
@@ -76,6 +76,16 @@ export interface Dhkem {
   ): Uint8Array
   /** Decap(enc, skR), skR held by `recipient`; the KEM context is enc || recipient.publicKey. */
   decapWith(enc: Uint8Array, recipient: DhRecipient, kdf?: Kdf): Uint8Array
+  /**
+   * Decap's second half, for a DH(skR, pkE) computed elsewhere (the gateway's ring key):
+   * ExtractAndExpand(dh, enc || pkR). Does not wipe `dh`: its owner does.
+   */
+  decapShared(
+    enc: Uint8Array,
+    dh: Uint8Array,
+    recipientPublicKey: Uint8Array,
+    kdf?: Kdf,
+  ): Uint8Array
 }
 
 /** DHKEM(Group, HKDF-SHA256), RFC 9180 §4.1. */
@@ -109,5 +119,8 @@ export function dhkem(group: DhGroup): Dhkem {
       return decapWith(enc, nobleRecipient(group, recipientSecretKey, recipientPublicKey), kdf)
     },
     decapWith,
+    decapShared(enc, dh, recipientPublicKey, kdf = HKDF_SHA256) {
+      return extractAndExpand(dh, concatBytes(enc, recipientPublicKey), kdf)
+    },
   }
 }

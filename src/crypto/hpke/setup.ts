@@ -100,6 +100,20 @@ export function setupBaseRWith(
   return new HpkeContext(suite.aead, schedule)
 }
 
+/**
+ * RFC 9180 §5.1.1 SetupBaseR from Decap's shared_secret, computed elsewhere (node-recipient.ts);
+ * wipes it once the key schedule has run.
+ */
+export function setupBaseRFromSecret(
+  suite: CipherSuite,
+  sharedSecret: Uint8Array,
+  info: Uint8Array,
+): HpkeContext {
+  const schedule = contextKeys(suite.id, suite.aead, sharedSecret, info, suite.kdf)
+  sharedSecret.fill(0)
+  return new HpkeContext(suite.aead, schedule)
+}
+
 /** RFC 9180 §6.1 single-shot Seal (mode_base). */
 export async function sealBase(
   suite: CipherSuite,
