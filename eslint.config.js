@@ -75,12 +75,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts'],
-    ignores: ['src/config/**'],
+    files: ['src/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['src/config/environment.ts'],
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration in src/config only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment through src/config only.',
+        },
       ],
     },
   },

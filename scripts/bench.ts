@@ -17,6 +17,7 @@ import { patientSearchUrl } from '../src/client/url.js'
 import { countBeneficiaries } from '../src/db/beneficiaries.js'
 import { migrate } from '../src/db/migrate.js'
 import { seed, seededMbi } from '../src/db/seed.js'
+import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/store.js'
 import { parse, run, UsageError } from './cli.js'
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
     help: { type: 'boolean' },
   })
   if (values.help) return void process.stdout.write(USAGE + '\n')
-  const url = process.env.DATABASE_URL
+  const url = readVariable(processEnvironment(), 'DATABASE_URL')
   if (!url)
     throw new UsageError(
       'set DATABASE_URL to a PostgreSQL server (the bench measures the production path)',
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
   await addGeneratedKey(keysDir, 'P-256')
   await addGeneratedKey(keysDir, 'X25519')
   const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
-    ...process.env,
+    ...processEnvironment(),
     PORT: '0',
     DATABASE_URL: url,
     DATABASE_SCHEMA: schema,

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const config = values.jwks && values.base ? undefined : loadConfig()
   const source = values.jwks
   const jwks = !source
-    ? (await loadKeyRing(config!.keysDir)).jwks()
+    ? (await loadKeyRing(config!.keys.dir)).jwks()
     : /^https?:\/\//.test(source)
       ? await fetchJwks(source)
       : parseJwks(await readFile(source, 'utf8'))

@@ -103,8 +103,8 @@ async function main(): Promise<void> {
   if (values.help) return out(HELP[command]!)
 
   const config = loadConfig()
-  const dir = values.dir ?? config.keysDir
-  const files = { passphrase: config.keysPassphrase }
+  const dir = values.dir ?? config.keys.dir
+  const files = { passphrase: config.keys.passphrase }
   const curve = (): Curve | undefined => {
     if (values.curve === undefined) return undefined
     if (!isCurve(values.curve)) throw new UsageError(`--curve must be ${CURVES.join(' or ')}`)
@@ -134,9 +134,9 @@ async function main(): Promise<void> {
     }
     case 'rotate': {
       const grace = parseDuration(values.grace ?? '24h')
-      if (grace <= config.jwksMaxAgeSeconds && !values.force) {
+      if (grace <= config.keys.jwksMaxAgeSeconds && !values.force) {
         throw new UsageError(
-          `--grace must be longer than the JWKS cache lifetime (${config.jwksMaxAgeSeconds} s), or partners with a cached JWKS fail; --force to override`,
+          `--grace must be longer than the JWKS cache lifetime (${config.keys.jwksMaxAgeSeconds} s), or partners with a cached JWKS fail; --force to override`,
         )
       }
       const manifest = await readManifest(dir)
@@ -177,7 +177,10 @@ async function main(): Promise<void> {
       return
     }
     case 'doctor': {
-      const findings = await doctor(dir, { ...files, jwksMaxAgeSeconds: config.jwksMaxAgeSeconds })
+      const findings = await doctor(dir, {
+        ...files,
+        jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+      })
       for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
       if (findings.some((f) => f.level === 'error')) process.exitCode = 1
       return

@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   const batchSize = wholeNumber('--batch-size', values['batch-size'] ?? '1000', 1, 100_000)
   const pepper = pepperFrom(values)
 
-  const db = await openDatabase(loadConfig())
+  const db = await openDatabase(loadConfig().db)
   try {
     await migrate(db.sql)
     if (values.reset) await resetLegacyHashes(db.sql)

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 0 || count > 100_000_000) {
     throw new UsageError('--count must be a whole number from 0 to 100000000')
   }
-  const db = await openDatabase(loadConfig())
+  const db = await openDatabase(loadConfig().db)
   try {
     await migrate(db.sql)
     const bar = new SingleBar(

@@ -51,17 +51,17 @@ function isReady(message: unknown): message is ReadyMessage {
  * (its own error is already on stderr), after stopping the others.
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<ClusterStarted> {
-  const db = await openDatabase(config)
+  const db = await openDatabase(config.db)
   try {
     await prepareGateway(config, db, logger)
   } finally {
     await db.close()
   }
-  const ring = await loadKeyRing(config.keysDir, { passphrase: config.keysPassphrase })
+  const ring = await loadKeyRing(config.keys.dir, { passphrase: config.keys.passphrase })
   if (ring.active().length === 0) {
     throw new KeyStoreError(
       'ERR_KEYS_NONE_ACTIVE',
-      `${config.keysDir}: no active key; run: npm run keys -- generate`,
+      `${config.keys.dir}: no active key; run: npm run keys -- generate`,
     )
   }
 
@@ -96,7 +96,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
         if (!isReady(message)) return
         ready.set(worker, message)
         restartDelay = RESTART_DELAY_MS.first
-        if (started || ready.size < config.clusterWorkers) return
+        if (started || ready.size < config.cluster.workers) return
         started = true
         resolve({
           url: message.url,
@@ -122,7 +122,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
         restartDelay = Math.min(restartDelay * 2, RESTART_DELAY_MS.max)
       })
     }
-    for (let i = 0; i < config.clusterWorkers; i++) fork()
+    for (let i = 0; i < config.cluster.workers; i++) fork()
 
     process.on('SIGHUP', () => {
       logger.info({ workers: [...workers].map((w) => w.process.pid) }, 'forwarding SIGHUP')

@@ -29,9 +29,9 @@ function banner(url: string, exampleUrl: string | undefined, workerPids?: number
 
 async function main(): Promise<void> {
   const config = loadConfig()
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.server.logLevel)
   // Cluster mode: this process prepares once, forks the workers and supervises them.
-  if (config.clusterWorkers > 0 && !isClusterWorker()) {
+  if (config.cluster.workers > 0 && !isClusterWorker()) {
     const started = await runPrimary(config, logger)
     logger.info({ url: started.url, workers: started.pids }, 'cluster listening')
     process.stderr.write(banner(started.url, started.exampleUrl, started.pids))

@@ -39,13 +39,13 @@ async function packageVersion(): Promise<string> {
 export async function prepareGateway(config: Config, db: Database, logger: Logger): Promise<void> {
   const applied = await migrate(db.sql)
   if (applied.length) logger.info({ migrations: applied }, 'schema migrated')
-  if (db.embedded && config.seedCount > 0 && (await hasNoBeneficiaries(db.sql))) {
-    await seed(db.sql, { count: config.seedCount })
-    logger.info({ count: config.seedCount }, 'seeded synthetic beneficiaries')
+  if (db.embedded && config.db.seedCount > 0 && (await hasNoBeneficiaries(db.sql))) {
+    await seed(db.sql, { count: config.db.seedCount })
+    logger.info({ count: config.db.seedCount }, 'seeded synthetic beneficiaries')
   }
-  if (config.autoGenerateKeys) {
-    const kid = await ensureDevelopmentKey(config.keysDir)
-    if (kid) logger.warn({ kid, dir: config.keysDir }, 'generated a development key pair')
+  if (config.keys.autoGenerate) {
+    const kid = await ensureDevelopmentKey(config.keys.dir)
+    if (kid) logger.warn({ kid, dir: config.keys.dir }, 'generated a development key pair')
   }
 }
 
@@ -60,14 +60,14 @@ export async function startGateway(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const db = await openDatabase(config)
+  const db = await openDatabase(config.db)
   try {
     if (!options.prepared) await prepareGateway(config, db, logger)
     const metrics = createMetrics()
-    const keys = await reloadingKeyRing(config.keysDir, {
+    const keys = await reloadingKeyRing(config.keys.dir, {
       logger,
-      passphrase: config.keysPassphrase,
-      watch: config.keysWatch,
+      passphrase: config.keys.passphrase,
+      watch: config.keys.watch,
       onReload: (ring) => metrics.observeRing(ring),
     })
     const ring = keys.current()
@@ -75,7 +75,7 @@ export async function startGateway(
       keys.close()
       throw new KeyStoreError(
         'ERR_KEYS_NONE_ACTIVE',
-        `${config.keysDir}: no active key; run: npm run keys -- generate`,
+        `${config.keys.dir}: no active key; run: npm run keys -- generate`,
       )
     }
     // Listen first, so that with PORT=0 the links can name the port the system assigned; the
@@ -90,32 +90,33 @@ export async function startGateway(
               status: 503,
               headers: { 'Content-Type': FHIR_JSON, 'Retry-After': '1' },
             }),
-      { host: config.host, port: config.port, tls: config.tls, logger },
+      { host: config.server.host, port: config.server.port, tls: config.tls, logger },
     )
     const address = server.address()
-    const url = baseUrl(config, typeof address === 'object' && address ? address.port : config.port)
-    if (!config.auditHmacKey) {
+    const port = typeof address === 'object' && address ? address.port : config.server.port
+    const url = baseUrl(config, port)
+    if (!config.audit.hmacKey) {
       logger.warn(
         'AUDIT_HMAC_KEY is not set: audit fingerprints correlate within this process only',
       )
     }
-    if (config.legacyHash) {
-      const sunset = config.legacyHash.sunset.toISOString()
+    if (config.features.legacyHash) {
+      const sunset = config.features.legacyHash.sunset.toISOString()
       logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
     }
     late.app = createApp({
       keys,
       metrics,
-      audit: createAudit(auditDestination(config.auditLog), config.auditHmacKey),
-      tokenPolicy: config.tokenPolicy,
-      dbQueryTimeoutMs: config.dbQueryTimeoutSeconds * 1000,
+      audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
+      tokenPolicy: config.tokens,
+      dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
       ...(config.tls ? { clientAllowlist: config.tls.clientAllowlist } : {}),
       sql: db.sql,
       logger,
       publicBaseUrl: url,
-      jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
+      jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
       version: await packageVersion(),
-      features: { legacyHash: config.legacyHash, hicnSearch: config.hicnSearch },
+      features: config.features,
     })
     // The example searches for the first seeded beneficiary, so it is offered only when that one
     // is there (an index probe: start-up does not count a table of millions).

@@ -29,15 +29,15 @@ describe('CLUSTER_WORKERS', () => {
   const DB = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db' }
 
   it('runs one process when unset or 0', () => {
-    expect(loadConfig({}).clusterWorkers).toBe(0)
-    expect(loadConfig({ CLUSTER_WORKERS: '0' }).clusterWorkers).toBe(0)
+    expect(loadConfig({}).cluster.workers).toBe(0)
+    expect(loadConfig({ CLUSTER_WORKERS: '0' }).cluster.workers).toBe(0)
   })
 
   it('starts one worker per core with auto, or the number given', () => {
-    expect(loadConfig({ ...DB, CLUSTER_WORKERS: 'auto' }).clusterWorkers).toBe(
+    expect(loadConfig({ ...DB, CLUSTER_WORKERS: 'auto' }).cluster.workers).toBe(
       availableParallelism(),
     )
-    expect(loadConfig({ ...DB, CLUSTER_WORKERS: '3' }).clusterWorkers).toBe(3)
+    expect(loadConfig({ ...DB, CLUSTER_WORKERS: '3' }).cluster.workers).toBe(3)
   })
 
   it('refuses cluster mode on the embedded database, naming the variable', () => {

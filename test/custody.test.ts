@@ -116,7 +116,7 @@ describe('passphrase-protected keys', () => {
     const keyDir = join(dir, 'keys')
     const r = await keys(['generate', '--dir', keyDir], { KEYS_PASSPHRASE_FILE: file })
     expect(r.code).toBe(0)
-    expect(loadConfig({ KEYS_PASSPHRASE_FILE: file }).keysPassphrase).toBe('from a file')
+    expect(loadConfig({ KEYS_PASSPHRASE_FILE: file }).keys.passphrase).toBe('from a file')
     expect((await loadKeyRing(keyDir, { passphrase: 'from a file' })).keys).toHaveLength(1)
   })
 })

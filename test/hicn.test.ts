@@ -298,8 +298,8 @@ describe('search by encrypted HICN, when disabled (the default)', () => {
   })
 
   it('is configured by HICN_SEARCH_ENABLED, off by default', () => {
-    expect(loadConfig({}).hicnSearch).toBe(false)
-    expect(loadConfig({ HICN_SEARCH_ENABLED: 'true' }).hicnSearch).toBe(true)
+    expect(loadConfig({}).features.hicnSearch).toBe(false)
+    expect(loadConfig({ HICN_SEARCH_ENABLED: 'true' }).features.hicnSearch).toBe(true)
     expect(() => loadConfig({ HICN_SEARCH_ENABLED: 'sometimes' })).toThrow(ConfigError)
   })
 })

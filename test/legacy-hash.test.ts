@@ -332,8 +332,8 @@ describe('configuration', () => {
   }
 
   it('leaves the legacy hash search off by default', () => {
-    expect(config({}).legacyHash).toBeUndefined()
-    expect(config({ LEGACY_HASH_SUNSET: '2027-06-30' }).legacyHash).toBeUndefined()
+    expect(config({}).features.legacyHash).toBeUndefined()
+    expect(config({ LEGACY_HASH_SUNSET: '2027-06-30' }).features.legacyHash).toBeUndefined()
   })
 
   it.each([
@@ -341,7 +341,8 @@ describe('configuration', () => {
     ['2027-06-30T12:30:00Z', '2027-06-30T12:30:00.000Z'],
     ['Wed, 30 Jun 2027 00:00:00 GMT', '2027-06-30T00:00:00.000Z'],
   ])('reads LEGACY_HASH_SUNSET=%s', (value, iso) => {
-    const legacy = config({ LEGACY_HASH_ENABLED: 'true', LEGACY_HASH_SUNSET: value }).legacyHash
+    const legacy = config({ LEGACY_HASH_ENABLED: 'true', LEGACY_HASH_SUNSET: value }).features
+      .legacyHash
     expect(legacy!.sunset.toISOString()).toBe(iso)
     expect(legacy!.deprecation).toBeUndefined()
   })
@@ -375,7 +376,7 @@ describe('configuration', () => {
       LEGACY_HASH_ENABLED: 'yes',
       LEGACY_HASH_SUNSET: '2027-06-30',
       LEGACY_HASH_DEPRECATION: '2026-01-01',
-    }).legacyHash
+    }).features.legacyHash
     expect(legacy!.deprecation!.toISOString()).toBe('2026-01-01T00:00:00.000Z')
   })
 
@@ -491,11 +492,11 @@ describe('npm run legacy-hash', () => {
     expect(r.stderr).toMatch(/hashing .*100%/)
     noPepper(r)
     const db2 = await openDatabase({
-      databaseUrl: url,
-      databaseSchema: url ? schema : undefined,
+      url,
+      schema: url ? schema : undefined,
       dataDir,
-      dbPoolSize: 1,
-      dbConnectTimeoutSeconds: 5,
+      poolSize: 1,
+      connectTimeoutSeconds: 5,
     })
     const [row] = await db2.sql<{ mbi_hash: string }[]>`
       select mbi_hash from legacy_mbi_hash where mbi_num = ${seededMbi(39)}`

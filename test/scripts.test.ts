@@ -188,11 +188,11 @@ describe('npm run seed', () => {
     const again = await script('seed', ['--count', '1200'], env)
     expect(again.code).toBe(0)
     const db = await openDatabase({
-      databaseUrl: url,
-      databaseSchema: url ? schema : undefined,
+      url,
+      schema: url ? schema : undefined,
       dataDir,
-      dbPoolSize: 1,
-      dbConnectTimeoutSeconds: 5,
+      poolSize: 1,
+      connectTimeoutSeconds: 5,
     })
     const [row] = await db.sql`select count(*)::int as n from beneficiaries`
     await db.close()

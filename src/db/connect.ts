@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.js'
+import type { DbConfig } from '../config/index.js'
 import { startEmbeddedDatabase } from './embedded.js'
 import { createSql, type Sql } from './sql.js'
 
@@ -14,19 +14,16 @@ export interface Database {
  * it over loopback with the same client: one code path for both.
  */
 export async function openDatabase(
-  config: Pick<
-    Config,
-    'databaseUrl' | 'databaseSchema' | 'dataDir' | 'dbPoolSize' | 'dbConnectTimeoutSeconds'
-  >,
+  config: Pick<DbConfig, 'url' | 'schema' | 'dataDir' | 'poolSize' | 'connectTimeoutSeconds'>,
 ): Promise<Database> {
-  if (config.databaseUrl) {
+  if (config.url) {
     const sql = createSql({
-      url: config.databaseUrl,
-      max: config.dbPoolSize,
-      connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
-      ...(config.databaseSchema ? { searchPath: config.databaseSchema } : {}),
+      url: config.url,
+      max: config.poolSize,
+      connectTimeoutSeconds: config.connectTimeoutSeconds,
+      ...(config.schema ? { searchPath: config.schema } : {}),
     })
-    if (config.databaseSchema) await sql`create schema if not exists ${sql(config.databaseSchema)}`
+    if (config.schema) await sql`create schema if not exists ${sql(config.schema)}`
     return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) }
   }
   const db = await startEmbeddedDatabase(config.dataDir)
@@ -34,7 +31,7 @@ export async function openDatabase(
   const sql = createSql({
     url: db.url,
     max: 1,
-    connectTimeoutSeconds: config.dbConnectTimeoutSeconds,
+    connectTimeoutSeconds: config.connectTimeoutSeconds,
   })
   return {
     sql,

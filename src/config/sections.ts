@@ -1,0 +1,109 @@
+import type { Env } from './environment.js'
+import { ConfigError } from './errors.js'
+import { isSet, readVariable as read } from './read.js'
+import type {
+  AuditConfig,
+  ClusterConfig,
+  DbConfig,
+  FeaturesConfig,
+  KeysConfig,
+  ServerConfig,
+  TlsConfig,
+  TokensConfig,
+} from './types.js'
+
+/** Each section from its variables, with the rules that tie variables of a section together. */
+
+export function server(env: Env): ServerConfig {
+  return {
+    host: read(env, 'HOST'),
+    port: read(env, 'PORT'),
+    publicBaseUrl: read(env, 'PUBLIC_BASE_URL'),
+    logLevel: read(env, 'LOG_LEVEL'),
+  }
+}
+
+export function db(env: Env): DbConfig {
+  return {
+    url: read(env, 'DATABASE_URL'),
+    schema: read(env, 'DATABASE_SCHEMA'),
+    dataDir: read(env, 'DATA_DIR'),
+    seedCount: read(env, 'SEED_COUNT'),
+    poolSize: read(env, 'DB_POOL_SIZE'),
+    connectTimeoutSeconds: read(env, 'DB_CONNECT_TIMEOUT'),
+    queryTimeoutSeconds: read(env, 'DB_QUERY_TIMEOUT'),
+  }
+}
+
+export function keys(env: Env): KeysConfig {
+  return {
+    dir: read(env, 'KEYS_DIR'),
+    autoGenerate: read(env, 'KEYS_AUTOGENERATE'),
+    passphrase: read(env, 'KEYS_PASSPHRASE'),
+    watch: read(env, 'KEYS_WATCH'),
+    jwksMaxAgeSeconds: read(env, 'JWKS_MAX_AGE'),
+  }
+}
+
+export function tokens(env: Env): TokensConfig {
+  return {
+    requireExp: read(env, 'TOKEN_REQUIRE_EXP'),
+    maxLifetimeSeconds: read(env, 'TOKEN_MAX_LIFETIME'),
+  }
+}
+
+export function audit(env: Env): AuditConfig {
+  return { log: read(env, 'AUDIT_LOG'), hmacKey: read(env, 'AUDIT_HMAC_KEY') }
+}
+
+const TLS_VARIABLES = [
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
+  'TLS_CLIENT_CA_FILE',
+  'TLS_CLIENT_ALLOWLIST',
+] as const
+
+/** mTLS: all four TLS_* variables, or none. */
+export function tls(env: Env): TlsConfig | undefined {
+  if (!TLS_VARIABLES.some((n) => isSet(env, n))) return undefined
+  const missing = TLS_VARIABLES.find((n) => !isSet(env, n))
+  if (missing) throw new ConfigError(missing, `mTLS needs all of ${TLS_VARIABLES.join(', ')}`)
+  return {
+    certFile: read(env, 'TLS_CERT_FILE')!,
+    keyFile: read(env, 'TLS_KEY_FILE')!,
+    clientCaFile: read(env, 'TLS_CLIENT_CA_FILE')!,
+    clientAllowlist: read(env, 'TLS_CLIENT_ALLOWLIST')!,
+  }
+}
+
+/** The legacy mbi-hash search: off unless LEGACY_HASH_ENABLED; then LEGACY_HASH_SUNSET is required. */
+export function features(env: Env): FeaturesConfig {
+  const enabled = read(env, 'LEGACY_HASH_ENABLED')
+  const sunset = read(env, 'LEGACY_HASH_SUNSET')
+  const deprecation = read(env, 'LEGACY_HASH_DEPRECATION')
+  const hicnSearch = read(env, 'HICN_SEARCH_ENABLED')
+  if (!enabled) return { legacyHash: undefined, hicnSearch }
+  if (!sunset) {
+    throw new ConfigError(
+      'LEGACY_HASH_SUNSET',
+      'required when LEGACY_HASH_ENABLED is true: the date the mbi-hash search ends',
+    )
+  }
+  // RFC 9745 §2.1 / RFC 8594 §3: a resource is deprecated before (or when) it is sunset.
+  if (deprecation && deprecation > sunset) {
+    throw new ConfigError('LEGACY_HASH_DEPRECATION', 'must not be later than LEGACY_HASH_SUNSET')
+  }
+  return { legacyHash: { sunset, deprecation }, hicnSearch }
+}
+
+/** The embedded database (PGlite) serves one process, so workers need DATABASE_URL. */
+export function cluster(env: Env): ClusterConfig {
+  const workers = read(env, 'CLUSTER_WORKERS')
+  if (workers > 0 && !isSet(env, 'DATABASE_URL')) {
+    throw new ConfigError(
+      'CLUSTER_WORKERS',
+      'cluster mode needs DATABASE_URL: the embedded database serves one process only',
+    )
+  }
+  return { workers }
+}

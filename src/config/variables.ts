@@ -1,0 +1,308 @@
+import {
+  boolean,
+  countOrAuto,
+  date,
+  fingerprints,
+  hexBytes,
+  integer,
+  oneOf,
+  sqlIdentifier,
+  text,
+  url,
+  type Parser,
+} from './parsers.js'
+import { LOG_LEVELS, type LogLevel, type SectionName } from './types.js'
+
+/** One environment variable: how it is parsed, its default, and how the README describes it. */
+export interface Variable<T = unknown, D extends T | undefined = T | undefined> {
+  /** The section of the configuration it belongs to (its row's place in the README table). */
+  section: SectionName
+  /** What the value looks like, for the README. */
+  type: string
+  parse: Parser<T>
+  /** The value when the variable is unset or empty. */
+  fallback: D
+  /** The default as the README shows it, when the value itself does not say it well. */
+  shown?: string
+  description: string
+  /**
+   * A secret: never quoted in an error or a log, and may instead be given as the file named by
+   * NAME_FILE (its final line break removed).
+   */
+  secret: boolean
+}
+
+function variable<T, D extends T | undefined>(v: Variable<T, D>): Variable<T, D> {
+  return v
+}
+
+const publicBaseUrl: Parser<string> = (raw) => url(['http:', 'https:'])(raw).replace(/\/+$/, '')
+
+/**
+ * Every environment variable the gateway and its scripts read, in README order. To add one: add
+ * a row here, read it in sections.ts (or where a script needs it, through `readVariable`), then
+ * run `npm run docs:config` to regenerate the README table.
+ */
+export const VARIABLES = {
+  HOST: variable({
+    section: 'server',
+    type: 'host name or address',
+    parse: text,
+    fallback: '127.0.0.1',
+    description: 'address to listen on',
+    secret: false,
+  }),
+  PORT: variable({
+    section: 'server',
+    type: 'port number',
+    parse: integer(0, 65535),
+    fallback: 8080,
+    description: 'port (0: any free port)',
+    secret: false,
+  }),
+  PUBLIC_BASE_URL: variable({
+    section: 'server',
+    type: '`http(s)://` URL',
+    parse: publicBaseUrl,
+    fallback: undefined,
+    shown: '`http://HOST:PORT`',
+    description: 'base URL used in Bundle links',
+    secret: false,
+  }),
+  LOG_LEVEL: variable<LogLevel, LogLevel>({
+    section: 'server',
+    type: 'log level',
+    parse: oneOf(LOG_LEVELS),
+    fallback: 'info',
+    description: LOG_LEVELS.map((l) => `\`${l}\``).join(', '),
+    secret: false,
+  }),
+  DATABASE_URL: variable({
+    section: 'db',
+    type: '`postgres://` URL',
+    parse: url(['postgres:', 'postgresql:']),
+    fallback: undefined,
+    shown: 'none: embedded',
+    description: 'the PostgreSQL server; never quoted in errors (it can hold a password)',
+    secret: false,
+  }),
+  DATABASE_SCHEMA: variable({
+    section: 'db',
+    type: 'SQL identifier',
+    parse: sqlIdentifier,
+    fallback: undefined,
+    shown: "the server's default",
+    description: "schema for the gateway's tables; created if missing",
+    secret: false,
+  }),
+  DB_POOL_SIZE: variable({
+    section: 'db',
+    type: 'whole number, 1-200',
+    parse: integer(1, 200),
+    fallback: 10,
+    description: 'connections to PostgreSQL',
+    secret: false,
+  }),
+  DB_CONNECT_TIMEOUT: variable({
+    section: 'db',
+    type: 'seconds, 1-120',
+    parse: integer(1, 120),
+    fallback: 5,
+    description: 'seconds to wait for a connection before answering 503',
+    secret: false,
+  }),
+  DB_QUERY_TIMEOUT: variable({
+    section: 'db',
+    type: 'seconds, 1-600',
+    parse: integer(1, 600),
+    fallback: 10,
+    description: 'seconds a lookup may take before the search answers 503',
+    secret: false,
+  }),
+  DATA_DIR: variable({
+    section: 'db',
+    type: 'path',
+    parse: text,
+    fallback: '.data/pglite',
+    description: 'where the embedded database keeps its files',
+    secret: false,
+  }),
+  SEED_COUNT: variable({
+    section: 'db',
+    type: 'whole number',
+    parse: integer(0, 10_000_000),
+    fallback: 1000,
+    description: 'synthetic beneficiaries loaded into an empty embedded database',
+    secret: false,
+  }),
+  KEYS_DIR: variable({
+    section: 'keys',
+    type: 'path',
+    parse: text,
+    fallback: 'keys',
+    description: 'key directory',
+    secret: false,
+  }),
+  KEYS_AUTOGENERATE: variable({
+    section: 'keys',
+    type: 'true or false',
+    parse: boolean,
+    fallback: true,
+    description:
+      'generate a development key when the key directory has none; set `false` in production',
+    secret: false,
+  }),
+  KEYS_PASSPHRASE: variable({
+    section: 'keys',
+    type: 'text',
+    parse: text,
+    fallback: undefined,
+    shown: 'none: keys unsealed',
+    description: 'passphrase that seals the private key files (`npm run keys -- seal`)',
+    secret: true,
+  }),
+  KEYS_WATCH: variable({
+    section: 'keys',
+    type: 'true or false',
+    parse: boolean,
+    fallback: true,
+    description: 'watch the key directory and reload the key ring on change (`SIGHUP` reloads too)',
+    secret: false,
+  }),
+  JWKS_MAX_AGE: variable({
+    section: 'keys',
+    type: 'seconds, 0-86400',
+    parse: integer(0, 86_400),
+    fallback: 300,
+    description: '`Cache-Control` max-age of the JWKS',
+    secret: false,
+  }),
+  TOKEN_REQUIRE_EXP: variable({
+    section: 'tokens',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description: 'replay window: refuse tokens without `exp` (the claims form)',
+    secret: false,
+  }),
+  TOKEN_MAX_LIFETIME: variable({
+    section: 'tokens',
+    type: 'seconds, 1-86400',
+    parse: integer(1, 86_400),
+    fallback: 300,
+    description: 'replay window: longest `exp - iat` accepted',
+    secret: false,
+  }),
+  AUDIT_LOG: variable({
+    section: 'audit',
+    type: '`stdout`, `stderr` or a path',
+    parse: text,
+    fallback: 'stdout',
+    description: 'where audit records go (a file is appended to, mode 0600)',
+    secret: false,
+  }),
+  AUDIT_HMAC_KEY: variable({
+    section: 'audit',
+    type: 'hex, 32+ bytes',
+    parse: hexBytes(32),
+    fallback: undefined,
+    shown: 'random per process',
+    description: 'key of the MBI fingerprints in audit records',
+    secret: true,
+  }),
+  TLS_CERT_FILE: variable({
+    section: 'tls',
+    type: 'path',
+    parse: text,
+    fallback: undefined,
+    shown: 'none',
+    description: 'HTTPS server certificate (PEM); with the other three `TLS_*`, turns on mTLS',
+    secret: false,
+  }),
+  TLS_KEY_FILE: variable({
+    section: 'tls',
+    type: 'path',
+    parse: text,
+    fallback: undefined,
+    shown: 'none',
+    description: 'HTTPS server private key (PEM)',
+    secret: false,
+  }),
+  TLS_CLIENT_CA_FILE: variable({
+    section: 'tls',
+    type: 'path',
+    parse: text,
+    fallback: undefined,
+    shown: 'none',
+    description: 'CA bundle client certificates must chain to',
+    secret: false,
+  }),
+  TLS_CLIENT_ALLOWLIST: variable({
+    section: 'tls',
+    type: 'SHA-256 fingerprints',
+    parse: fingerprints,
+    fallback: undefined,
+    shown: 'none',
+    description: 'comma-separated fingerprints of the client certificates served',
+    secret: false,
+  }),
+  LEGACY_HASH_ENABLED: variable({
+    section: 'features',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description: 'serve the deprecated `mbi-hash` search (needs `LEGACY_HASH_SUNSET`)',
+    secret: false,
+  }),
+  LEGACY_HASH_SUNSET: variable({
+    section: 'features',
+    type: 'date',
+    parse: date,
+    fallback: undefined,
+    shown: 'none',
+    description:
+      'the date it ends, for `Sunset`: an HTTP-date (`Wed, 30 Jun 2027 00:00:00 GMT`) or ISO 8601 (`2027-06-30`, `2027-06-30T12:00:00Z`)',
+    secret: false,
+  }),
+  LEGACY_HASH_DEPRECATION: variable({
+    section: 'features',
+    type: 'date',
+    parse: date,
+    fallback: undefined,
+    shown: 'none: `@0`',
+    description: 'the date it was deprecated, for `Deprecation`; same forms; not after the sunset',
+    secret: false,
+  }),
+  LEGACY_HASH_PEPPER: variable({
+    section: 'features',
+    type: 'hex',
+    parse: hexBytes(1),
+    fallback: undefined,
+    shown: 'none',
+    description: 'the pepper for `npm run legacy-hash` only (the gateway never reads it)',
+    secret: true,
+  }),
+  HICN_SEARCH_ENABLED: variable({
+    section: 'features',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description: 'serve the encrypted HICN search (`hicn-encrypted`)',
+    secret: false,
+  }),
+  CLUSTER_WORKERS: variable({
+    section: 'cluster',
+    type: '`auto` or 0-256',
+    parse: countOrAuto(256),
+    fallback: 0,
+    shown: '`0`: one process',
+    description: 'worker processes on the one port; `auto`: one per core; needs `DATABASE_URL`',
+    secret: false,
+  }),
+} as const
+
+export type VariableName = keyof typeof VARIABLES
+
+/** The parsed value of a variable, or its fallback. */
+export type ValueOf<N extends VariableName> =
+  ReturnType<(typeof VARIABLES)[N]['parse']> | (typeof VARIABLES)[N]['fallback']

@@ -1,0 +1,168 @@
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  baseUrl,
+  ConfigError,
+  legacyHashPepper,
+  loadConfig,
+  SECTIONS,
+} from '../../src/config/index.js'
+import { tempDir } from '../support/keys.js'
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError)
+    return e as ConfigError
+  }
+  throw new Error('accepted')
+}
+
+const dirs: string[] = []
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+})
+
+describe('configuration', () => {
+  it('has working defaults for a fresh checkout, in its sections', () => {
+    const c = loadConfig({})
+    expect(Object.keys(c)).toEqual([...SECTIONS])
+    expect(c).toEqual({
+      server: { host: '127.0.0.1', port: 8080, publicBaseUrl: undefined, logLevel: 'info' },
+      db: {
+        url: undefined,
+        schema: undefined,
+        dataDir: '.data/pglite',
+        seedCount: 1000,
+        poolSize: 10,
+        connectTimeoutSeconds: 5,
+        queryTimeoutSeconds: 10,
+      },
+      keys: {
+        dir: 'keys',
+        autoGenerate: true,
+        passphrase: undefined,
+        watch: true,
+        jwksMaxAgeSeconds: 300,
+      },
+      tokens: { requireExp: false, maxLifetimeSeconds: 300 },
+      audit: { log: 'stdout', hmacKey: undefined },
+      tls: undefined,
+      features: { legacyHash: undefined, hicnSearch: false },
+      cluster: { workers: 0 },
+    })
+    expect(baseUrl(c)).toBe('http://127.0.0.1:8080')
+    expect(baseUrl(c, 9999)).toBe('http://127.0.0.1:9999')
+  })
+
+  it('puts each variable in its section', () => {
+    const c = loadConfig({
+      HOST: '::1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: 'postgres://u@127.0.0.1/db',
+      DATABASE_SCHEMA: 'gw',
+      DB_POOL_SIZE: '3',
+      DB_CONNECT_TIMEOUT: '7',
+      DB_QUERY_TIMEOUT: '9',
+      KEYS_DIR: '/k',
+      KEYS_AUTOGENERATE: 'false',
+      KEYS_PASSPHRASE: 'pass',
+      KEYS_WATCH: 'off',
+      JWKS_MAX_AGE: '60',
+      TOKEN_REQUIRE_EXP: 'yes',
+      TOKEN_MAX_LIFETIME: '30',
+      AUDIT_LOG: 'stderr',
+      HICN_SEARCH_ENABLED: '1',
+      CLUSTER_WORKERS: '2',
+    })
+    expect(c.server).toEqual({ host: '::1', port: 0, publicBaseUrl: undefined, logLevel: 'warn' })
+    expect(c.db).toMatchObject({ url: 'postgres://u@127.0.0.1/db', schema: 'gw', poolSize: 3 })
+    expect(c.db).toMatchObject({ connectTimeoutSeconds: 7, queryTimeoutSeconds: 9 })
+    expect(c.keys).toEqual({
+      dir: '/k',
+      autoGenerate: false,
+      passphrase: 'pass',
+      watch: false,
+      jwksMaxAgeSeconds: 60,
+    })
+    expect(c.tokens).toEqual({ requireExp: true, maxLifetimeSeconds: 30 })
+    expect(c.audit.log).toBe('stderr')
+    expect(c.features.hicnSearch).toBe(true)
+    expect(c.cluster.workers).toBe(2)
+    expect(baseUrl(c, 1234)).toBe('http://[::1]:1234')
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_SCHEMA: 'Robert"; drop' }, 'DATABASE_SCHEMA'],
+    [{ KEYS_AUTOGENERATE: 'perhaps' }, 'KEYS_AUTOGENERATE'],
+    [{ KEYS_WATCH: 'sometimes' }, 'KEYS_WATCH'],
+    [{ AUDIT_HMAC_KEY: 'abcd' }, 'AUDIT_HMAC_KEY'],
+    [{ KEYS_PASSPHRASE: 'a', KEYS_PASSPHRASE_FILE: '/x' }, 'KEYS_PASSPHRASE_FILE'],
+    [{ CLUSTER_WORKERS: 'many' }, 'CLUSTER_WORKERS'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    const e = refusal(env)
+    expect(e.variable).toBe(variable)
+    expect(e.code).toBe('ERR_CONFIG')
+    expect(e.message.startsWith(`${variable}:`)).toBe(true)
+  })
+
+  it('quotes a refused value that is not secret, to help the operator', () => {
+    expect(refusal({ PORT: 'eighty' }).message).toBe('PORT: expected a whole number, got "eighty"')
+  })
+
+  it('never echoes a secret or a connection string in its errors', () => {
+    expect(refusal({ AUDIT_HMAC_KEY: 'secret-value-zz' }).message).not.toContain('secret-value-zz')
+    expect(refusal({ DATABASE_URL: 'nota url with p4ssw0rd' }).message).not.toContain('p4ssw0rd')
+  })
+
+  it('reads secrets from files, without the final line break', async () => {
+    const dir = await tempDir()
+    dirs.push(dir)
+    await writeFile(join(dir, 'hmac'), 'ab'.repeat(32) + '\n')
+    await writeFile(join(dir, 'pepper'), '00ff\n')
+    await writeFile(join(dir, 'pass'), 'two words\r\n')
+    await writeFile(join(dir, 'empty'), '')
+    expect(loadConfig({ AUDIT_HMAC_KEY_FILE: join(dir, 'hmac') }).audit.hmacKey).toEqual(
+      Buffer.alloc(32, 0xab),
+    )
+    expect(legacyHashPepper({ LEGACY_HASH_PEPPER_FILE: join(dir, 'pepper') })).toEqual(
+      Buffer.from([0, 255]),
+    )
+    expect(loadConfig({ KEYS_PASSPHRASE_FILE: join(dir, 'pass') }).keys.passphrase).toBe(
+      'two words',
+    )
+    expect(refusal({ KEYS_PASSPHRASE_FILE: join(dir, 'empty') }).variable).toBe(
+      'KEYS_PASSPHRASE_FILE',
+    )
+    const missing = refusal({ AUDIT_HMAC_KEY_FILE: join(dir, 'missing') })
+    expect(missing.variable).toBe('AUDIT_HMAC_KEY_FILE')
+    expect((missing.cause as NodeJS.ErrnoException).code).toBe('ENOENT')
+  })
+
+  it('uses https in the base URL when mTLS is on, and PUBLIC_BASE_URL when set', () => {
+    const tls = {
+      TLS_CERT_FILE: 'c',
+      TLS_KEY_FILE: 'k',
+      TLS_CLIENT_CA_FILE: 'ca',
+      TLS_CLIENT_ALLOWLIST: 'ab'.repeat(32),
+    }
+    const c = loadConfig(tls)
+    expect(baseUrl(c)).toBe('https://127.0.0.1:8080')
+    expect(c.tls).toEqual({
+      certFile: 'c',
+      keyFile: 'k',
+      clientCaFile: 'ca',
+      clientAllowlist: [Array(32).fill('AB').join(':')],
+    })
+    expect(baseUrl(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example/' }))).toBe(
+      'https://gw.example',
+    )
+  })
+})
