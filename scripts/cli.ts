@@ -1,8 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { SealedSearchError } from '../src/errors.js'
 
 /** Thrown for a bad command line: the script prints the message and its usage, and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
+export class UsageError extends SealedSearchError<'ERR_USAGE'> {
+  constructor(message: string) {
+    super('ERR_USAGE', message)
+    this.name = 'UsageError'
+  }
 }
 
 /**

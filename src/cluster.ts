@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
+import { SealedSearchError } from './errors.js'
 import { KeyStoreError } from './keys/errors.js'
 import { loadKeyRing } from './keys/keyring.js'
 import type { Logger } from './log/logger.js'
@@ -138,10 +139,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
 }
 
 /** A worker exited before it served; its own start-up error is already on stderr. */
-export class WorkerStartError extends Error {
-  readonly code = 'ERR_CLUSTER_WORKER_START'
+export class WorkerStartError extends SealedSearchError<'ERR_CLUSTER_WORKER_START'> {
   constructor() {
-    super('a cluster worker failed to start (its error is above)')
+    super('ERR_CLUSTER_WORKER_START', 'a cluster worker failed to start (its error is above)')
     this.name = 'WorkerStartError'
   }
 }

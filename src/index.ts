@@ -2,9 +2,9 @@
  * The gateway's entry point and the only module with side effects: read the configuration,
  * start the gateway, print how to use it, stop cleanly on SIGTERM or SIGINT.
  */
-import { isClusterWorker, reportWorkerReady, runPrimary, WorkerStartError } from './cluster.js'
-import { ConfigError, loadConfig } from './config/index.js'
-import { KeyStoreError } from './keys/errors.js'
+import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js'
+import { loadConfig } from './config/index.js'
+import { SealedSearchError } from './errors.js'
 import { createLogger } from './log/logger.js'
 import { startGateway } from './server.js'
 
@@ -63,12 +63,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // Start-up errors name the setting or file at fault; they never hold key material or an MBI.
-  if (
-    error instanceof ConfigError ||
-    error instanceof KeyStoreError ||
-    error instanceof WorkerStartError
-  ) {
+  // The gateway's own errors name the setting or file at fault; they never hold key material,
+  // a secret or an MBI.
+  if (error instanceof SealedSearchError) {
     process.stderr.write(`sealed-search: ${error.message}\n`)
   } else {
     const e = error as { name?: string; code?: string; message?: string }

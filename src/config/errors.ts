@@ -1,12 +1,13 @@
+import { SealedSearchError } from '../errors.js'
+
 /** A bad setting: stops start-up. The message begins with the variable's name, never its secret. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG'
+export class ConfigError extends SealedSearchError<'ERR_CONFIG'> {
   constructor(
     readonly variable: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`${variable}: ${message}`, options)
+    super('ERR_CONFIG', `${variable}: ${message}`, options)
     this.name = 'ConfigError'
   }
 }

@@ -1,3 +1,5 @@
+import { SealedSearchError } from '../errors.js'
+
 /**
  * Why a token was refused. Every code is a client error (HTTP 400). Codes before key agreement
  * may be specific; every failure after it is ERR_TOKEN_DECRYPTION_FAILED (RFC 7516 §11.5).
@@ -52,12 +54,10 @@ const MESSAGES: Record<TokenErrorCode, string> = {
     'the decrypted identifier is not well-formed for the identifier system',
 }
 
-export class TokenError extends Error {
-  constructor(
-    readonly code: TokenErrorCode,
-    options?: { cause?: unknown; detail?: string },
-  ) {
-    super(options?.detail ? `${MESSAGES[code]} (${options.detail})` : MESSAGES[code], options)
+export class TokenError extends SealedSearchError<TokenErrorCode> {
+  constructor(code: TokenErrorCode, options?: { cause?: unknown; detail?: string }) {
+    const message = options?.detail ? `${MESSAGES[code]} (${options.detail})` : MESSAGES[code]
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TokenError'
   }
 }

@@ -1,12 +1,10 @@
+import { SealedSearchError } from '../errors.js'
+
 export type DatabaseErrorCode = 'ERR_DB_UNAVAILABLE' | 'ERR_DB_MIGRATION_FAILED'
 
-export class DatabaseError extends Error {
-  constructor(
-    readonly code: DatabaseErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
+export class DatabaseError extends SealedSearchError<DatabaseErrorCode> {
+  constructor(code: DatabaseErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
     this.name = 'DatabaseError'
   }
 }

@@ -1,3 +1,4 @@
+import { SealedSearchError } from '../errors.js'
 import { LEGACY_HASH_CHECK_INPUT, legacyIdentifierHash } from '../identifiers/legacy-hash.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import { matchBeneficiaries, type MbiMatch } from './beneficiaries.js'
@@ -22,12 +23,9 @@ export function findByMbiHash(sql: Sql, hash: string): Promise<MbiMatch> {
 
 export type LegacyHashErrorCode = 'ERR_LEGACY_HASH_PARAMS_MISMATCH'
 
-export class LegacyHashError extends Error {
-  constructor(
-    readonly code: LegacyHashErrorCode,
-    message: string,
-  ) {
-    super(message)
+export class LegacyHashError extends SealedSearchError<LegacyHashErrorCode> {
+  constructor(code: LegacyHashErrorCode, message: string) {
+    super(code, message)
     this.name = 'LegacyHashError'
   }
 }

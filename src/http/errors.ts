@@ -1,5 +1,6 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { TokenErrorCode } from '../crypto/errors.js'
+import { SealedSearchError } from '../errors.js'
 import type { IssueType } from '../fhir/outcome.js'
 
 export type HttpErrorCode =
@@ -27,15 +28,15 @@ export type HttpErrorCode =
   | 'ERR_INTERNAL'
 
 /** An error that already knows its HTTP status and FHIR issue type. Handlers throw these. */
-export class HttpError extends Error {
+export class HttpError extends SealedSearchError<HttpErrorCode | TokenErrorCode> {
   constructor(
     readonly status: ContentfulStatusCode,
     readonly issueType: IssueType,
-    readonly code: HttpErrorCode | TokenErrorCode,
+    code: HttpErrorCode | TokenErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(message)
+    super(code, message)
     this.name = 'HttpError'
   }
 }

@@ -1,3 +1,5 @@
+import { SealedSearchError } from '../errors.js'
+
 export type KeyStoreErrorCode =
   | 'ERR_KEYS_MANIFEST_INVALID'
   | 'ERR_KEYS_FILE_MISSING'
@@ -12,13 +14,9 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED'
 
 /** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
-export class KeyStoreError extends Error {
-  constructor(
-    readonly code: KeyStoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
+export class KeyStoreError extends SealedSearchError<KeyStoreErrorCode> {
+  constructor(code: KeyStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
     this.name = 'KeyStoreError'
   }
 }

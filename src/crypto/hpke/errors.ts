@@ -3,6 +3,8 @@
  * They stay inside the HPKE layer: the token layer turns every one of them into its uniform
  * ERR_TOKEN_DECRYPTION_FAILED, so no caller learns which step failed.
  */
+import { SealedSearchError } from '../../errors.js'
+
 export type HpkeErrorCode =
   | 'ERR_HPKE_SUITE_UNSUPPORTED'
   | 'ERR_HPKE_DESERIALIZE'
@@ -20,12 +22,9 @@ const MESSAGES: Record<HpkeErrorCode, string> = {
   ERR_HPKE_INPUT_LENGTH: 'input has the wrong length',
 }
 
-export class HpkeError extends Error {
-  constructor(
-    readonly code: HpkeErrorCode,
-    options?: { cause?: unknown },
-  ) {
-    super(MESSAGES[code], options)
+export class HpkeError extends SealedSearchError<HpkeErrorCode> {
+  constructor(code: HpkeErrorCode, options?: { cause?: unknown }) {
+    super(code, MESSAGES[code], options)
     this.name = 'HpkeError'
   }
 }
