@@ -65,6 +65,24 @@ describe(`the database (${realServer ? 'PostgreSQL server' : 'embedded'})`, () =
     expect(row!.n).toBe(COUNT + 2)
   })
 
+  it('resumes a load stopped part-way, filling the batches that are missing', async () => {
+    // As if the second and third of four batches had never committed.
+    await db.sql`delete from beneficiaries_history
+      where bene_id between ${seededBeneId(299)}::bigint and ${seededBeneId(100)}::bigint`
+    await db.sql`delete from beneficiaries
+      where bene_id between ${seededBeneId(299)}::bigint and ${seededBeneId(100)}::bigint`
+    await seed(db.sql, { count: COUNT, batchSize: 100 })
+    const [row] = await db.sql`
+      select count(*)::int as n from beneficiaries`
+    expect(row!.n).toBe(COUNT + 2)
+    const [hist] = await db.sql`select count(*)::int as n from beneficiaries_history`
+    expect(hist!.n).toBe(COUNT / 5 + 1)
+    const match = await findByMbi(db.sql, seededMbi(250))
+    expect(match.kind === 'one' && match.beneficiary.historicMbis).toEqual([
+      { mbi: seededHistoricMbi(250), start: '2015-04-01', end: '2019-12-31' },
+    ])
+  })
+
   it('finds no one for an MBI nobody has', async () => {
     expect(await findByMbi(db.sql, syntheticMbi(999_999_999))).toEqual({ kind: 'none' })
   })

@@ -1,6 +1,9 @@
 import { syntheticHicn, type Hicn } from '../identifiers/hicn.js'
 import { syntheticMbi } from '../identifiers/synthetic.js'
 import type { Mbi } from '../identifiers/mbi.js'
+import { once } from 'node:events'
+import { finished } from 'node:stream/promises'
+import type postgres from 'postgres'
 import type { Sql } from './sql.js'
 
 /**
@@ -43,8 +46,12 @@ const FAMILY = ['Doe', 'Smith', 'Garcia', 'Nguyen', 'Johnson', 'Patel', 'Kim', '
 const GIVEN = ['Jane', 'John', 'Maria', 'Wei', 'Aisha', 'Carlos', 'Ingrid', 'Tomas', 'Leila']
 const STATES = ['MD', 'VA', 'CA', 'TX', 'NY', 'FL', 'OH', 'WA', 'MO', 'PA']
 
+const DAYS: string[] = []
+/** The date `offset` days after 1930-01-01, as YYYY-MM-DD (computed once per offset). */
 function day(offset: number): string {
-  return new Date(Date.UTC(1930, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10)
+  return (DAYS[offset] ??= new Date(Date.UTC(1930, 0, 1) + offset * 86_400_000)
+    .toISOString()
+    .slice(0, 10))
 }
 
 interface BeneficiaryRow {
@@ -106,34 +113,111 @@ function history(beneId: string, mbi: string): HistoryRow {
 
 export interface SeedOptions {
   count: number
+  /** Rows per transaction (default 50,000); each batch commits on its own, so a rerun resumes. */
   batchSize?: number
   onProgress?: (done: number, total: number) => void
 }
 
-/** Inserts `count` synthetic beneficiaries plus the ambiguous pair; rows already there are kept. */
-export async function seed(sql: Sql, options: SeedOptions): Promise<void> {
-  const { count, batchSize = 2000, onProgress } = options
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(count, start + batchSize)
-    const benes: BeneficiaryRow[] = []
-    const hist: HistoryRow[] = []
-    for (let i = start; i < end; i++) {
-      const id = seededBeneId(i)
-      benes.push(beneficiary(i, id, seededMbi(i), seededHicn(i) ?? null))
-      const old = seededHistoricMbi(i)
-      if (old) hist.push(history(id, old))
-    }
-    await sql.begin(async (tx) => {
-      // A row already present keeps every column, except that a missing HICN is filled in
-      // (rows seeded before migration 003 added hicn_unhashed).
-      await tx`insert into beneficiaries ${tx(benes)}
-        on conflict (bene_id) do update set hicn_unhashed = excluded.hicn_unhashed
-        where beneficiaries.hicn_unhashed is null`
-      if (hist.length)
-        await tx`insert into beneficiaries_history ${tx(hist)} on conflict do nothing`
-    })
-    onProgress?.(end, count)
+/** The rows of beneficiaries `start` to `end - 1`, with the history rows of those that have one. */
+function rowsOf(start: number, end: number) {
+  const benes: BeneficiaryRow[] = []
+  const hist: HistoryRow[] = []
+  for (let i = start; i < end; i++) {
+    const id = seededBeneId(i)
+    benes.push(beneficiary(i, id, seededMbi(i), seededHicn(i) ?? null))
+    const old = seededHistoricMbi(i)
+    if (old) hist.push(history(id, old))
   }
+  return { benes, hist }
+}
+
+// The column lists come from the row builders above: a column added there is loaded by both
+// the COPY path and the insert path.
+const BENEFICIARY_COLUMNS = Object.keys(beneficiary(0, '0', '')) as (keyof BeneficiaryRow)[]
+const HISTORY_COLUMNS = Object.keys(history('0', '')) as (keyof HistoryRow)[]
+
+/** One line of COPY's text format; seeded values hold no tab, newline or backslash. */
+function copyLine<R extends object>(row: R, columns: readonly (keyof R)[]): string {
+  return columns.map((c) => (row[c] === null ? '\\N' : String(row[c]))).join('\t') + '\n'
+}
+
+/** Streams `rows` into `table` with COPY FROM STDIN, honouring the stream's back-pressure. */
+async function copyRows<R extends object>(
+  tx: postgres.TransactionSql,
+  table: string,
+  columns: readonly (keyof R)[],
+  rows: R[],
+): Promise<void> {
+  const names = columns.map(String)
+  const stream = await tx`copy ${tx(table)} (${tx(names)}) from stdin`.writable()
+  const LINES_PER_WRITE = 1000
+  for (let i = 0; i < rows.length; i += LINES_PER_WRITE) {
+    let text = ''
+    for (const row of rows.slice(i, i + LINES_PER_WRITE)) text += copyLine(row, columns)
+    if (!stream.write(text)) await once(stream, 'drain')
+  }
+  stream.end()
+  await finished(stream)
+}
+
+/** Whether any seeded beneficiary from `start` to `end - 1` is present (one index range scan). */
+async function anyPresent(sql: Sql, start: number, end: number): Promise<boolean> {
+  const [row] = await sql<{ found: boolean }[]>`
+    select exists (
+      select 1 from beneficiaries
+      where bene_id between ${seededBeneId(end - 1)}::bigint and ${seededBeneId(start)}::bigint
+    ) as found`
+  return row?.found ?? false
+}
+
+/**
+ * Inserts rows one statement per 2,000, keeping those already present, except that a missing
+ * HICN is filled in (rows seeded before migration 003 added hicn_unhashed).
+ */
+async function insertRows(tx: postgres.TransactionSql, start: number, end: number) {
+  for (let s = start; s < end; s += 2000) {
+    const { benes, hist } = rowsOf(s, Math.min(end, s + 2000))
+    await tx`insert into beneficiaries ${tx(benes)}
+      on conflict (bene_id) do update set hicn_unhashed = excluded.hicn_unhashed
+      where beneficiaries.hicn_unhashed is null`
+    if (hist.length) await tx`insert into beneficiaries_history ${tx(hist)} on conflict do nothing`
+  }
+}
+
+/** The embedded database (PGlite) does not carry COPY over its wire-protocol socket. */
+async function copySupported(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ pglite: boolean }[]>`select version() like '%PGlite%' as pglite`
+  return !row?.pglite
+}
+
+/**
+ * Inserts `count` synthetic beneficiaries plus the ambiguous pair; rows already there are kept.
+ * A batch none of whose rows exist is loaded with COPY (the fast path: a fresh or resumed
+ * load); a batch that holds some of them, or any batch on the embedded database, goes through
+ * INSERT ... ON CONFLICT.
+ */
+export async function seed(sql: Sql, options: SeedOptions): Promise<void> {
+  const { count, batchSize = 50_000, onProgress } = options
+  const copy = await copySupported(sql)
+  let next = 0
+  let done = 0
+  // Two loaders on two connections: one builds its rows while the server takes the other's.
+  const loader = async () => {
+    for (let start = next; start < count; start = next) {
+      next = start + batchSize
+      const end = Math.min(count, next)
+      const fresh = copy && !(await anyPresent(sql, start, end))
+      await sql.begin(async (tx) => {
+        if (!fresh) return insertRows(tx, start, end)
+        const { benes, hist } = rowsOf(start, end)
+        await copyRows(tx, 'beneficiaries', BENEFICIARY_COLUMNS, benes)
+        if (hist.length) await copyRows(tx, 'beneficiaries_history', HISTORY_COLUMNS, hist)
+      })
+      done += end - start
+      onProgress?.(done, count)
+    }
+  }
+  await Promise.all(copy ? [loader(), loader()] : [loader()])
   const [first, second] = AMBIGUOUS_BENE_IDS
   await sql.begin(async (tx) => {
     await tx`insert into beneficiaries ${tx([
