@@ -74,7 +74,7 @@ async function ensureSeeded(url: string, rows: number): Promise<string> {
       )
       const started = performance.now()
       bar.start(rows, 0)
-      await seed(sql, { count: rows, batchSize: 4000, onProgress: (done) => bar.update(done) })
+      await seed(sql, { count: rows, onProgress: (done) => bar.update(done) })
       bar.stop()
       process.stderr.write(
         `seeded ${rows} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
