@@ -93,4 +93,25 @@ export default tseslint.config(
     ignores: ['src/keys/**'],
     rules: KEY_BOUNDARY_RULES,
   },
+  {
+    // The HTTP layer parses, calls the search layer (src/search) and renders: it never reaches
+    // the SQL modules itself (test/search/layering.test.ts checks the same from the source).
+    // One no-restricted-imports per file wins, so this one repeats the key boundary's.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          ...KEY_BOUNDARY_RULES['no-restricted-imports'][1],
+          patterns: [
+            ...KEY_BOUNDARY_RULES['no-restricted-imports'][1].patterns,
+            {
+              group: ['**/db', '**/db/**'],
+              message: 'src/http reaches the database only through src/search.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import type { Sql } from '../db/sql.js'
 import { operationOutcome } from '../fhir/outcome.js'
 import { FHIR_JSON } from '../fhir/systems.js'
 import type { KeyRingSource } from '../keys/keyring.js'
 import type { ReplayPolicy } from '../crypto/replay.js'
 import { createAudit, type Audit } from '../log/audit.js'
+import type { Database, SearchDeps, SearchFeatures } from '../search/index.js'
 import type { Logger } from '../log/logger.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
 import { accessLog } from './access-log.js'
@@ -15,7 +15,6 @@ import { clientIdentity } from './client-identity.js'
 import type { AppEnv } from './env.js'
 import { HttpError } from './errors.js'
 import { classify } from './outcome-errors.js'
-import type { SearchFeatures } from './patient-search.js'
 import { healthRoutes } from './routes/health.js'
 import { jwksRoutes } from './routes/jwks.js'
 import { metadataRoutes } from './routes/metadata.js'
@@ -23,7 +22,7 @@ import { patientRoutes } from './routes/patient.js'
 
 export interface AppDeps {
   keys: KeyRingSource
-  sql: Sql
+  sql: Database
   logger: Logger
   /** Base URL the gateway is reached at, used in Bundle links. */
   publicBaseUrl: string
@@ -68,13 +67,15 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false })
   metrics.observeRing(keys.current())
   const audit = deps.audit ?? createAudit({ write: () => {} })
-  const search = {
+  const search: SearchDeps = {
+    sql,
     keys,
     clock,
     metrics,
     audit,
-    ...(deps.tokenPolicy ? { tokenPolicy: deps.tokenPolicy } : {}),
-    ...(deps.dbQueryTimeoutMs ? { dbQueryTimeoutMs: deps.dbQueryTimeoutMs } : {}),
+    features: deps.features ?? {},
+    tokenPolicy: deps.tokenPolicy,
+    dbQueryTimeoutMs: deps.dbQueryTimeoutMs,
   }
 
   const app = new Hono<AppEnv>()
@@ -90,7 +91,7 @@ export function createApp(deps: AppDeps) {
     await next()
   })
 
-  app.route('/v2/fhir', patientRoutes({ ...search, sql, fhirBase, features: deps.features ?? {} }))
+  app.route('/v2/fhir', patientRoutes({ ...search, fhirBase }))
   const capability = {
     legacyHashSunset: deps.features?.legacyHash?.sunset,
     hicnSearch: deps.features?.hicnSearch,

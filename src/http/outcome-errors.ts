@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception'
 import { isTokenError, type TokenErrorCode } from '../crypto/errors.js'
-import { isUnavailable } from '../db/errors.js'
 import type { IssueType } from '../fhir/outcome.js'
+import { isSearchError, type SearchErrorCode } from '../search/index.js'
 import { HttpError } from './errors.js'
 
 const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
@@ -13,6 +13,17 @@ const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
   ERR_TOKEN_SUITE_UNSUPPORTED: 'not-supported',
   ERR_TOKEN_KEM_MISMATCH: 'not-supported',
   ERR_TOKEN_EXPIRED: 'expired',
+}
+
+/** The HTTP status of each way a search fails; the FHIR issue type comes with the error. */
+const SEARCH_STATUS: Record<SearchErrorCode, 400 | 409 | 503> = {
+  ERR_IDENTIFIER_MALFORMED: 400,
+  ERR_IDENTIFIER_SYSTEM_UNSUPPORTED: 400,
+  ERR_PLAINTEXT_IN_URL: 400,
+  ERR_IDENTIFIER_INVALID: 400,
+  ERR_IDENTIFIER_SYSTEM_NOT_ENABLED: 400,
+  ERR_MULTIPLE_MATCHES: 409,
+  ERR_DB_UNAVAILABLE: 503,
 }
 
 export interface Classified {
@@ -37,16 +48,13 @@ export function classify(err: unknown): Classified {
       unexpected: false,
     }
   }
-  if (isUnavailable(err)) {
+  if (isSearchError(err)) {
+    const status = SEARCH_STATUS[err.code]
+    // A database out of reach: the client may retry shortly.
+    const headers: Record<string, string> = status === 503 ? { 'Retry-After': '5' } : {}
     return {
-      error: new HttpError(
-        503,
-        'transient',
-        'ERR_DB_UNAVAILABLE',
-        'the beneficiary database is unavailable; retry later',
-        { 'Retry-After': '5' },
-      ),
-      cause: 'ERR_DB_UNAVAILABLE',
+      error: new HttpError(status, err.issue, err.code, err.message, headers),
+      cause: err.code,
       unexpected: false,
     }
   }

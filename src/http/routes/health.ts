@@ -1,15 +1,15 @@
 import { Hono } from 'hono'
-import type { Sql } from '../../db/sql.js'
 import type { KeyRingSource } from '../../keys/keyring.js'
+import { databaseAnswers, type Database } from '../../search/index.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 
 /** Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active). */
-export function healthRoutes(keys: KeyRingSource, sql: Sql) {
+export function healthRoutes(keys: KeyRingSource, sql: Database) {
   return new Hono<AppEnv>()
     .get('/live', (c) => c.json({ status: 'ok' }))
     .get('/ready', async function ready(c) {
-      await sql`select 1`
+      await databaseAnswers(sql)
       if (keys.current().active().length === 0) {
         throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
           'Retry-After': '5',

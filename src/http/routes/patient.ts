@@ -1,38 +1,34 @@
 import { Hono } from 'hono'
-import { findById } from '../../db/beneficiaries.js'
-import type { Sql } from '../../db/sql.js'
 import { toPatient } from '../../fhir/patient.js'
 import { FHIR_JSON } from '../../fhir/systems.js'
+import { readPatient } from '../../search/index.js'
 import { beneIdParam } from '../bene-id.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 import { formBody } from '../form.js'
 import { singleParams, singleValues } from '../params.js'
-import { answerSearch, parseSearch, SEARCH_PARAMS, type SearchFeatures } from '../patient-search.js'
-import { beginSearch, searchResults, withDbTimeout, type SearchDeps } from '../search-context.js'
-
-export interface PatientRouteDeps extends SearchDeps {
-  sql: Sql
-  fhirBase: string
-  /** Legacy mbi-hash and encrypted HICN search: off unless turned on. */
-  features?: SearchFeatures
-}
+import {
+  answerSearch,
+  parseSearch,
+  SEARCH_PARAMS,
+  type PatientSearchDeps,
+} from '../patient-search.js'
+import { markSearch, settle } from '../search-facts.js'
 
 /**
  * `GET /Patient` (search-type), `POST /Patient/_search` (the same search in a form body, where a
- * plaintext MBI is allowed) and `GET /Patient/{bene_id}` (read).
+ * plaintext MBI is allowed) and `GET /Patient/{bene_id}` (read). Each parses, calls the search
+ * layer once, and renders.
  */
-export function patientRoutes(deps: PatientRouteDeps) {
-  const { sql } = deps
-  const search = { ...deps, features: deps.features ?? {} }
+export function patientRoutes(deps: PatientSearchDeps) {
   return new Hono<AppEnv>()
     .get('/Patient', async function searchPatient(c) {
-      beginSearch(c)
+      markSearch(c)
       const params = singleParams(c.req.url, SEARCH_PARAMS)
-      return answerSearch(c, parseSearch(params, 'url'), search)
+      return answerSearch(c, parseSearch(params, 'url'), deps)
     })
     .post('/Patient/_search', formBody(), async function searchPatientByPost(c) {
-      beginSearch(c)
+      markSearch(c)
       // Search parameters go in the body; the URL may only say _format (FHIR lets both carry
       // them, but a URL is logged and cached along the way: an identifier has no place there).
       if ([...new URL(c.req.url).searchParams.keys()].some((name) => name !== '_format')) {
@@ -46,9 +42,9 @@ export function patientRoutes(deps: PatientRouteDeps) {
       const query = singleParams(c.req.url, ['_format'])
       const pairs = [...new URLSearchParams(await c.req.text()), ...query]
       const params = singleValues(pairs, SEARCH_PARAMS)
-      return answerSearch(c, parseSearch(params, 'body'), search)
+      return answerSearch(c, parseSearch(params, 'body'), deps)
     })
-    .get('/Patient/:id', async function readPatient(c) {
+    .get('/Patient/:id', async function readPatientById(c) {
       const raw = c.req.param('id')
       if (raw === '_search') {
         throw new HttpError(405, 'not-supported', 'ERR_METHOD_NOT_ALLOWED', 'method not allowed', {
@@ -56,18 +52,15 @@ export function patientRoutes(deps: PatientRouteDeps) {
         })
       }
       singleParams(c.req.url, ['_format'])
-      beginSearch(c).format = 'id'
-      const beneficiary = await withDbTimeout(
-        findById(sql, beneIdParam(raw)),
-        deps.dbQueryTimeoutMs,
-      )
-      if (!beneficiary) {
-        searchResults(c, [])
+      markSearch(c)
+      c.get('search').format = 'id'
+      const result = await readPatient(beneIdParam(raw), deps)
+      settle(c, result)
+      if (!result.beneficiary) {
         throw new HttpError(404, 'not-found', 'ERR_PATIENT_NOT_FOUND', 'no Patient has that id')
       }
-      searchResults(c, [beneficiary.beneId])
       c.header('Content-Type', FHIR_JSON)
       c.header('Cache-Control', 'no-store')
-      return c.body(JSON.stringify(toPatient(beneficiary)))
+      return c.body(JSON.stringify(toPatient(result.beneficiary)))
     })
 }

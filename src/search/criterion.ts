@@ -1,7 +1,7 @@
 import { SYSTEM } from '../fhir/systems.js'
 import { LEGACY_HASH_PATTERN } from '../identifiers/legacy-hash.js'
 import { normalizeMbi, type Mbi } from '../identifiers/mbi.js'
-import { HttpError } from './errors.js'
+import { SearchError } from './errors.js'
 
 /** Longest `identifier` value looked at: system, `|`, and a token at the cap. */
 export const MAX_IDENTIFIER_LENGTH = 2048
@@ -16,21 +16,28 @@ export type IdentifierCriterion =
 /** Where the parameter came from: a URL (GET) never may carry a plaintext identifier. */
 export type ParameterSource = 'url' | 'body'
 
+function unsupportedSystem(): SearchError {
+  return new SearchError(
+    'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED',
+    'not-supported',
+    `unsupported identifier system: use ${SYSTEM.mbiEncrypted}`,
+  )
+}
+
 /**
- * Splits a FHIR token search value `system|value` (the `|` raw or as %7C; the framework has
+ * Splits a FHIR token search value `system|value` (the `|` raw or as %7C; the caller has
  * already percent-decoded it) by system. Never echoes the value. A plaintext MBI
  * (`http://hl7.org/fhir/sid/us-mbi`) is accepted only from a POST body, as BFD does.
  */
-export function searchIdentifier(value: string, source: ParameterSource): IdentifierCriterion {
+export function parseIdentifier(value: string, source: ParameterSource): IdentifierCriterion {
   if (value.length > MAX_IDENTIFIER_LENGTH) {
-    throw new HttpError(400, 'too-long', 'ERR_IDENTIFIER_MALFORMED', 'identifier is too long')
+    throw new SearchError('ERR_IDENTIFIER_MALFORMED', 'too-long', 'identifier is too long')
   }
   const bar = value.indexOf('|')
   if (bar < 0) {
-    throw new HttpError(
-      400,
-      'invalid',
+    throw new SearchError(
       'ERR_IDENTIFIER_MALFORMED',
+      'invalid',
       `identifier must be ${SYSTEM.mbiEncrypted}|<token>`,
     )
   }
@@ -43,49 +50,26 @@ export function searchIdentifier(value: string, source: ParameterSource): Identi
       return { system: 'hicn-encrypted', token: rest }
     case SYSTEM.mbiHash:
       if (!LEGACY_HASH_PATTERN.test(rest)) {
-        throw new HttpError(
-          400,
-          'invalid',
+        throw new SearchError(
           'ERR_IDENTIFIER_MALFORMED',
+          'invalid',
           'an mbi-hash identifier is 64 hexadecimal digits',
         )
       }
       return { system: 'mbi-hash', hash: rest.toLowerCase() }
     case SYSTEM.mbi: {
       if (source === 'url') {
-        throw new HttpError(
-          400,
-          'not-supported',
+        throw new SearchError(
           'ERR_PLAINTEXT_IN_URL',
+          'not-supported',
           'Search by plaintext MBI is only supported in POST; in a URL, send the encrypted identifier',
         )
       }
       const mbi = normalizeMbi(rest)
-      if (!mbi) {
-        throw new HttpError(400, 'invalid', 'ERR_IDENTIFIER_INVALID', 'not a well-formed MBI')
-      }
+      if (!mbi) throw new SearchError('ERR_IDENTIFIER_INVALID', 'invalid', 'not a well-formed MBI')
       return { system: 'us-mbi', mbi }
     }
     default:
-      throw new HttpError(
-        400,
-        'not-supported',
-        'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED',
-        `unsupported identifier system: use ${SYSTEM.mbiEncrypted}`,
-      )
+      throw unsupportedSystem()
   }
-}
-
-/** The ciphertext of an `mbi-encrypted` identifier in a URL; any other system is refused. */
-export function encryptedIdentifier(value: string): string {
-  const criterion = searchIdentifier(value, 'url')
-  if (criterion.system !== 'mbi-encrypted') {
-    throw new HttpError(
-      400,
-      'not-supported',
-      'ERR_IDENTIFIER_SYSTEM_UNSUPPORTED',
-      `unsupported identifier system: use ${SYSTEM.mbiEncrypted}`,
-    )
-  }
-  return criterion.token
 }

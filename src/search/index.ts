@@ -1,0 +1,7 @@
+export * from './errors.js'
+export * from './features.js'
+export * from './deps.js'
+export * from './criterion.js'
+export * from './lookup.js'
+export * from './resolve.js'
+export * from './patients.js'

@@ -1,0 +1,116 @@
+import {
+  findByHicn,
+  findById,
+  findByMbi,
+  type Beneficiary,
+  type MbiMatch,
+} from '../db/beneficiaries.js'
+import { findByMbiHash } from '../db/legacy-hash.js'
+import { pageOf, type Paging } from '../fhir/paging.js'
+import type { IdentifierCriterion } from './criterion.js'
+import type { SearchDeps, SearchFacts, SearchResult } from './deps.js'
+import { SearchError } from './errors.js'
+import { lookup } from './lookup.js'
+import { resolveCriterion, type Lookup } from './resolve.js'
+
+export type { Beneficiary }
+
+/** A Patient search: an identifier, a bene_id (`_id`), or both (FHIR ANDs them), and a page. */
+export interface PatientQuery {
+  identifier?: IdentifierCriterion | undefined
+  /** The bene_id, canonical (see the HTTP layer's parser). */
+  beneId?: string | undefined
+  paging: Paging
+  /** Who is asking, for the legacy path's per-client count. */
+  client?: string | undefined
+}
+
+export interface PatientPage {
+  /** Matches in the whole result. */
+  total: number
+  /** The matches on the page asked for. */
+  beneficiaries: Beneficiary[]
+}
+
+function find(deps: SearchDeps, what: Lookup): Promise<MbiMatch> {
+  const { sql, dbQueryTimeoutMs: ms } = deps
+  switch (what.by) {
+    case 'mbi':
+      return lookup(findByMbi(sql, what.mbi), ms)
+    case 'hicn':
+      return lookup(findByHicn(sql, what.hicn), ms)
+    case 'mbi-hash':
+      return lookup(findByMbiHash(sql, what.hash), ms)
+  }
+}
+
+function ambiguous(): SearchError {
+  return new SearchError(
+    'ERR_MULTIPLE_MATCHES',
+    'multiple-matches',
+    'the identifier matches more than one beneficiary; no record was returned',
+  )
+}
+
+function returned(facts: SearchFacts, total: number, page: Beneficiary[]): void {
+  facts.beneIds = page.map((b) => b.beneId)
+  facts.results = page.length
+  facts.outcome = total ? 'match' : 'no_match'
+}
+
+/**
+ * Finds the patients a query names and cuts the page asked for. An identifier that matches more
+ * than one beneficiary fails (ERR_MULTIPLE_MATCHES): never pick one. Never throws: any failure
+ * comes back as `ok: false` with the facts learned before it.
+ */
+export async function searchPatients(
+  query: PatientQuery,
+  deps: SearchDeps,
+): Promise<SearchResult<PatientPage>> {
+  const facts: SearchFacts = {}
+  let deprecation: SearchResult<PatientPage>['deprecation']
+  try {
+    let all: Beneficiary[]
+    if (query.identifier) {
+      const resolved = await resolveCriterion(query.identifier, query.client, deps, facts)
+      deprecation = resolved.deprecation
+      const found = await find(deps, resolved.lookup)
+      if (found.kind === 'ambiguous') throw ambiguous()
+      all = found.kind === 'one' ? [found.beneficiary] : []
+      if (query.beneId !== undefined) all = all.filter((b) => b.beneId === query.beneId)
+    } else if (query.beneId !== undefined) {
+      facts.format = 'id'
+      const found = await lookup(findById(deps.sql, query.beneId), deps.dbQueryTimeoutMs)
+      all = found ? [found] : []
+    } else {
+      all = []
+    }
+    const beneficiaries = pageOf(all, query.paging)
+    returned(facts, all.length, beneficiaries)
+    return {
+      ok: true,
+      total: all.length,
+      beneficiaries,
+      facts,
+      ...(deprecation && { deprecation }),
+    }
+  } catch (error) {
+    return { ok: false, error, facts, ...(deprecation && { deprecation }) }
+  }
+}
+
+/** Reads one patient by bene_id (FHIR read); `beneficiary` is undefined when there is none. */
+export async function readPatient(
+  beneId: string,
+  deps: SearchDeps,
+): Promise<SearchResult<{ beneficiary: Beneficiary | undefined }>> {
+  const facts: SearchFacts = { format: 'id' }
+  try {
+    const beneficiary = await lookup(findById(deps.sql, beneId), deps.dbQueryTimeoutMs)
+    const page = beneficiary ? [beneficiary] : []
+    returned(facts, page.length, page)
+    return { ok: true, beneficiary, facts }
+  } catch (error) {
+    return { ok: false, error, facts }
+  }
+}

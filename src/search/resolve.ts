@@ -1,0 +1,90 @@
+import type { IdentifierKind } from '../crypto/claims.js'
+import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
+import { openToken, type OpenedToken } from '../crypto/token.js'
+import { SYSTEM } from '../fhir/systems.js'
+import type { Hicn } from '../identifiers/hicn.js'
+import type { Mbi } from '../identifiers/mbi.js'
+import type { IdentifierCriterion } from './criterion.js'
+import type { DeprecationNotice, SearchDeps, SearchFacts } from './deps.js'
+import { SearchError } from './errors.js'
+
+/** What to look up once a criterion is resolved: plaintext from here on, never logged. */
+export type Lookup =
+  { by: 'mbi'; mbi: Mbi } | { by: 'hicn'; hicn: Hicn } | { by: 'mbi-hash'; hash: string }
+
+export interface Resolved {
+  lookup: Lookup
+  /** Set for a deprecated path: every answer, errors included, carries it. */
+  deprecation?: DeprecationNotice
+}
+
+function notEnabled(what: string): SearchError {
+  return new SearchError(
+    'ERR_IDENTIFIER_SYSTEM_NOT_ENABLED',
+    'not-supported',
+    `search by ${what} is not enabled on this gateway; use ${SYSTEM.mbiEncrypted}`,
+  )
+}
+
+/**
+ * Opens an identifier token: one ring snapshot for the whole search (a reload in flight cannot
+ * split a decision), metrics, the facts the logs need, then the replay window. `kind` is the
+ * identifier the token must hold.
+ */
+async function open<K extends IdentifierKind>(
+  token: string,
+  kind: K,
+  deps: SearchDeps,
+  facts: SearchFacts,
+): Promise<OpenedToken<K>> {
+  const ring = deps.keys.current()
+  const now = deps.clock()
+  const opened = await openToken(token, ring, now, kind)
+  facts.format = opened.format
+  facts.kid = opened.kid
+  deps.metrics.keyUsed(opened.kid, opened.format, now)
+  const { mbi } = opened as Partial<OpenedToken<'mbi'>>
+  const { hicn } = opened as Partial<OpenedToken<'hicn'>>
+  if (mbi) facts.fingerprint = deps.audit.fingerprint(mbi)
+  else if (hicn) facts.fingerprint = deps.audit.fingerprint(hicn, 'hicn')
+  enforceReplayWindow(opened, deps.tokenPolicy ?? NO_REPLAY_WINDOW, now)
+  return opened
+}
+
+/**
+ * Resolves an identifier criterion to the plaintext to look up: decrypts a token, applies the
+ * feature gates and the legacy path's deprecation policy. Writes what it learns into `facts` as
+ * it goes, so a failure part-way still leaves the facts known so far. `client` is counted on the
+ * legacy path (who still depends on it), whether or not the path is enabled.
+ */
+export async function resolveCriterion(
+  criterion: IdentifierCriterion,
+  client: string | undefined,
+  deps: SearchDeps,
+  facts: SearchFacts,
+): Promise<Resolved> {
+  switch (criterion.system) {
+    case 'mbi-encrypted': {
+      const opened = await open(criterion.token, 'mbi', deps, facts)
+      return { lookup: { by: 'mbi', mbi: opened.mbi } }
+    }
+    case 'hicn-encrypted': {
+      if (!deps.features.hicnSearch) throw notEnabled('encrypted HICN')
+      const opened = await open(criterion.token, 'hicn', deps, facts)
+      return { lookup: { by: 'hicn', hicn: opened.hicn } }
+    }
+    case 'mbi-hash': {
+      deps.metrics.legacyHashRequests.inc({ client: client ?? 'unknown' })
+      const policy = deps.features.legacyHash
+      if (!policy) throw notEnabled('mbi-hash')
+      const deprecation = { deprecation: policy.deprecation, sunset: policy.sunset }
+      facts.format = 'mbi-hash'
+      facts.fingerprint = deps.audit.fingerprint(criterion.hash, 'mbi-hash')
+      return { lookup: { by: 'mbi-hash', hash: criterion.hash }, deprecation }
+    }
+    case 'us-mbi':
+      facts.format = 'plaintext'
+      facts.fingerprint = deps.audit.fingerprint(criterion.mbi)
+      return { lookup: { by: 'mbi', mbi: criterion.mbi } }
+  }
+}
