@@ -9,6 +9,7 @@ import { LegacyHashError } from '../src/db/legacy-hash.js'
 import { isSealedSearchError, SealedSearchError } from '../src/errors.js'
 import { HttpError } from '../src/http/errors.js'
 import { KeyStoreError } from '../src/keys/errors.js'
+import { SearchError } from '../src/search/errors.js'
 
 describe('the error base', () => {
   const cause = new Error('underlying')
@@ -33,6 +34,11 @@ describe('the error base', () => {
       'ERR_LEGACY_HASH_PARAMS_MISMATCH',
     ],
     [new WorkerStartError(), 'WorkerStartError', 'ERR_CLUSTER_WORKER_START'],
+    [
+      new SearchError('ERR_MULTIPLE_MATCHES', 'multiple-matches', 'x'),
+      'SearchError',
+      'ERR_MULTIPLE_MATCHES',
+    ],
     [new UsageError('x'), 'UsageError', 'ERR_USAGE'],
   ]
 

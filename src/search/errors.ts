@@ -1,3 +1,4 @@
+import { SealedSearchError } from '../errors.js'
 import type { IssueType } from '../fhir/outcome.js'
 
 export type SearchErrorCode =
@@ -14,14 +15,14 @@ export type SearchErrorCode =
  * database out of reach. `issue` is the FHIR issue type; the HTTP layer picks the status by
  * `code`. Messages never hold the identifier searched for.
  */
-export class SearchError extends Error {
+export class SearchError extends SealedSearchError<SearchErrorCode> {
   constructor(
-    readonly code: SearchErrorCode,
+    code: SearchErrorCode,
     readonly issue: IssueType,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options)
+    super(code, message, options)
     this.name = 'SearchError'
   }
 }
