@@ -1,7 +1,7 @@
 /**
  * Fills the legacy_mbi_hash table for the deprecated mbi-hash search:
  * `npm run legacy-hash -- --iterations N [--pepper-file FILE | --pepper-hex HEX]`.
- * Uses DATABASE_URL, or the embedded database under DATA_DIR (stop the gateway first).
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR (refused while a gateway holds it).
  * Resumable: only MBIs without a hash are hashed, each batch committed on its own.
  */
 import { readFileSync } from 'node:fs'

@@ -1,7 +1,7 @@
 /**
  * Loads synthetic beneficiaries: `npm run seed -- --count N`.
- * Uses DATABASE_URL, or the embedded database under DATA_DIR (stop the gateway first: the
- * embedded database is opened by one process at a time). Rows already present are kept.
+ * Uses DATABASE_URL, or the embedded database under DATA_DIR, which one process at a time opens:
+ * while a gateway holds it, the script refuses (exit 1) before touching it. Rows already present are kept.
  */
 import { SingleBar, Presets } from 'cli-progress'
 import { loadConfig } from '../src/config/index.js'

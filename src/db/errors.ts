@@ -1,6 +1,7 @@
 import { SealedSearchError } from '../errors.js'
 
-export type DatabaseErrorCode = 'ERR_DB_UNAVAILABLE' | 'ERR_DB_MIGRATION_FAILED'
+export type DatabaseErrorCode =
+  'ERR_DB_UNAVAILABLE' | 'ERR_DB_MIGRATION_FAILED' | 'ERR_DB_EMBEDDED_IN_USE'
 
 export class DatabaseError extends SealedSearchError<DatabaseErrorCode> {
   constructor(code: DatabaseErrorCode, message: string, options?: { cause?: unknown }) {
