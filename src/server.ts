@@ -3,7 +3,8 @@ import type { ServerType } from '@hono/node-server'
 import { baseUrl, type Config } from './config/index.js'
 import { hasCurrentMbi, hasNoBeneficiaries } from './db/beneficiaries.js'
 import { openDatabase, type Database } from './db/connect.js'
-import { migrate } from './db/migrate.js'
+import { DatabaseError, isUnavailable } from './db/errors.js'
+import { migrate, pendingMigrations } from './db/migrate.js'
 import { seed, seededMbi } from './db/seed.js'
 import { operationOutcome } from './fhir/outcome.js'
 import { FHIR_JSON } from './fhir/systems.js'
@@ -37,7 +38,14 @@ async function packageVersion(): Promise<string> {
  * database, a development key when none exists. A cluster primary runs them before forking.
  */
 export async function prepareGateway(config: Config, db: Database, logger: Logger): Promise<void> {
-  const applied = await migrate(db.sql)
+  let applied: number[]
+  try {
+    applied = await migrate(db.sql)
+  } catch (error) {
+    if (!(config.db.readUrl && isUnavailable(error))) throw error
+    await checkReadSchema(db, logger)
+    applied = []
+  }
   if (applied.length) logger.info({ migrations: applied }, 'schema migrated')
   if (db.embedded && config.db.seedCount > 0 && (await hasNoBeneficiaries(db.sql))) {
     await seed(db.sql, { count: config.db.seedCount })
@@ -46,6 +54,24 @@ export async function prepareGateway(config: Config, db: Database, logger: Logge
   if (config.keys.autoGenerate) {
     const kid = await ensureDevelopmentKey(config.keys.dir)
     if (kid) logger.warn({ kid, dir: config.keys.dir }, 'generated a development key pair')
+  }
+}
+
+/**
+ * The primary is out of reach but a read URL is set: the gateway can serve searches, if the
+ * read database already has every migration this version needs (a hot standby cannot apply one).
+ */
+async function checkReadSchema(db: Database, logger: Logger): Promise<void> {
+  const pending = await db.reads.read((sql) => pendingMigrations(sql))
+  logger.warn(
+    { pending, read: db.reads.hosts },
+    'primary unreachable at start-up: migrations checked, not applied',
+  )
+  if (pending.length) {
+    throw new DatabaseError(
+      'ERR_DB_MIGRATION_PENDING',
+      `the read database lacks migrations ${pending.join(', ')}; start once with the primary reachable`,
+    )
   }
 }
 
@@ -111,7 +137,8 @@ export async function startGateway(
       tokenPolicy: config.tokens,
       dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
       ...(config.tls ? { clientAllowlist: config.tls.clientAllowlist } : {}),
-      sql: db.sql,
+      // Searches and readiness read from DATABASE_READ_URL's hosts (or the primary).
+      sql: db.reads,
       logger,
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
@@ -121,7 +148,9 @@ export async function startGateway(
     // The example searches for the first seeded beneficiary, so it is offered only when that one
     // is there (an index probe: start-up does not count a table of millions).
     let exampleUrl: string | undefined
-    if (await hasCurrentMbi(db.sql, seededMbi(0))) {
+    // On a standby that has not replayed the migrations yet, the table may not exist: no example.
+    const seeded = await db.reads.read((sql) => hasCurrentMbi(sql, seededMbi(0))).catch(() => false)
+    if (seeded) {
       const token = await encryptMbiJwe(seededMbi(0), chooseKey(ring.jwks()))
       exampleUrl = patientSearchUrl(url, token)
     }

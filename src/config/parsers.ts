@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os'
+import { checkHostsUrl, type HostsProblem } from '../db/hosts.js'
 import { InvalidValue } from './errors.js'
 
 /**
@@ -47,6 +48,22 @@ export function url(protocols: readonly string[]): Parser<string> {
     }
     return raw
   }
+}
+
+const HOSTS_PROBLEM: Record<HostsProblem, string> = {
+  scheme: 'must start with postgres: or postgresql:',
+  'no-host': 'names no host',
+  'not-a-url': 'is not a valid URL',
+}
+
+/**
+ * A PostgreSQL connection string, with one host or several (`postgres://u:p@h1:5432,h2/db`).
+ * Never echoed: it can hold a password.
+ */
+export const postgresUrl: Parser<string> = (raw) => {
+  const problem = checkHostsUrl(raw)
+  if (problem) throw new InvalidValue(HOSTS_PROBLEM[problem])
+  return raw
 }
 
 export const sqlIdentifier: Parser<string> = (raw) => {

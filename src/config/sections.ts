@@ -24,14 +24,24 @@ export function server(env: Env): ServerConfig {
 }
 
 export function db(env: Env): DbConfig {
+  const readUrl = read(env, 'DATABASE_READ_URL')
+  if (readUrl && !isSet(env, 'DATABASE_URL')) {
+    throw new ConfigError(
+      'DATABASE_READ_URL',
+      'needs DATABASE_URL: the primary holds the migrations and the writes',
+    )
+  }
   return {
     url: read(env, 'DATABASE_URL'),
+    readUrl,
     schema: read(env, 'DATABASE_SCHEMA'),
     dataDir: read(env, 'DATA_DIR'),
     seedCount: read(env, 'SEED_COUNT'),
     poolSize: read(env, 'DB_POOL_SIZE'),
     connectTimeoutSeconds: read(env, 'DB_CONNECT_TIMEOUT'),
     queryTimeoutSeconds: read(env, 'DB_QUERY_TIMEOUT'),
+    idleTimeoutSeconds: read(env, 'DB_IDLE_TIMEOUT'),
+    maxLifetimeSeconds: read(env, 'DB_MAX_LIFETIME'),
   }
 }
 

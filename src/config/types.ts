@@ -27,8 +27,10 @@ export interface ServerConfig {
 }
 
 export interface DbConfig {
-  /** PostgreSQL connection string; when absent the embedded database is used. */
+  /** The primary's connection string (one host or several); when absent, the embedded database. */
   url: string | undefined
+  /** Where searches read, hosts in order of preference; the primary when absent. */
+  readUrl: string | undefined
   /** Schema holding the gateway's tables (PostgreSQL search_path); created when missing. */
   schema: string | undefined
   /** Where the embedded database keeps its files. */
@@ -39,8 +41,12 @@ export interface DbConfig {
   poolSize: number
   /** Seconds to wait for a PostgreSQL connection before answering 503. */
   connectTimeoutSeconds: number
-  /** Seconds a lookup may take before the search answers 503. */
+  /** Seconds a search query may run: the server's statement_timeout on read connections. */
   queryTimeoutSeconds: number
+  /** Seconds an unused connection stays open. */
+  idleTimeoutSeconds: number
+  /** Seconds before a connection is replaced. */
+  maxLifetimeSeconds: number
 }
 
 export interface KeysConfig {

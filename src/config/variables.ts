@@ -6,6 +6,7 @@ import {
   hexBytes,
   integer,
   oneOf,
+  postgresUrl,
   sqlIdentifier,
   text,
   url,
@@ -79,12 +80,23 @@ export const VARIABLES = {
   }),
   DATABASE_URL: variable({
     section: 'db',
-    type: '`postgres://` URL',
-    parse: url(['postgres:', 'postgresql:']),
+    type: '`postgres://` URL, one host or several',
+    parse: postgresUrl,
     fallback: undefined,
     shown: 'none: embedded',
-    description: 'the PostgreSQL server; never quoted in errors (it can hold a password)',
-    secret: false,
+    description:
+      'the primary: migrations and writes; several hosts with `target_session_attrs=read-write` find the primary among them',
+    secret: true,
+  }),
+  DATABASE_READ_URL: variable({
+    section: 'db',
+    type: '`postgres://` URL, one host or several',
+    parse: postgresUrl,
+    fallback: undefined,
+    shown: '`DATABASE_URL`',
+    description:
+      'where searches read (hot standbys): hosts in order of preference, one pool each; a host that fails is passed over for 2 s and the search retried once on the next',
+    secret: true,
   }),
   DATABASE_SCHEMA: variable({
     section: 'db',
@@ -100,7 +112,7 @@ export const VARIABLES = {
     type: 'whole number, 1-200',
     parse: integer(1, 200),
     fallback: 10,
-    description: 'connections to PostgreSQL',
+    description: 'connections per pool (each read host, and the primary)',
     secret: false,
   }),
   DB_CONNECT_TIMEOUT: variable({
@@ -116,7 +128,24 @@ export const VARIABLES = {
     type: 'seconds, 1-600',
     parse: integer(1, 600),
     fallback: 10,
-    description: 'seconds a lookup may take before the search answers 503',
+    description:
+      'seconds a search query may run: the server cancels it (`statement_timeout`) and the search answers 503',
+    secret: false,
+  }),
+  DB_IDLE_TIMEOUT: variable({
+    section: 'db',
+    type: 'seconds, 1-3600',
+    parse: integer(1, 3600),
+    fallback: 30,
+    description: 'seconds an unused connection stays open',
+    secret: false,
+  }),
+  DB_MAX_LIFETIME: variable({
+    section: 'db',
+    type: 'seconds, 10-86400',
+    parse: integer(10, 86_400),
+    fallback: 1800,
+    description: 'seconds before a connection is replaced, used or not',
     secret: false,
   }),
   DATA_DIR: variable({

@@ -1,7 +1,10 @@
 import { SealedSearchError } from '../errors.js'
 
 export type DatabaseErrorCode =
-  'ERR_DB_UNAVAILABLE' | 'ERR_DB_MIGRATION_FAILED' | 'ERR_DB_EMBEDDED_IN_USE'
+  | 'ERR_DB_UNAVAILABLE'
+  | 'ERR_DB_MIGRATION_FAILED'
+  | 'ERR_DB_MIGRATION_PENDING'
+  | 'ERR_DB_EMBEDDED_IN_USE'
 
 export class DatabaseError extends SealedSearchError<DatabaseErrorCode> {
   constructor(code: DatabaseErrorCode, message: string, options?: { cause?: unknown }) {
@@ -25,6 +28,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout (DB_QUERY_TIMEOUT) ran out
 ])
 
 /** Whether an error means "the database cannot be reached now" (answer 503 and retry later). */

@@ -61,3 +61,17 @@ export async function migrate(sql: Sql, migrations?: Migration[]): Promise<numbe
   }
   return applied
 }
+
+/**
+ * The versions of `migrations` not recorded in `schema_migrations`, read without writing: for a
+ * hot standby, where nothing can be applied (all of them when the table itself is missing).
+ */
+export async function pendingMigrations(sql: Sql, migrations?: Migration[]): Promise<number[]> {
+  const all = migrations ?? (await readMigrations())
+  const [table] = await sql<{ found: boolean }[]>`
+    select to_regclass('schema_migrations') is not null as found`
+  if (!table?.found) return all.map((m) => m.version)
+  const rows = await sql<{ version: number }[]>`select version from schema_migrations`
+  const done = new Set(rows.map((r) => r.version))
+  return all.filter((m) => !done.has(m.version)).map((m) => m.version)
+}

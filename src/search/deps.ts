@@ -1,12 +1,16 @@
 import type { ReplayPolicy } from '../crypto/replay.js'
+import type { ReadPool } from '../db/read-pool.js'
 import type { Sql } from '../db/sql.js'
 import type { KeyRingSource } from '../keys/keyring.js'
 import type { Audit } from '../log/audit.js'
 import type { Metrics } from '../metrics/index.js'
 import type { SearchFeatures } from './features.js'
 
-/** The database a search reads: a postgres.js pool (or a transaction of one). */
-export type Database = Sql
+/**
+ * The database a search reads: a postgres.js pool (or a transaction of one), or the read pool of
+ * DATABASE_READ_URL's hosts, which runs each read on the first host that answers.
+ */
+export type Database = Sql | ReadPool
 
 /** What a search needs, all passed in: no module state, no reaching into a request. */
 export interface SearchDeps {

@@ -1,5 +1,6 @@
 import { DatabaseError, isUnavailable } from '../db/errors.js'
 import type { Database } from './deps.js'
+import { read } from './read.js'
 import { SearchError } from './errors.js'
 
 /**
@@ -36,7 +37,7 @@ export function unavailable(cause: unknown): SearchError {
 /** Whether the database answers now (readiness); fails as a lookup does. */
 export async function databaseAnswers(sql: Database, ms?: number): Promise<void> {
   await lookup(
-    sql`select 1`.then(() => undefined),
+    read(sql, (s) => s`select 1`).then(() => undefined),
     ms,
   )
 }

@@ -11,6 +11,7 @@ import type { IdentifierCriterion } from './criterion.js'
 import type { SearchDeps, SearchFacts, SearchResult } from './deps.js'
 import { SearchError } from './errors.js'
 import { lookup } from './lookup.js'
+import { read } from './read.js'
 import { resolveCriterion, type Lookup } from './resolve.js'
 
 export type { Beneficiary }
@@ -36,11 +37,20 @@ function find(deps: SearchDeps, what: Lookup): Promise<MbiMatch> {
   const { sql, dbQueryTimeoutMs: ms } = deps
   switch (what.by) {
     case 'mbi':
-      return lookup(findByMbi(sql, what.mbi), ms)
+      return lookup(
+        read(sql, (s) => findByMbi(s, what.mbi)),
+        ms,
+      )
     case 'hicn':
-      return lookup(findByHicn(sql, what.hicn), ms)
+      return lookup(
+        read(sql, (s) => findByHicn(s, what.hicn)),
+        ms,
+      )
     case 'mbi-hash':
-      return lookup(findByMbiHash(sql, what.hash), ms)
+      return lookup(
+        read(sql, (s) => findByMbiHash(s, what.hash)),
+        ms,
+      )
   }
 }
 
@@ -80,7 +90,10 @@ export async function searchPatients(
       if (query.beneId !== undefined) all = all.filter((b) => b.beneId === query.beneId)
     } else if (query.beneId !== undefined) {
       facts.format = 'id'
-      const found = await lookup(findById(deps.sql, query.beneId), deps.dbQueryTimeoutMs)
+      const found = await lookup(
+        read(deps.sql, (s) => findById(s, query.beneId!)),
+        deps.dbQueryTimeoutMs,
+      )
       all = found ? [found] : []
     } else {
       all = []
@@ -106,7 +119,10 @@ export async function readPatient(
 ): Promise<SearchResult<{ beneficiary: Beneficiary | undefined }>> {
   const facts: SearchFacts = { format: 'id' }
   try {
-    const beneficiary = await lookup(findById(deps.sql, beneId), deps.dbQueryTimeoutMs)
+    const beneficiary = await lookup(
+      read(deps.sql, (s) => findById(s, beneId)),
+      deps.dbQueryTimeoutMs,
+    )
     const page = beneficiary ? [beneficiary] : []
     returned(facts, page.length, page)
     return { ok: true, beneficiary, facts }

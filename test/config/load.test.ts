@@ -33,12 +33,15 @@ describe('configuration', () => {
       server: { host: '127.0.0.1', port: 8080, publicBaseUrl: undefined, logLevel: 'info' },
       db: {
         url: undefined,
+        readUrl: undefined,
         schema: undefined,
         dataDir: '.data/pglite',
         seedCount: 1000,
         poolSize: 10,
         connectTimeoutSeconds: 5,
         queryTimeoutSeconds: 10,
+        idleTimeoutSeconds: 30,
+        maxLifetimeSeconds: 1800,
       },
       keys: {
         dir: 'keys',
