@@ -107,6 +107,9 @@ describe.runIf(enabled)('searches on a hot standby (own primary + standby cluste
     )
     expect(Number(seen)).toBeGreaterThan(0)
     expect(await readsFromStandby()).toBe(true)
+    // DB_QUERY_TIMEOUT=5 reaches the server as the search connections' statement_timeout.
+    const timeout = await gateway.db.reads.read((sql) => sql`show statement_timeout`)
+    expect(timeout[0]!.statement_timeout).toBe('5s')
   })
 
   it('finds a beneficiary written on the primary once the standby has replayed it', async () => {
