@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -59,6 +60,7 @@ describe.runIf(url && existsSync(HAPROXY))(
     let front: string
     let search: string
     let keysDir: string
+    let work: string
 
     const startGateway = async (i: number) => {
       const running = start(
@@ -91,7 +93,8 @@ describe.runIf(url && existsSync(HAPROXY))(
       await migrate(db)
       await seed(db, { count: 20 })
       await db.end()
-      keysDir = join(await tempDir(), 'keys')
+      work = await tempDir()
+      keysDir = join(work, 'keys')
       await addGeneratedKey(keysDir, 'P-256')
       ports.push(await freePort(), await freePort())
       await Promise.all([startGateway(0), startGateway(1)])
@@ -116,6 +119,7 @@ describe.runIf(url && existsSync(HAPROXY))(
       const sql = createSql({ url: url!, max: 1 })
       await sql`drop schema if exists ${sql(schema)} cascade`
       await sql.end()
+      if (work) await rm(work, { recursive: true, force: true })
     })
 
     it('spreads searches over both gateways', async () => {

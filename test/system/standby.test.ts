@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '../../src/client/index.js'
 import { loadConfig } from '../../src/config/index.js'
@@ -25,6 +26,7 @@ let pair: ReplicatedPair
 let gateway: RunningGateway
 let key: ReturnType<typeof chooseKey>
 let keysDir: string
+let work: string | undefined
 const log = capturingLogger()
 const NEW_MBI = syntheticMbi(3_000_000_000)
 const NEW_BENE_ID = '-9999990001'
@@ -81,7 +83,8 @@ async function searchesDuring(during: Promise<unknown>): Promise<number[]> {
 beforeAll(async () => {
   if (!enabled) return
   pair = await replicatedPair()
-  keysDir = `${await tempDir()}/keys`
+  work = await tempDir()
+  keysDir = `${work}/keys`
   await addGeneratedKey(keysDir, 'P-256')
   gateway = await startGateway(loadConfig(env(pair.primary.url, readUrl())), log.logger)
   const primary = createSql({ url: pair.primary.url, max: 2 })
@@ -94,6 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close()
   await pair?.drop()
+  if (work) await rm(work, { recursive: true, force: true })
 }, 120_000)
 
 describe.runIf(enabled)('searches on a hot standby (own primary + standby clusters)', () => {
