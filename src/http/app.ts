@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps) {
     hicnSearch: deps.features?.hicnSearch,
   }
   app.route('/v2/fhir', metadataRoutes(fhirBase, software, capability))
-  app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300))
+  app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300, clock))
   app.route('/health', healthRoutes(keys, sql))
   app.get('/metrics', async function prometheus(c) {
     c.header('Content-Type', metrics.registry.contentType)

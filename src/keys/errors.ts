@@ -12,6 +12,8 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_PASSPHRASE'
   | 'ERR_KEYS_STATE'
   | 'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED'
+  | 'ERR_KEYS_LOCKED'
+  | 'ERR_KEYS_STORE_UNAVAILABLE'
 
 /** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
 export class KeyStoreError extends SealedSearchError<KeyStoreErrorCode> {

@@ -2,7 +2,7 @@ import { agreeWith, type Agreeing, type KeyAgreement } from './agreement.js'
 import { KeyStoreError } from './errors.js'
 import { inProcessFromJwk } from './in-process.js'
 import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
-import { isAccepted, readManifest, type KeyState } from './manifest.js'
+import { isAccepted, isPublished, readManifest, type KeyState } from './manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
 /** What the manifest and the published JWK say about a ring key. */
@@ -12,6 +12,10 @@ export interface RingKeyInfo {
   readonly state: KeyState
   readonly created: string
   readonly notAfter: string | null
+  /** When a pending key is published (manifest `publishAt`). */
+  readonly publishAt?: string | null
+  /** When an active key with a pending successor stops being published (`retireAt`). */
+  readonly retireAt?: string | null
   /** The key's HPKE key id (manifest `hpkeKeyId`); a key without one opens JWE tokens only. */
   readonly hpkeKeyId?: number
   readonly publicJwk: PublicJwk
@@ -69,19 +73,22 @@ export class KeyRing {
   readonly resolve: KeyResolver = (ref) =>
     'kid' in ref ? this.get(ref.kid) : this.getByHpkeKeyId(ref.hpkeKeyId)
 
-  /** Keys that decrypt tokens at `now`: active ones, and retiring ones before their notAfter. */
+  /**
+   * Keys that decrypt tokens at `now`: pending and active ones, and retiring ones before their
+   * notAfter.
+   */
   accepts(key: RingKey, now: Date): boolean {
     return isAccepted(key, now)
   }
 
-  /** Keys partners should encrypt to: the active ones. */
-  active(): RingKey[] {
-    return this.keys.filter((k) => k.state === 'active')
+  /** Keys partners should encrypt to at `now`: the active ones (pending ones once published). */
+  active(now = new Date()): RingKey[] {
+    return this.keys.filter((k) => isPublished(k, now))
   }
 
   /** The public JWKS (RFC 7517 §5): active keys only, public members only. */
-  jwks(): { keys: PublicJwk[] } {
-    return { keys: this.active().map((k) => k.publicJwk) }
+  jwks(now = new Date()): { keys: PublicJwk[] } {
+    return { keys: this.active(now).map((k) => k.publicJwk) }
   }
 }
 
@@ -104,10 +111,34 @@ function indexByHpkeKeyId(keys: readonly RingKey[]): ReadonlyMap<number, RingKey
 /** Where request handlers get the ring from; a reloading source swaps the whole ring at once. */
 export interface KeyRingSource {
   current(): KeyRing
+  /** The version of the stored ring in place (ring-version.ts), when it comes from a store. */
+  version?(): number
 }
 
 export function staticKeyRing(ring: KeyRing): KeyRingSource {
   return { current: () => ring }
+}
+
+/** A key's public JWK and agreement backend from its private JWK (a file, a table row). */
+export interface OpenedKey {
+  publicJwk: PublicJwk
+  backend: KeyAgreement
+}
+
+/**
+ * Checks a private JWK against its entry — the kid must be the public key's RFC 7638 thumbprint,
+ * and d the private key of x/y — and keeps it in an in-process backend. `where` names it.
+ */
+export async function openKey(
+  entry: { kid: string; hpkeKeyId?: number | undefined },
+  jwk: PrivateJwk,
+  where: string,
+): Promise<OpenedKey> {
+  const publicJwk: PublicJwk = { ...toPublicJwk(jwk), hpke_key_id: entry.hpkeKeyId }
+  if ((await thumbprint(publicJwk)) !== entry.kid) {
+    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: kid is not its thumbprint`)
+  }
+  return { publicJwk, backend: inProcessFromJwk(jwk, publicJwk, where) }
 }
 
 /** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */

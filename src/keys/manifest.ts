@@ -6,11 +6,13 @@ import { isCurve, type Curve } from './jwk.js'
 
 /**
  * Key lifecycle, per key:
- * - active: published in the JWKS and accepted;
+ * - pending: accepted, not yet published; published (active) from `publishAt` on, so every
+ *   instance of a fleet accepts a key before any instance publishes it;
+ * - active: published in the JWKS and accepted; one with `retireAt` becomes retiring then;
  * - retiring: no longer published, still accepted until `notAfter`;
  * - retired, revoked: rejected.
  */
-export const KEY_STATES = ['active', 'retiring', 'retired', 'revoked'] as const
+export const KEY_STATES = ['pending', 'active', 'retiring', 'retired', 'revoked'] as const
 export type KeyState = (typeof KEY_STATES)[number]
 
 export interface ManifestEntry {
@@ -27,6 +29,10 @@ export interface ManifestEntry {
   created: string
   /** ISO 8601 time after which a retiring key is no longer accepted. */
   notAfter: string | null
+  /** ISO 8601 time a pending key is published (becomes active); absent otherwise. */
+  publishAt?: string | null
+  /** ISO 8601 time an active key stops being published (its successor's publishAt). */
+  retireAt?: string | null
   /** File name of the private JWK, relative to the key directory. */
   file: string
 }
@@ -101,6 +107,10 @@ export function parseManifest(text: string): Manifest {
     if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
     if (e.notAfter !== null && !isIsoDate(e.notAfter)) fail(`keys[${i}].notAfter`)
     if (e.state === 'retiring' && e.notAfter === null) fail(`keys[${i}]: retiring needs notAfter`)
+    if (e.publishAt != null && !isIsoDate(e.publishAt)) fail(`keys[${i}].publishAt`)
+    if (e.state === 'pending' && e.publishAt == null) fail(`keys[${i}]: pending needs publishAt`)
+    if (e.retireAt != null && !isIsoDate(e.retireAt)) fail(`keys[${i}].retireAt`)
+    if (e.retireAt != null && e.notAfter == null) fail(`keys[${i}]: retireAt needs notAfter`)
     const kid = e.kid as string
     if (e.file !== privateKeyFileName(kid) && e.file !== privateKeyFileName(kid, true)) {
       fail(`keys[${i}].file`)
@@ -143,9 +153,32 @@ export async function writeManifest(dir: string, manifest: Manifest): Promise<vo
   await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', 0o644)
 }
 
-/** Whether a key in this state decrypts tokens at `now`. */
-export function isAccepted(entry: Pick<ManifestEntry, 'state' | 'notAfter'>, now: Date): boolean {
-  if (entry.state === 'active') return true
-  if (entry.state === 'retiring') return entry.notAfter !== null && now < new Date(entry.notAfter)
+type Timed = Pick<ManifestEntry, 'state' | 'notAfter' | 'publishAt' | 'retireAt'>
+
+/**
+ * A key's state at `now`: a pending key is active from its `publishAt`, an active key with a
+ * `retireAt` is retiring from then. Every instance computes the same answer from the same
+ * stored ring, so publication needs no write at publication time.
+ */
+export function stateAt(entry: Timed, now: Date): KeyState {
+  if (entry.state === 'pending' && entry.publishAt && now >= new Date(entry.publishAt)) {
+    return 'active'
+  }
+  if (entry.state === 'active' && entry.retireAt && now >= new Date(entry.retireAt)) {
+    return 'retiring'
+  }
+  return entry.state
+}
+
+/** Whether a key in this state decrypts tokens at `now` (pending keys do: see KEY_STATES). */
+export function isAccepted(entry: Timed, now: Date): boolean {
+  const state = stateAt(entry, now)
+  if (state === 'active' || state === 'pending') return true
+  if (state === 'retiring') return entry.notAfter !== null && now < new Date(entry.notAfter)
   return false
+}
+
+/** Whether a key is in the published JWKS at `now`. */
+export function isPublished(entry: Timed, now: Date): boolean {
+  return stateAt(entry, now) === 'active'
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Hono } from 'hono'
-import type { KeyRing, KeyRingSource } from '../../keys/keyring.js'
+import type { KeyRingSource } from '../../keys/keyring.js'
 import type { AppEnv } from '../env.js'
 
 interface Published {
@@ -8,20 +8,21 @@ interface Published {
   etag: string
 }
 
-/** GET /.well-known/jwks.json: the active public keys, cacheable, with a strong ETag. */
-export function jwksRoutes(keys: KeyRingSource, maxAgeSeconds: number) {
-  const cache = new WeakMap<KeyRing, Published>()
-  const publish = (ring: KeyRing): Published => {
-    let p = cache.get(ring)
-    if (!p) {
-      const body = JSON.stringify(ring.jwks())
-      p = { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
-      cache.set(ring, p)
+/**
+ * GET /.well-known/jwks.json: the active public keys, cacheable, with a strong ETag. The set is
+ * computed for the time of the request: a pending key appears from its publishAt on without a
+ * reload (docs/ROTATION.md).
+ */
+export function jwksRoutes(keys: KeyRingSource, maxAgeSeconds: number, clock = () => new Date()) {
+  let last: Published | undefined
+  const publish = (body: string): Published => {
+    if (last?.body !== body) {
+      last = { body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` }
     }
-    return p
+    return last
   }
   return new Hono<AppEnv>().get('/jwks.json', function jwks(c) {
-    const { body, etag } = publish(keys.current())
+    const { body, etag } = publish(JSON.stringify(keys.current().jwks(clock())))
     c.header('Cache-Control', `public, max-age=${maxAgeSeconds}`)
     c.header('ETag', etag)
     const match = c.req.header('If-None-Match')

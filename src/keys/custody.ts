@@ -1,0 +1,92 @@
+import { KeyStoreError } from './errors.js'
+import { generateKey, type Curve } from './jwk.js'
+import type { KeyEntry, KeyStore } from './key-store.js'
+import { stateAt } from './manifest.js'
+import { retireKey, revokeKey, stageRotation } from './staging.js'
+
+/**
+ * The custodian commands on any store (`npm run keys`), each one `store.change`: one
+ * transaction (PostgreSQL) or one locked manifest write (directory).
+ */
+
+export interface StagedKey {
+  added: KeyEntry
+  /** The keys the new one replaces: published until its publishAt, accepted for the grace. */
+  retiring: KeyEntry[]
+}
+
+export interface RotateOptions {
+  /** Curves to rotate; default every curve with an active key. */
+  curves?: Curve[]
+  graceSeconds: number
+  publishDelaySeconds: number
+  now?: Date
+}
+
+/** Adds a new pending key per curve, published after the delay (staging.ts). */
+export async function rotateKeys(store: KeyStore, options: RotateOptions): Promise<StagedKey[]> {
+  const now = options.now ?? new Date()
+  // Key generation happens before the transaction; sealing happens in addKey.
+  return store.change(async ({ entries, addKey }) => {
+    const curves =
+      options.curves ??
+      [...new Set(entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv))].sort()
+    if (curves.length === 0) {
+      throw new KeyStoreError(
+        'ERR_KEYS_NONE_ACTIVE',
+        'no active key to rotate; use generate, or give --curve',
+      )
+    }
+    const staged: StagedKey[] = []
+    for (const crv of curves) {
+      const added = await addKey(await generateKey(crv), now)
+      const retiring = stageRotation(entries, added, { ...options, now })
+      staged.push({ added, retiring })
+    }
+    return staged
+  }, now)
+}
+
+/**
+ * Adds one key of `crv`. Into a ring with no published key it is active at once (there is
+ * nothing to keep working); otherwise it is pending for `publishDelaySeconds`, like a rotation
+ * that replaces nothing.
+ */
+export async function generateInStore(
+  store: KeyStore,
+  crv: Curve,
+  publishDelaySeconds: number,
+  now = new Date(),
+): Promise<KeyEntry> {
+  return store.change(async ({ entries, addKey }) => {
+    const added = await addKey(await generateKey(crv), now)
+    const published = entries.some((k) => stateAt(k, now) === 'active')
+    if (published && publishDelaySeconds > 0) {
+      added.state = 'pending'
+      added.publishAt = new Date(now.getTime() + publishDelaySeconds * 1000).toISOString()
+    }
+    entries.push(added)
+    return added
+  }, now)
+}
+
+/** In a store with no key at all, one active P-256 key (KEYS_AUTOGENERATE); else nothing. */
+export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry | undefined> {
+  if ((await store.read()).entries.length > 0) return undefined
+  return store.change(async ({ entries, addKey }) => {
+    if (entries.length > 0) return undefined // another instance was first
+    const added = await addKey(await generateKey('P-256'), new Date())
+    entries.push(added)
+    return added
+  })
+}
+
+export function retireInStore(store: KeyStore, kid: string, force = false): Promise<KeyEntry> {
+  const now = new Date()
+  return store.change(({ entries }) => retireKey(entries, kid, now, force), now)
+}
+
+export function revokeInStore(store: KeyStore, kid: string): Promise<KeyEntry> {
+  const now = new Date()
+  return store.change(({ entries }) => revokeKey(entries, kid, now), now)
+}

@@ -1,0 +1,204 @@
+import type { Logger } from '../log/logger.js'
+import type { KeyStore, StoredRing, StoreSubscription } from './key-store.js'
+import {
+  KeyRing,
+  openKey,
+  ringKey,
+  type KeyRingSource,
+  type OpenedKey,
+  type RingKey,
+} from './keyring.js'
+
+export interface FollowOptions {
+  logger: Logger
+  /** Reads the store's version this often (KEYS_POLL_INTERVAL); 0 never polls. */
+  pollIntervalMs: number
+  /** Follow notifications / file events too (default true). */
+  subscribe?: boolean
+  /** Called with each ring put in place, and its version. */
+  onReload?: (ring: KeyRing, version: number) => void
+  /** Called when reading the store or loading a key failed (the ring in place stays). */
+  onFailure?: (error: unknown) => void
+  /** Called on every poll, after any reload: states change with the clock (pending keys). */
+  onTick?: (ring: KeyRing) => void
+}
+
+export interface FollowingKeyRing extends KeyRingSource {
+  /** The version of the ring in place (ring-version.ts). */
+  version(): number
+  /** When the ring in place was loaded. */
+  loadedAt(): Date
+  /** Reads the store again; resolves true when a ring was put in place. */
+  reload(reason: string): Promise<boolean>
+  close(): Promise<void>
+}
+
+/**
+ * Builds a ring from a reading of the store. Retired and revoked keys are left out: they are
+ * refused from their entry alone, whether or not their private key can still be read. A private
+ * key is opened once per kid (the kid is the public key's thumbprint, and `openKey` checks that
+ * d belongs to it), so a change of states does not open every sealed key again. A key that
+ * cannot be opened fails alone: it is left out, named in the error, and the rest loads.
+ */
+export async function ringFromStore(
+  stored: StoredRing,
+  cache: Map<string, OpenedKey>,
+  onKeyError: (error: unknown) => void = () => {},
+): Promise<KeyRing> {
+  const keys: RingKey[] = []
+  for (const entry of stored.entries) {
+    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    let opened = cache.get(entry.kid)
+    if (!opened) {
+      try {
+        opened = await openKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+      } catch (error) {
+        onKeyError(error)
+        continue
+      }
+      cache.set(entry.kid, opened)
+    }
+    const { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId } = entry
+    const info = { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId }
+    keys.push(ringKey({ ...info, publicJwk: opened.publicJwk }, opened.backend))
+  }
+  for (const kid of cache.keys()) {
+    if (!keys.some((k) => k.kid === kid)) cache.delete(kid)
+  }
+  return new KeyRing(keys)
+}
+
+/**
+ * A key ring that follows its store: it reloads on each notification (LISTEN/NOTIFY, a file
+ * event) and when a poll every `pollIntervalMs` finds another stored version, so a lost
+ * notification costs at most one interval. A store that cannot be read never replaces a good
+ * ring; one load at a time, and changes during a load cause exactly one more.
+ */
+export async function followKeyStore(
+  store: KeyStore,
+  options: FollowOptions,
+): Promise<FollowingKeyRing> {
+  const { logger } = options
+  const cache = new Map<string, OpenedKey>()
+  const fail = (reason: string, error: unknown) => {
+    failing = true
+    const e = error as { code?: string; message?: string }
+    logger.error(
+      { reason, code: e.code, error: e.message, store: store.kind },
+      'key ring reload failed; keeping the last good ring',
+    )
+    options.onFailure?.(error)
+  }
+
+  const loadOnce = async (reason: string): Promise<boolean> => {
+    let stored: StoredRing
+    try {
+      stored = await store.read()
+    } catch (error) {
+      fail(reason, error)
+      return false
+    }
+    let keyFailed = false
+    const next = await ringFromStore(stored, cache, (error) => {
+      keyFailed = true
+      fail(reason, error)
+    })
+    const changed = stored.version !== version
+    ring = next
+    version = stored.version
+    loadedAt = new Date()
+    failing = keyFailed
+    options.onReload?.(next, version)
+    if (changed) {
+      logger.info(
+        {
+          reason,
+          version,
+          keys: next.keys.map((k) => ({ kid: k.kid, crv: k.crv, state: k.state })),
+        },
+        'key ring reloaded',
+      )
+    }
+    return true
+  }
+
+  // Start-up: a store that cannot be read stops it; a key that cannot be opened is logged.
+  const first = await store.read()
+  let failing = false
+  let ring = await ringFromStore(first, cache, (error) => fail('start', error))
+  let version = first.version
+  let loadedAt = new Date()
+  let seen = first.version
+  options.onReload?.(ring, version)
+
+  let running: Promise<boolean> | undefined
+  let again = false
+  const reload = (reason: string): Promise<boolean> => {
+    if (running) {
+      again = true
+      return running
+    }
+    running = (async () => {
+      let ok = await loadOnce(reason)
+      while (again) {
+        again = false
+        ok = await loadOnce(reason)
+      }
+      running = undefined
+      return ok
+    })()
+    return running
+  }
+
+  const poll = async () => {
+    try {
+      const current = await store.version()
+      if (current !== seen || current !== version || failing) {
+        if (await reload('poll')) seen = current
+      }
+    } catch (error) {
+      fail('poll', error)
+    }
+    options.onTick?.(ring)
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  let polling: Promise<void> | undefined
+  if (options.pollIntervalMs > 0) {
+    timer = setInterval(() => {
+      if (!polling) polling = poll().finally(() => (polling = undefined))
+    }, options.pollIntervalMs)
+    timer.unref()
+  }
+
+  let subscription: StoreSubscription | undefined
+  if (options.subscribe !== false) {
+    subscription = await store.subscribe({
+      changed: (reason) => void reload(reason),
+      resumed: (reason) => {
+        logger.info({ reason, store: store.kind }, 'key store subscription resumed; reloading')
+        void reload(reason)
+      },
+      lost: (error) => {
+        const e = error as { code?: string; message?: string }
+        logger.warn(
+          { code: e.code, error: e.message, store: store.kind },
+          'key store subscription lost; polling until it is back',
+        )
+      },
+    })
+  }
+
+  return {
+    current: () => ring,
+    version: () => version,
+    loadedAt: () => loadedAt,
+    reload,
+    async close() {
+      clearInterval(timer)
+      await subscription?.close()
+      await polling
+      await running
+    },
+  }
+}
