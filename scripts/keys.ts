@@ -1,39 +1,54 @@
 /**
  * Key custody: `npm run keys -- <command> [options]`; `--help` after any command explains it.
- * Every command works on the key directory only: none touches the database.
+ * Every command works on the store KEY_STORE names: the key directory (dir, the default), or the
+ * key ring tables of DATABASE_URL (postgres), never both. No command touches beneficiary rows.
  */
 import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadConfig } from '../src/config/index.js'
+import { loadConfig, type Config } from '../src/config/index.js'
+import { migrate } from '../src/db/migrate.js'
+import { createSql } from '../src/db/sql.js'
 import {
-  addGeneratedKey,
   CURVES,
   doctor,
+  fleetStatus,
+  generateInStore,
   isCurve,
-  loadKeyRing,
-  readManifest,
-  retire,
-  revoke,
-  rotate,
+  openKeyStore,
+  retireInStore,
+  revokeInStore,
+  ringFromStore,
+  rotateKeys,
+  stateAt,
   type Curve,
+  type KeyEntry,
+  type KeyStore,
+  type RingKey,
 } from '../src/keys/index.js'
 import { parseKeyLastUsed } from '../src/metrics/index.js'
 import { parse, run, UsageError } from './cli.js'
 
 const HELP: Record<string, string> = {
-  generate: `npm run keys -- generate [--curve P-256|X25519]
-  Generates a key pair and records it as active. The private JWK is written to
-  <dir>/<kid>.private.jwk.json with mode 0600, or sealed with the passphrase (PBES2) to
-  <dir>/<kid>.private.jwk.jwe when KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE is set.
+  generate: `npm run keys -- generate [--curve P-256|X25519] [--publish-delay DURATION] [--force]
+  Generates a key pair. Into a ring with no published key it is active at once; otherwise it is
+  pending (accepted, not published) for the publish delay, as in rotate: by default three
+  KEYS_POLL_INTERVALs with KEY_STORE=postgres, none (active at once) with KEY_STORE=dir. KEY_STORE=dir: the
+  private JWK is written to <dir>/<kid>.private.jwk.json with mode 0600, or sealed with the
+  passphrase (PBES2) to <dir>/<kid>.private.jwk.jwe when KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE
+  is set. KEY_STORE=postgres: sealed with the passphrase (required) into key_ring_keys.
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
   list: `npm run keys -- list [--metrics URL]
-  One line per key: kid, curve, state, created, notAfter, last used, file check.
-  Last use is read from a running gateway's /metrics when --metrics is given.`,
-  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--grace DURATION] [--force]
-  Adds a new active key of the curve (default: each curve that has an active key); the previous
-  active key of that curve becomes retiring: no longer published, still accepted for the grace
-  period (default 24h; must be longer than the JWKS cache lifetime, JWKS_MAX_AGE, unless --force).
-  DURATION: a number with s, m, h or d. A running gateway picks the change up by itself.`,
+  One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check.
+  A pending key's publishAt is when every gateway publishes it. Last use is read from a running
+  gateway's /metrics when --metrics is given.`,
+  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--grace DURATION] [--publish-delay DURATION] [--force]
+  Adds a new key of the curve (default: each curve that has an active key) as pending: every
+  gateway accepts it as soon as it has loaded it, none publishes it before the publish delay has
+  passed (default three KEYS_POLL_INTERVALs; must be longer than two unless --force). Then it is
+  active, and the previous active key of the curve is retiring: no longer published, still
+  accepted for the grace period (default 24h; must be longer than the JWKS cache lifetime,
+  JWKS_MAX_AGE, unless --force). DURATION: a number with s, m, h or d. Running gateways pick
+  the change up by themselves.`,
   retire: `npm run keys -- retire <kid> [--force]
   Stops accepting the key. Do this once its traffic has drained to 0 (see list --metrics).
   Refuses to retire the only active key unless --force.`,
@@ -43,9 +58,13 @@ const HELP: Record<string, string> = {
   Writes the public JWKS of the active keys to FILE (default <dir>/jwks.json; - for stdout) and
   prints each key's SHA-256 thumbprint for partners to verify out of band.`,
   doctor: `npm run keys -- doctor
-  Checks the directory: manifest, file permissions, passphrase, kid = thumbprint, an active key,
-  retiring keys past notAfter, files the manifest does not list, a stale jwks.json.
-  Exits 1 when it finds an error.`,
+  Checks the store. dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
+  retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
+  every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
+  ring version matches the keys. Exits 1 when it finds an error.`,
+  status: `npm run keys -- status --gateways URL[,URL...]
+  Asks each gateway for the key ring version it serves (/health/ready) and prints it beside the
+  store's. Exits 0 when every gateway serves the store's version (converged), 1 when not.`,
 }
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -56,16 +75,18 @@ ${Object.values(HELP)
   .join('\n')}
 
 options for every command:
-  --dir DIR    key directory (default: $KEYS_DIR or keys)
-  --help       explain a command: npm run keys -- rotate --help`
+  --dir DIR    key directory, for KEY_STORE=dir (default: $KEYS_DIR or keys)
+  --help       explain a command: npm run keys -- rotate --help
+
+The store is KEY_STORE's: dir (default) or postgres (the key ring tables of DATABASE_URL).`
 
 const out = (line: string): void => void process.stdout.write(line + '\n')
 const note = (line: string): void => void process.stderr.write(line + '\n')
 
 /** "90m", "24h", "2d", "3600s" or a bare number of seconds. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, option = '--grace'): number {
   const m = /^(\d+)([smhd]?)$/.exec(text)
-  if (!m) throw new UsageError('--grace must be a number with s, m, h or d (e.g. 24h)')
+  if (!m) throw new UsageError(`${option} must be a number with s, m, h or d (e.g. 24h)`)
   return (
     Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
   )
@@ -87,6 +108,44 @@ async function lastUsed(url: string | undefined): Promise<Map<string, Date>> {
   return parseKeyLastUsed(await res.text())
 }
 
+/** The store of KEY_STORE; the postgres one after the migrations (its tables may be new). */
+async function openStore(config: Config, dir: string): Promise<KeyStore> {
+  if (config.keys.store === 'postgres') {
+    const sql = createSql({
+      url: config.db.url!,
+      max: 1,
+      ...(config.db.schema ? { searchPath: config.db.schema } : {}),
+    })
+    try {
+      if (config.db.schema) {
+        await sql`create schema if not exists ${sql(config.db.schema)}`
+      }
+      await migrate(sql)
+    } finally {
+      await sql.end()
+    }
+  }
+  return openKeyStore(
+    {
+      kind: config.keys.store,
+      dir,
+      passphrase: config.keys.passphrase,
+      databaseUrl: config.db.url,
+      databaseSchema: config.db.schema,
+    },
+    { listen: false },
+  )
+}
+
+/** Every accepted key opened and checked; errors name the key. */
+async function loadRing(store: KeyStore): Promise<{ keys: RingKey[]; errors: string[] }> {
+  const errors: string[] = []
+  const ring = await ringFromStore(await store.read(), new Map(), (e) =>
+    errors.push((e as Error).message),
+  )
+  return { keys: [...ring.keys], errors }
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2)
   const { values, positionals } = parse(rest, {
@@ -94,7 +153,9 @@ async function main(): Promise<void> {
     curve: { type: 'string' },
     out: { type: 'string' },
     grace: { type: 'string' },
+    'publish-delay': { type: 'string' },
     metrics: { type: 'string' },
+    gateways: { type: 'string' },
     force: { type: 'boolean' },
     help: { type: 'boolean' },
   })
@@ -104,7 +165,9 @@ async function main(): Promise<void> {
 
   const config = loadConfig()
   const dir = values.dir ?? config.keys.dir
-  const files = { passphrase: config.keys.passphrase }
+  if (values.dir !== undefined && config.keys.store !== 'dir') {
+    throw new UsageError('--dir is for KEY_STORE=dir; KEY_STORE=postgres keeps no key files')
+  }
   const curve = (): Curve | undefined => {
     if (values.curve === undefined) return undefined
     if (!isCurve(values.curve)) throw new UsageError(`--curve must be ${CURVES.join(' or ')}`)
@@ -114,78 +177,180 @@ async function main(): Promise<void> {
     if (positionals.length !== 1) throw new UsageError(`${command} takes one kid`)
     return positionals[0]!
   }
+  // Longer than two poll intervals: every healthy gateway has loaded a key before it is published.
+  // `generate` on one host's directory publishes at once unless given a delay.
+  const publishDelay = (fallback = 3 * config.keys.pollIntervalSeconds): number => {
+    const poll = config.keys.pollIntervalSeconds
+    const delay =
+      values['publish-delay'] === undefined
+        ? fallback
+        : parseDuration(values['publish-delay'], '--publish-delay')
+    if (delay === 0 && values['publish-delay'] === undefined) return 0
+    if (delay <= 2 * poll && !values.force) {
+      throw new UsageError(
+        `--publish-delay must be longer than two KEYS_POLL_INTERVALs (${2 * poll} s), or a gateway may publish a key another one does not accept yet; --force to override`,
+      )
+    }
+    return delay
+  }
 
-  switch (command) {
-    case 'generate': {
-      const entry = await addGeneratedKey(dir, curve() ?? 'P-256', new Date(), files)
-      note(`generated ${entry.crv} key; private key: ${join(dir, entry.file)} (mode 0600)`)
-      return out(entry.kid)
-    }
-    case 'list': {
-      const manifest = await readManifest(dir)
-      const used = await lastUsed(values.metrics)
-      out(['kid', 'curve', 'state', 'created', 'notAfter', 'lastUsed', 'file'].join('\t'))
-      for (const k of manifest.keys) {
-        const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
-        const check = await fileCheck(join(dir, k.file))
-        out([k.kid, k.crv, k.state, k.created, k.notAfter ?? '-', seen, check].join('\t'))
-      }
-      return
-    }
-    case 'rotate': {
-      const grace = parseDuration(values.grace ?? '24h')
-      if (grace <= config.keys.jwksMaxAgeSeconds && !values.force) {
-        throw new UsageError(
-          `--grace must be longer than the JWKS cache lifetime (${config.keys.jwksMaxAgeSeconds} s), or partners with a cached JWKS fail; --force to override`,
+  const store = await openStore(config, dir)
+  try {
+    switch (command) {
+      case 'generate': {
+        const entry = await generateInStore(
+          store,
+          curve() ?? 'P-256',
+          publishDelay(store.kind === 'dir' ? 0 : undefined),
         )
+        const where = entry.file
+          ? `private key: ${join(dir, entry.file)} (mode 0600)`
+          : store.location
+        note(`generated ${entry.crv} key, ${describe(entry)}; ${where}`)
+        return out(entry.kid)
       }
-      const manifest = await readManifest(dir)
-      const wanted = curve()
-      const curves = wanted
-        ? [wanted]
-        : [...new Set(manifest.keys.filter((k) => k.state === 'active').map((k) => k.crv))]
-      if (curves.length === 0)
-        throw new UsageError('no active key to rotate; use generate, or give --curve')
-      for (const crv of curves) {
-        const { added, retiring } = await rotate(dir, crv, grace, files)
-        for (const r of retiring) note(`${r.kid} (${crv}) retiring; accepted until ${r.notAfter}`)
-        note(`new active ${crv} key:`)
-        out(added.kid)
+      case 'list': {
+        const { entries } = await store.read()
+        const used = await lastUsed(values.metrics)
+        const now = new Date()
+        const head = ['kid', 'curve', 'state', 'created', 'notAfter', 'publishAt', 'lastUsed']
+        out([...head, store.kind === 'dir' ? 'file' : 'key'].join('\t'))
+        for (const k of entries) {
+          const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
+          const check = k.file ? await fileCheck(join(dir, k.file)) : 'sealed'
+          const publishAt = k.publishAt ?? k.retireAt ?? '-'
+          out(
+            [
+              k.kid,
+              k.crv,
+              stateAt(k, now),
+              k.created,
+              k.notAfter ?? '-',
+              publishAt,
+              seen,
+              check,
+            ].join('\t'),
+          )
+        }
+        return
       }
-      note('publish the new JWKS: npm run keys -- publish')
-      return
-    }
-    case 'retire': {
-      const entry = await retire(dir, kidArg(), values.force ?? false)
-      return note(`${entry.kid} retired: no longer accepted`)
-    }
-    case 'revoke': {
-      const entry = await revoke(dir, kidArg())
-      return note(`${entry.kid} revoked at ${entry.notAfter}: rejected from now on`)
-    }
-    case 'publish': {
-      const jwks = (await loadKeyRing(dir, files)).jwks()
-      const text = JSON.stringify(jwks, null, 2) + '\n'
-      const target = values.out ?? join(dir, 'jwks.json')
-      if (target === '-') process.stdout.write(text)
-      else {
-        await writeFile(target, text, { mode: 0o644 })
-        note(`wrote ${jwks.keys.length} public key(s) to ${target}`)
+      case 'rotate': {
+        const grace = parseDuration(values.grace ?? '24h')
+        if (grace <= config.keys.jwksMaxAgeSeconds && !values.force) {
+          throw new UsageError(
+            `--grace must be longer than the JWKS cache lifetime (${config.keys.jwksMaxAgeSeconds} s), or partners with a cached JWKS fail; --force to override`,
+          )
+        }
+        const wanted = curve()
+        const staged = await rotateKeys(store, {
+          ...(wanted ? { curves: [wanted] } : {}),
+          graceSeconds: grace,
+          publishDelaySeconds: publishDelay(),
+        })
+        for (const { added, retiring } of staged) {
+          for (const r of retiring) {
+            note(
+              `${r.kid} (${r.crv}) published until ${r.retireAt ?? 'now'}; accepted until ${r.notAfter}`,
+            )
+          }
+          note(`new ${added.crv} key, ${describe(added)}:`)
+          out(added.kid)
+        }
+        if (store.kind === 'dir') note('for partners who pin: npm run keys -- publish')
+        return
       }
-      // The kid is the RFC 7638 SHA-256 thumbprint: partners recompute and compare it.
-      for (const k of jwks.keys) note(`  ${k.crv.padEnd(7)} sha256 thumbprint ${k.kid}`)
-      return
+      case 'retire': {
+        const entry = await retireInStore(store, kidArg(), values.force ?? false)
+        return note(`${entry.kid} retired: no longer accepted`)
+      }
+      case 'revoke': {
+        const entry = await revokeInStore(store, kidArg())
+        return note(`${entry.kid} revoked at ${entry.notAfter}: rejected from now on`)
+      }
+      case 'publish': {
+        const { keys, errors } = await loadRing(store)
+        if (errors[0]) throw new Error(errors[0])
+        const now = new Date()
+        const jwks = {
+          keys: keys.filter((k) => stateAt(k, now) === 'active').map((k) => k.publicJwk),
+        }
+        const text = JSON.stringify(jwks, null, 2) + '\n'
+        const target = values.out ?? (store.kind === 'dir' ? join(dir, 'jwks.json') : '-')
+        if (target === '-') process.stdout.write(text)
+        else {
+          await writeFile(target, text, { mode: 0o644 })
+          note(`wrote ${jwks.keys.length} public key(s) to ${target}`)
+        }
+        // The kid is the RFC 7638 SHA-256 thumbprint: partners recompute and compare it.
+        for (const k of jwks.keys) note(`  ${k.crv.padEnd(7)} sha256 thumbprint ${k.kid}`)
+        return
+      }
+      case 'doctor': {
+        const findings =
+          store.kind === 'dir'
+            ? await doctor(dir, {
+                passphrase: config.keys.passphrase,
+                jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+              })
+            : await storeDoctor(store)
+        for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
+        if (findings.some((f) => f.level === 'error')) process.exitCode = 1
+        return
+      }
+      case 'status': {
+        if (!values.gateways) throw new UsageError('status needs --gateways URL[,URL...]')
+        const urls = values.gateways
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean)
+        const status = await fleetStatus(urls, await store.version())
+        out(`store\t${status.storeVersion}`)
+        for (const i of status.instances) out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}`)
+        out(status.converged ? 'converged' : 'not converged')
+        if (!status.converged) process.exitCode = 1
+        return
+      }
     }
-    case 'doctor': {
-      const findings = await doctor(dir, {
-        ...files,
-        jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+  } finally {
+    await store.close()
+  }
+}
+
+function describe(entry: KeyEntry): string {
+  return entry.state === 'pending' ? `pending until ${entry.publishAt}` : entry.state
+}
+
+/** The postgres store's checks: what `doctor` checks of a directory that applies to a table. */
+async function storeDoctor(store: KeyStore) {
+  const out: { level: 'error' | 'warning' | 'ok'; message: string }[] = []
+  const stored = await store.read()
+  const { keys, errors } = await loadRing(store)
+  for (const message of errors) out.push({ level: 'error', message })
+  if ((await store.version()) !== stored.version) {
+    out.push({
+      level: 'error',
+      message: 'key_ring.version does not match the keys: a change bypassed npm run keys',
+    })
+  }
+  const now = new Date()
+  const active = keys.filter((k) => stateAt(k, now) === 'active')
+  if (active.length === 0)
+    out.push({ level: 'error', message: 'no active key: partners have nothing to encrypt to' })
+  for (const k of stored.entries) {
+    if (stateAt(k, now) === 'retiring' && k.notAfter && now >= new Date(k.notAfter)) {
+      out.push({
+        level: 'warning',
+        message: `${k.kid}: retiring key past its notAfter; run: npm run keys -- retire ${k.kid}`,
       })
-      for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
-      if (findings.some((f) => f.level === 'error')) process.exitCode = 1
-      return
     }
   }
+  if (!out.some((f) => f.level === 'error')) {
+    out.push({
+      level: 'ok',
+      message: `${stored.entries.length} key(s), ${active.length} active, ring version ${stored.version}`,
+    })
+  }
+  return out
 }
 
 run(main, USAGE)

@@ -3,7 +3,8 @@ import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
 import { SealedSearchError } from './errors.js'
 import { KeyStoreError } from './keys/errors.js'
-import { loadKeyRing } from './keys/keyring.js'
+import { ringFromStore } from './keys/follow.js'
+import { gatewayKeyStore } from './keys/gateway-store.js'
 import type { Logger } from './log/logger.js'
 import { prepareGateway, type RunningGateway } from './server.js'
 
@@ -58,12 +59,19 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
   } finally {
     await db.close()
   }
-  const ring = await loadKeyRing(config.keys.dir, { passphrase: config.keys.passphrase })
-  if (ring.active().length === 0) {
-    throw new KeyStoreError(
-      'ERR_KEYS_NONE_ACTIVE',
-      `${config.keys.dir}: no active key; run: npm run keys -- generate`,
-    )
+  const store = gatewayKeyStore(config, { listen: false })
+  try {
+    const ring = await ringFromStore(await store.read(), new Map(), (error) => {
+      throw error
+    })
+    if (ring.active().length === 0) {
+      throw new KeyStoreError(
+        'ERR_KEYS_NONE_ACTIVE',
+        `${store.location}: no active key; run: npm run keys -- generate`,
+      )
+    }
+  } finally {
+    await store.close()
   }
 
   const workers = new Set<Worker>()

@@ -11,9 +11,12 @@ import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
 import { listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
+import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKey } from './keys/bootstrap.js'
+import { ensureKeyInStore } from './keys/custody.js'
 import { KeyStoreError } from './keys/errors.js'
-import { reloadingKeyRing, type ReloadingKeyRing } from './keys/reload.js'
+import { followKeyStore, type FollowingKeyRing } from './keys/follow.js'
+import { gatewayKeyStore } from './keys/gateway-store.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
 import { chooseKey, encryptMbiJwe, patientSearchUrl } from './client/index.js'
@@ -22,7 +25,7 @@ export interface RunningGateway {
   url: string
   server: ServerType
   db: Database
-  keys: ReloadingKeyRing
+  keys: FollowingKeyRing
   /** A ready-to-paste search for a seeded beneficiary (ciphertext only), when one exists. */
   exampleUrl: string | undefined
   close(): Promise<void>
@@ -51,9 +54,19 @@ export async function prepareGateway(config: Config, db: Database, logger: Logge
     await seed(db.sql, { count: config.db.seedCount })
     logger.info({ count: config.db.seedCount }, 'seeded synthetic beneficiaries')
   }
-  if (config.keys.autoGenerate) {
+  if (config.keys.autoGenerate && config.keys.store === 'dir') {
     const kid = await ensureDevelopmentKey(config.keys.dir)
     if (kid) logger.warn({ kid, dir: config.keys.dir }, 'generated a development key pair')
+  }
+  if (config.keys.autoGenerate && config.keys.store === 'postgres') {
+    const store = gatewayKeyStore(config, { listen: false })
+    try {
+      const added = await ensureKeyInStore(store)
+      if (added)
+        logger.warn({ kid: added.kid, store: 'postgres' }, 'generated a development key pair')
+    } finally {
+      await store.close()
+    }
   }
 }
 
@@ -89,19 +102,36 @@ export async function startGateway(
   const db = await openDatabase(config.db)
   try {
     if (!options.prepared) await prepareGateway(config, db, logger)
+    if (config.keys.store === 'postgres') {
+      const check = await requireFleetAuditKey(db.sql, config.audit.hmacKey)
+      if (check === 'recorded') logger.info("recorded the fleet's audit key check value")
+    }
     const metrics = createMetrics()
-    const keys = await reloadingKeyRing(config.keys.dir, {
-      logger,
-      passphrase: config.keys.passphrase,
-      watch: config.keys.watch,
-      onReload: (ring) => metrics.observeRing(ring),
-    })
+    // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
+    const store = gatewayKeyStore(config)
+    let keys: FollowingKeyRing
+    try {
+      keys = await followKeyStore(store, {
+        logger,
+        pollIntervalMs: config.keys.pollIntervalSeconds * 1000,
+        subscribe: config.keys.store === 'postgres' || config.keys.watch,
+        onReload: (ring, version) => {
+          metrics.observeRing(ring)
+          metrics.observeRingVersion(version)
+        },
+        onTick: (ring) => metrics.observeRing(ring),
+      })
+    } catch (error) {
+      await store.close()
+      throw error
+    }
     const ring = keys.current()
     if (ring.active().length === 0) {
-      keys.close()
+      await keys.close()
+      await store.close()
       throw new KeyStoreError(
         'ERR_KEYS_NONE_ACTIVE',
-        `${config.keys.dir}: no active key; run: npm run keys -- generate`,
+        `${store.location}: no active key; run: npm run keys -- generate`,
       )
     }
     // Listen first, so that with PORT=0 the links can name the port the system assigned; the
@@ -161,7 +191,8 @@ export async function startGateway(
       exampleUrl,
       keys,
       async close() {
-        keys.close()
+        await keys.close()
+        await store.close()
         await new Promise<void>((resolve) => server.close(() => resolve()))
         await db.close()
       },

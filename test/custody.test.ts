@@ -141,7 +141,16 @@ describe('npm run keys (custody commands)', () => {
   it('rotate, retire and revoke change states as list shows', async () => {
     const dir = await tempDir()
     const first = (await keys(['generate', '--dir', dir])).stdout.trim()
-    const rotated = await keys(['rotate', '--grace', '2h', '--dir', dir])
+    const rotated = await keys([
+      'rotate',
+      '--grace',
+      '2h',
+      '--publish-delay',
+      '0',
+      '--force',
+      '--dir',
+      dir,
+    ])
     expect(rotated.code).toBe(0)
     const second = rotated.stdout.trim()
     let list = (await keys(['list', '--dir', dir])).stdout
@@ -264,7 +273,16 @@ describe('rotation under load, over real HTTP', () => {
     const load = Promise.all([0, 1, 2, 3].map(worker))
 
     await new Promise((r) => setTimeout(r, 300))
-    const rotated = await keys(['rotate', '--grace', '1h', '--dir', keyDir])
+    const rotated = await keys([
+      'rotate',
+      '--grace',
+      '1h',
+      '--publish-delay',
+      '0',
+      '--force',
+      '--dir',
+      keyDir,
+    ])
     expect(rotated.code).toBe(0)
     const newKid = rotated.stdout.trim()
     // Partners that refetch the JWKS see only the new key and switch to it.

@@ -45,13 +45,33 @@ export function db(env: Env): DbConfig {
   }
 }
 
+/**
+ * KEY_STORE=postgres keeps the fleet's ring in DATABASE_URL's database, private keys only sealed:
+ * it needs DATABASE_URL and KEYS_PASSPHRASE (or KEYS_PASSPHRASE_FILE).
+ */
 export function keys(env: Env): KeysConfig {
+  const store = read(env, 'KEY_STORE')
+  const passphrase = read(env, 'KEYS_PASSPHRASE')
+  if (store === 'postgres' && !isSet(env, 'DATABASE_URL')) {
+    throw new ConfigError(
+      'KEY_STORE',
+      'postgres needs DATABASE_URL: the key ring lives in its database',
+    )
+  }
+  if (store === 'postgres' && passphrase === undefined) {
+    throw new ConfigError(
+      'KEYS_PASSPHRASE',
+      'required with KEY_STORE=postgres: private keys in the database are kept sealed (or KEYS_PASSPHRASE_FILE)',
+    )
+  }
   return {
     dir: read(env, 'KEYS_DIR'),
     autoGenerate: read(env, 'KEYS_AUTOGENERATE'),
-    passphrase: read(env, 'KEYS_PASSPHRASE'),
+    passphrase,
     watch: read(env, 'KEYS_WATCH'),
     jwksMaxAgeSeconds: read(env, 'JWKS_MAX_AGE'),
+    store,
+    pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
   }
 }
 

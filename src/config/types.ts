@@ -60,6 +60,10 @@ export interface KeysConfig {
   autoGenerate: boolean
   /** Cache-Control max-age of the published JWKS, in seconds. */
   jwksMaxAgeSeconds: number
+  /** Where the key ring lives (KEY_STORE): the key directory, or the database's key ring tables. */
+  store: 'dir' | 'postgres'
+  /** Seconds between reads of the key ring version (KEYS_POLL_INTERVAL). */
+  pollIntervalSeconds: number
 }
 
 /** Replay window: require `exp` in tokens, at most `maxLifetimeSeconds` after `iat` (or now). */

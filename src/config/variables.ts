@@ -198,6 +198,24 @@ export const VARIABLES = {
     description: 'watch the key directory and reload the key ring on change (`SIGHUP` reloads too)',
     secret: false,
   }),
+  KEY_STORE: variable<'dir' | 'postgres', 'dir' | 'postgres'>({
+    section: 'keys',
+    type: '`dir` or `postgres`',
+    parse: oneOf(['dir', 'postgres'] as const),
+    fallback: 'dir',
+    description:
+      "where the key ring lives: the key directory, or the key ring tables of `DATABASE_URL`'s database for a fleet (needs `KEYS_PASSPHRASE` and `AUDIT_HMAC_KEY`; docs/ROTATION.md)",
+    secret: false,
+  }),
+  KEYS_POLL_INTERVAL: variable({
+    section: 'keys',
+    type: 'seconds, 1-3600',
+    parse: integer(1, 3600),
+    fallback: 5,
+    description:
+      'seconds between reads of the key ring version, besides LISTEN/NOTIFY or the directory watch; a rotation publishes after three',
+    secret: false,
+  }),
   JWKS_MAX_AGE: variable({
     section: 'keys',
     type: 'seconds, 0-86400',

@@ -17,6 +17,12 @@ export interface SqlOptions {
   statementTimeoutMs?: number
   /** Schema searched first; tests use one schema each to share a server safely. */
   searchPath?: string
+  /**
+   * Longest wait in seconds before reconnecting after failed attempts (postgres.js backs off up
+   * to 20 s by default); the key store's small pool uses a short one, to catch up soon after an
+   * outage.
+   */
+  maxBackoffSeconds?: number
 }
 
 /** The one place a connection pool is made. Query functions take `sql` as an argument. */
@@ -26,6 +32,9 @@ export function createSql(options: SqlOptions): Sql {
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
     ...(options.maxLifetimeSeconds ? { max_lifetime: options.maxLifetimeSeconds } : {}),
+    ...(options.maxBackoffSeconds !== undefined
+      ? { backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, options.maxBackoffSeconds!) }
+      : {}),
     onnotice: () => {},
     connection: {
       application_name: 'sealed-search',

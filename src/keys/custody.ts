@@ -23,28 +23,37 @@ export interface RotateOptions {
   now?: Date
 }
 
-/** Adds a new pending key per curve, published after the delay (staging.ts). */
+/**
+ * Adds a new pending key per curve, published after the delay (staging.ts). The delay counts
+ * from after the new keys are generated and sealed, just before the change commits: that is
+ * when gateways can first see them.
+ */
 export async function rotateKeys(store: KeyStore, options: RotateOptions): Promise<StagedKey[]> {
-  const now = options.now ?? new Date()
-  // Key generation happens before the transaction; sealing happens in addKey.
   return store.change(async ({ entries, addKey }) => {
     const curves =
       options.curves ??
-      [...new Set(entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv))].sort()
+      [
+        ...new Set(
+          entries
+            .filter((k) => stateAt(k, options.now ?? new Date()) === 'active')
+            .map((k) => k.crv),
+        ),
+      ].sort()
     if (curves.length === 0) {
       throw new KeyStoreError(
         'ERR_KEYS_NONE_ACTIVE',
         'no active key to rotate; use generate, or give --curve',
       )
     }
-    const staged: StagedKey[] = []
-    for (const crv of curves) {
-      const added = await addKey(await generateKey(crv), now)
-      const retiring = stageRotation(entries, added, { ...options, now })
-      staged.push({ added, retiring })
-    }
-    return staged
-  }, now)
+    const added: KeyEntry[] = []
+    for (const crv of curves)
+      added.push(await addKey(await generateKey(crv), options.now ?? new Date()))
+    const now = options.now ?? new Date()
+    return added.map((key) => ({
+      added: key,
+      retiring: stageRotation(entries, key, { ...options, now }),
+    }))
+  }, options.now)
 }
 
 /**
@@ -56,14 +65,15 @@ export async function generateInStore(
   store: KeyStore,
   crv: Curve,
   publishDelaySeconds: number,
-  now = new Date(),
+  now?: Date,
 ): Promise<KeyEntry> {
   return store.change(async ({ entries, addKey }) => {
-    const added = await addKey(await generateKey(crv), now)
-    const published = entries.some((k) => stateAt(k, now) === 'active')
+    const added = await addKey(await generateKey(crv), now ?? new Date())
+    const at = now ?? new Date()
+    const published = entries.some((k) => stateAt(k, at) === 'active')
     if (published && publishDelaySeconds > 0) {
       added.state = 'pending'
-      added.publishAt = new Date(now.getTime() + publishDelaySeconds * 1000).toISOString()
+      added.publishAt = new Date(at.getTime() + publishDelaySeconds * 1000).toISOString()
     }
     entries.push(added)
     return added

@@ -8,6 +8,7 @@ import {
   type OpenedKey,
   type RingKey,
 } from './keyring.js'
+import { stateAt } from './manifest.js'
 
 export interface FollowOptions {
   logger: Logger
@@ -109,16 +110,16 @@ export async function followKeyStore(
     loadedAt = new Date()
     failing = keyFailed
     options.onReload?.(next, version)
-    if (changed) {
-      logger.info(
-        {
-          reason,
-          version,
-          keys: next.keys.map((k) => ({ kid: k.kid, crv: k.crv, state: k.state })),
-        },
-        'key ring reloaded',
-      )
-    }
+    const now = new Date()
+    logger.info(
+      {
+        reason,
+        version,
+        ...(changed ? {} : { unchanged: true }),
+        keys: stored.entries.map((k) => ({ kid: k.kid, crv: k.crv, state: stateAt(k, now) })),
+      },
+      'key ring reloaded',
+    )
     return true
   }
 

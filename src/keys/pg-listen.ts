@@ -42,6 +42,8 @@ export async function listenForRingChanges(
   const conn = postgres(options.url, {
     max: 1,
     max_lifetime: null,
+    // Reconnect attempts are paced by `retryMs`, not by postgres.js's growing backoff.
+    backoff: () => Math.min(retryMs / 1000, 1),
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
     onclose: onClose,

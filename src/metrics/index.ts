@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { KeyRing } from '../keys/keyring.js'
+import { stateAt } from '../keys/manifest.js'
 
 /**
  * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from
@@ -12,6 +13,8 @@ export interface Metrics {
   decryptions: Counter<'kid' | 'format'>
   keyLastUsed: Gauge<'kid'>
   keyState: Gauge<'kid' | 'crv' | 'state'>
+  /** The version of the key ring in place: the same on every converged instance. */
+  keyRingVersion: Gauge
   /**
    * Searches by the deprecated `mbi-hash` system, per client (the request's `client`: the mTLS
    * identity or the remote address, never request input), so an operator sees who still uses it.
@@ -19,8 +22,10 @@ export interface Metrics {
   legacyHashRequests: Counter<'client'>
   /** Records one successful decryption with `kid`. */
   keyUsed(kid: string, format: string, now: Date): void
-  /** Publishes the ring's keys and states (after start and every reload). */
-  observeRing(ring: KeyRing): void
+  /** Publishes the ring's keys and states at `now` (after start, every reload and poll). */
+  observeRing(ring: KeyRing, now?: Date): void
+  /** Publishes the version of the ring in place. */
+  observeRingVersion(version: number): void
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -57,6 +62,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['kid', 'crv', 'state'] as const,
     registers: [registry],
   })
+  const keyRingVersion = new Gauge({
+    name: 'sealed_search_key_ring_version',
+    help: 'Version of the key ring in place (a hash of its content): equal on converged instances',
+    registers: [registry],
+  })
   const legacyHashRequests = new Counter({
     name: 'sealed_search_legacy_hash_requests_total',
     help: 'Searches by the deprecated mbi-hash identifier system, by client',
@@ -70,14 +80,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     decryptions,
     keyLastUsed,
     keyState,
+    keyRingVersion,
     legacyHashRequests,
     keyUsed(kid, format, now) {
       decryptions.inc({ kid, format })
       keyLastUsed.set({ kid }, now.getTime() / 1000)
     },
-    observeRing(ring) {
+    observeRing(ring, now = new Date()) {
       keyState.reset()
-      for (const k of ring.keys) keyState.set({ kid: k.kid, crv: k.crv, state: k.state }, 1)
+      for (const k of ring.keys) keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
+    },
+    observeRingVersion(version) {
+      keyRingVersion.set(version)
     },
   }
 }

@@ -4,17 +4,23 @@ import { databaseAnswers, type Database } from '../../search/index.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 
-/** Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active). */
+/**
+ * Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active).
+ * Readiness names the key ring version in place, in its body and (also when not ready) in the
+ * `Key-Ring-Version` header, so a fleet's convergence can be read from every instance.
+ */
 export function healthRoutes(keys: KeyRingSource, sql: Database) {
   return new Hono<AppEnv>()
     .get('/live', (c) => c.json({ status: 'ok' }))
     .get('/ready', async function ready(c) {
+      const ringVersion = keys.version?.()
+      if (ringVersion !== undefined) c.header('Key-Ring-Version', String(ringVersion))
       await databaseAnswers(sql)
       if (keys.current().active().length === 0) {
         throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
           'Retry-After': '5',
         })
       }
-      return c.json({ status: 'ok' })
+      return c.json(ringVersion === undefined ? { status: 'ok' } : { status: 'ok', ringVersion })
     })
 }
