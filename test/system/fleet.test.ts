@@ -150,6 +150,8 @@ describe.runIf(realServer)('a fleet of gateways on one postgres key ring (real P
     const oldP256 = before.keys.find((k) => k.crv === 'P-256')!
     const failures: string[] = []
     const usedKids = new Set<string>()
+    /** When the partner first got each kid in a JWKS through the balancer. */
+    const firstSeen = new Map<string, number>()
     let requests = 0
     let stop = false
     const partner = async (worker: number) => {
@@ -157,6 +159,8 @@ describe.runIf(realServer)('a fleet of gateways on one postgres key ring (real P
         try {
           // Every request: a fresh JWKS through the balancer, a random published key.
           const { keys: published } = await jwksOf(lb)
+          const seenAt = Date.now()
+          for (const k of published) if (!firstSeen.has(k.kid)) firstSeen.set(k.kid, seenAt)
           const jwk = published[Math.floor(Math.random() * published.length)]!
           const format: TokenFormat = i % 2 ? 'jwe' : 'hpke'
           const r = await search(lb, jwk, i % MBIS, format)
@@ -182,6 +186,7 @@ describe.runIf(realServer)('a fleet of gateways on one postgres key ring (real P
         `${GRACE_SECONDS}s`,
       ])
       expect(rotated.code, rotated.stderr).toBe(0)
+      const rotateDoneAt = Date.now()
       const newKid = rotated.stdout.trim()
       expect(newKid).toMatch(/^[A-Za-z0-9_-]{43}$/)
       // Pending: accepted everywhere, published nowhere yet.
@@ -196,7 +201,11 @@ describe.runIf(realServer)('a fleet of gateways on one postgres key ring (real P
       expect(state).toBe(Date.now() < Date.parse(publishAt!) ? 'pending' : 'active')
 
       await until(async () => (await jwksOf(lb)).keys.some((k) => k.kid === newKid), 10_000)
-      measured.rotationToPublicationMs = Date.now() - rotatedAt
+      // No JWKS before publishAt held the key; from publishAt to the first JWKS that did:
+      const served = firstSeen.get(newKid)! - Date.parse(publishAt!)
+      expect(served).toBeGreaterThanOrEqual(0)
+      measured.publishAtToServedMs = served
+      measured.rotateCommandMs = rotateDoneAt - rotatedAt
       // After the grace period the old key is past its notAfter: retire it, the loop still running.
       await new Promise((r) => setTimeout(r, GRACE_SECONDS * 1000 + 200))
       const retired = await keys(['retire', oldP256.kid])
