@@ -49,6 +49,8 @@ describe('configuration', () => {
         passphrase: undefined,
         watch: true,
         jwksMaxAgeSeconds: 300,
+        store: 'dir',
+        pollIntervalSeconds: 5,
       },
       tokens: { requireExp: false, maxLifetimeSeconds: 300 },
       audit: { log: 'stdout', hmacKey: undefined },
@@ -90,6 +92,8 @@ describe('configuration', () => {
       passphrase: 'pass',
       watch: false,
       jwksMaxAgeSeconds: 60,
+      store: 'dir',
+      pollIntervalSeconds: 5,
     })
     expect(c.tokens).toEqual({ requireExp: true, maxLifetimeSeconds: 30 })
     expect(c.audit.log).toBe('stderr')
