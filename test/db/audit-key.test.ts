@@ -9,7 +9,7 @@ beforeAll(async () => {
   db = await createTestDatabase()
 })
 afterAll(async () => {
-  await db.close()
+  await db?.close()
 })
 
 function configError(env: Record<string, string>): ConfigError | undefined {

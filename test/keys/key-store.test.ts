@@ -25,7 +25,7 @@ beforeAll(async () => {
   db = await createTestDatabase()
 })
 afterAll(async () => {
-  await db.close()
+  await db?.close()
 })
 
 const stores: [string, () => Promise<KeyStore>][] = [
