@@ -64,7 +64,7 @@ export const KEY_BOUNDARY_RULES = {
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.data', 'coverage'] },
+  { ignores: ['node_modules', '.data', 'coverage', 'packages/*/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -112,6 +112,13 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // Partner examples in plain JavaScript: Node (search.mjs) and the browser (browser.mjs).
+    files: ['packages/*/examples/**/*.mjs'],
+    languageOptions: {
+      globals: { console: 'readonly', fetch: 'readonly', process: 'readonly' },
     },
   },
 )

@@ -10,10 +10,14 @@ import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { Presets, SingleBar } from 'cli-progress'
-import { encryptMbiHpke } from '../src/client/hpke.js'
-import { encryptMbiJwe, type JweAlg } from '../src/client/jwe.js'
-import { chooseKey, type Jwks } from '../src/client/jwks.js'
-import { patientSearchUrl } from '../src/client/url.js'
+import {
+  chooseKey,
+  encryptMbiHpke,
+  encryptMbiJwe,
+  patientSearchUrl,
+  type JweAlg,
+  type Jwks,
+} from '@sealed-search/client'
 import { countBeneficiaries } from '../src/db/beneficiaries.js'
 import { migrate } from '../src/db/migrate.js'
 import { seed, seededMbi } from '../src/db/seed.js'

@@ -13,7 +13,7 @@ import {
   patientSearchUrl,
   type JweAlg,
   type JweEnc,
-} from '../src/client/index.js'
+} from '@sealed-search/client'
 import { baseUrl, loadConfig } from '../src/config/index.js'
 import { normalizeMbi } from '../src/identifiers/mbi.js'
 import { loadKeyRing } from '../src/keys/keyring.js'

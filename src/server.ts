@@ -19,7 +19,7 @@ import { followKeyStore, type FollowingKeyRing } from './keys/follow.js'
 import { gatewayKeyStore } from './keys/gateway-store.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
-import { chooseKey, encryptMbiJwe, patientSearchUrl } from './client/index.js'
+import { chooseKey, encryptMbiJwe, patientSearchUrl } from '@sealed-search/client'
 
 export interface RunningGateway {
   url: string

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { AMBIGUOUS_MBI, seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { createApp } from '../src/http/app.js'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'

@@ -1,5 +1,5 @@
 /**
- * The partner library in a second runtime: src/client bundled by esbuild for the browser and run
+ * The partner library in a second runtime: its sources bundled by esbuild for the browser and run
  * in an Edge Runtime VM (@edge-runtime/vm: web globals only, no process, require or Buffer,
  * code generation off). It fetches the JWKS over real HTTP, encrypts in both formats to both
  * curves, and the gateway's openToken decrypts what it made.
@@ -16,7 +16,7 @@ import { jwksRoutes } from '../src/http/routes/jwks.js'
 import { staticKeyRing, type KeyRing } from '../src/keys/keyring.js'
 import { twoKeyRing } from './support/keys.js'
 
-const ENTRY = fileURLToPath(new URL('../src/client/index.ts', import.meta.url))
+const ENTRY = fileURLToPath(new URL('../packages/client/src/index.ts', import.meta.url))
 const MBI = '1S00E00AA00'
 
 let ring: KeyRing
@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('the client library in an edge runtime', () => {
   it('bundles for the browser from sources that need no Node built-in', () => {
     expect(bundle.inputs.some((i) => i.startsWith('node:') || i.includes('(disabled)'))).toBe(false)
-    expect(bundle.inputs).toContain('src/client/hpke.ts')
+    expect(bundle.inputs).toContain('packages/client/src/hpke.ts')
     expect(bundle.code).not.toMatch(/\brequire\(["']/)
   })
 

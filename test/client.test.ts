@@ -1,20 +1,24 @@
 /**
- * The partner library as a partner imports it: `sealed-search/client` (package.json "exports").
+ * The partner library as the gateway workspace imports it: `@sealed-search/client`, its sources.
  */
 import { Hono } from 'hono'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   chooseKey,
   createJwksCache,
+  encryptHicn,
   encryptMbi,
   encryptMbiJwe,
   freshnessSeconds,
   patientSearchUrl,
   type Jwks,
-} from 'sealed-search/client'
+} from '@sealed-search/client'
+import { aesGcmSeal, keySchedule } from '../packages/client/src/hpke/seal.js'
+import { hpkeSuiteId } from '../packages/client/src/hpke/suite.js'
 import { openToken } from '../src/crypto/token.js'
 import { jwksRoutes } from '../src/http/routes/jwks.js'
 import { staticKeyRing, type KeyRing } from '../src/keys/keyring.js'
+import { HPKE_VECTORS } from './support/hpke-vectors.js'
 import { twoKeyRing } from './support/keys.js'
 
 const MBI = '1S00E00AA00'
@@ -173,6 +177,47 @@ describe('choosing a key and encrypting', () => {
     'refuses a JWE ttlSeconds of %s, as the HPKE client does',
     async (ttlSeconds) => {
       await expect(encryptMbiJwe(MBI, jwks.keys[0]!, { ttlSeconds })).rejects.toThrow(TypeError)
+    },
+  )
+})
+
+describe('HICN tokens', () => {
+  it.each(['jwe', 'hpke'] as const)(
+    'encrypts a HICN in the %s format that the gateway opens as a HICN only',
+    async (format) => {
+      const key = chooseKey(jwks, 'P-256', { format })
+      const token = await encryptHicn('900000003c1', key, { format })
+      expect(await openToken(token, ring, new Date(), 'hicn')).toMatchObject({
+        hicn: '900000003C1',
+      })
+      await expect(openToken(token, ring, new Date())).rejects.toMatchObject({
+        code: 'ERR_TOKEN_IDENTIFIER_INVALID',
+      })
+      expect(patientSearchUrl('https://gw.test', token, 'hicn')).toBe(
+        `https://gw.test/v2/fhir/Patient?identifier=https://bluebutton.cms.gov/resources/identifier/hicn-encrypted%7C${token}`,
+      )
+    },
+  )
+
+  it('refuses a malformed HICN before encrypting, without echoing it', async () => {
+    const error = await encryptHicn('12345678A', jwks.keys[0]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TypeError)
+    expect((error as Error).message).not.toContain('12345678A')
+  })
+})
+
+describe("the library's own HPKE key schedule and AEAD", () => {
+  const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'))
+  it.each(HPKE_VECTORS.map((v) => [v.section, v] as const))(
+    'gives the key, base_nonce and first ciphertext of RFC 9180 %s',
+    async (_section, v) => {
+      const suiteId = hpkeSuiteId(v.kem_id, v.kdf_id, v.aead_id)
+      const { key, baseNonce } = keySchedule(suiteId, hex(v.shared_secret), hex(v.info))
+      expect(Buffer.from(key).toString('hex')).toBe(v.key)
+      expect(Buffer.from(baseNonce).toString('hex')).toBe(v.base_nonce)
+      const first = v.encryptions.find((e) => e.seq === 0)!
+      const ct = await aesGcmSeal(key, baseNonce, hex(first.aad), hex(first.pt))
+      expect(Buffer.from(ct).toString('hex')).toBe(first.ct)
     },
   )
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { createSql, type Sql } from '../src/db/sql.js'
 import { createApp } from '../src/http/app.js'

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { encryptMbiHpke } from '../src/client/hpke.js'
+import { encryptMbiHpke } from '@sealed-search/client'
 import { openToken } from '../src/crypto/token.js'
 import { doctor } from '../src/keys/doctor.js'
 import { loadKeyRing } from '../src/keys/keyring.js'

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { concatBytes } from '@noble/hashes/utils.js'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiHpke } from '../src/client/hpke.js'
+import { encryptMbiHpke } from '@sealed-search/client'
 import { TokenError, type TokenErrorCode } from '../src/crypto/errors.js'
 import { encodeHeader, HEADER_LENGTH, tokenInfo } from '../src/crypto/hpke/framing.js'
 import { cipherSuite, sealBase } from '../src/crypto/hpke/setup.js'
@@ -338,7 +338,7 @@ describe('the HPKE client', () => {
         visit(join(dirname(file), `${spec}.ts`))
       }
     }
-    visit(join(root, 'src/client/hpke.ts'))
+    visit(join(root, 'packages/client/src/hpke.ts'))
     expect(seen.size).toBeGreaterThan(5)
   })
 })

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError, type TokenErrorCode } from '../src/crypto/errors.js'
 import { MAX_TOKEN_LENGTH, openToken } from '../src/crypto/token.js'
 import { KeyRing, type RingKey } from '../src/keys/keyring.js'

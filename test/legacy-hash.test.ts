@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { ConfigError, legacyHashPepper, loadConfig } from '../src/config/index.js'
 import { openDatabase } from '../src/db/connect.js'
 import {

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '../src/client/index.js'
+import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { AMBIGUOUS_MBI, seededHistoricMbi, seededMbi } from '../src/db/seed.js'
 import { tempDir } from './support/keys.js'
 import { childEnv, start, type Running } from './support/process.js'

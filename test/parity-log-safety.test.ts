@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CompactEncrypt, importJWK } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chooseKey, encryptMbiJwe, fetchJwks, type GatewayJwk } from '../src/client/index.js'
+import { chooseKey, encryptMbiJwe, fetchJwks, type GatewayJwk } from '@sealed-search/client'
 import {
   AMBIGUOUS_HICN,
   AMBIGUOUS_MBI,

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { createApp } from '../src/http/app.js'
 import { isMbi } from '../src/identifiers/mbi.js'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'

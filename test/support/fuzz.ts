@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { encryptMbiJwe } from '../../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError } from '../../src/crypto/errors.js'
 import { openToken } from '../../src/crypto/token.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'

@@ -2,7 +2,7 @@ import type { Jwks } from './jwks.js'
 import { parseJwks } from './jwks.js'
 
 export interface JwksCacheOptions {
-  /** The fetch to use (default: the global one; browsers, edge runtimes and Node 18+ have it). */
+  /** The fetch to use (default: the global one; browsers, edge runtimes and Node have it). */
   fetch?: (url: string, init: RequestInit) => Promise<Response>
   /** Clock in milliseconds (default Date.now). */
   now?: () => number

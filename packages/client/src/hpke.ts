@@ -1,0 +1,109 @@
+import { base64url } from 'jose'
+import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+import { sealBase } from './hpke/seal.js'
+import {
+  AEAD_AES_128_GCM,
+  i2osp,
+  KDF_HKDF_SHA256,
+  KEM_P256_HKDF_SHA256,
+  KEM_X25519_HKDF_SHA256,
+  type KemId,
+} from './hpke/suite.js'
+import type { GatewayJwk } from './jwe.js'
+import { identifierPayload, type IdentifierKind, type PayloadOptions } from './payload.js'
+
+export type HpkeEncryptOptions = PayloadOptions
+
+/** docs/TOKENS.md: version 2 names the key by its published `hpke_key_id`. */
+const HPKE_TOKEN_VERSION = 0x02
+/** Binds every token to this purpose (docs/TOKENS.md); the gateway derives the same. */
+const TOKEN_INFO_LABEL = 'sealed-search mbi v1'
+
+/** Strict base64url of exactly `length` bytes (one spelling per value), or a TypeError. */
+function decodeMember(value: string | undefined, length: number, name: string): Uint8Array {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = value === undefined ? undefined : base64url.decode(value)
+  } catch {
+    bytes = undefined
+  }
+  if (!bytes || bytes.length !== length || base64url.encode(bytes) !== value) {
+    throw new TypeError(`the gateway key's ${name} is not base64url of ${length} bytes`)
+  }
+  return bytes
+}
+
+/** The KEM for a JWK, and SerializePublicKey(pkR) (RFC 9180 §7.1.1) from its coordinates. */
+function recipient(jwk: GatewayJwk): { kemId: KemId; publicKey: Uint8Array } {
+  if (jwk.kty === 'OKP' && jwk.crv === 'X25519') {
+    return { kemId: KEM_X25519_HKDF_SHA256, publicKey: decodeMember(jwk.x, 32, 'x') }
+  }
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') {
+    const x = decodeMember(jwk.x, 32, 'x')
+    const y = decodeMember(jwk.y, 32, 'y')
+    return { kemId: KEM_P256_HKDF_SHA256, publicKey: concatBytes(Uint8Array.of(0x04), x, y) }
+  }
+  throw new TypeError('the gateway key is neither OKP X25519 nor EC P-256')
+}
+
+/** The key's `hpke_key_id` (docs/TOKENS.md): an integer from 1 to 65535, or a TypeError. */
+export function hpkeKeyIdOf(jwk: GatewayJwk): number {
+  const id = jwk.hpke_key_id
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffff) {
+    throw new TypeError('the gateway key has no hpke_key_id (1 to 65535): use JWE with this key')
+  }
+  return id
+}
+
+/** hdr = version || key_id || kem_id || kdf_id || aead_id (docs/TOKENS.md, after RFC 9458 §4.3). */
+function tokenHeader(keyId: number, kemId: KemId): Uint8Array {
+  return concatBytes(
+    Uint8Array.of(HPKE_TOKEN_VERSION),
+    i2osp(keyId, 2),
+    i2osp(kemId, 2),
+    i2osp(KDF_HKDF_SHA256, 2),
+    i2osp(AEAD_AES_128_GCM, 2),
+  )
+}
+
+/**
+ * HPKE `info` (RFC 9180 §5.1): label || 0x00 || hdr || thumbprint. Whatever else a token is to
+ * be bound to (a sender's certificate, say) joins here, where the gateway derives the same.
+ */
+function tokenInfo(header: Uint8Array, thumbprint: Uint8Array): Uint8Array {
+  return concatBytes(utf8ToBytes(TOKEN_INFO_LABEL), Uint8Array.of(0), header, thumbprint)
+}
+
+/** Seals an identifier payload to a gateway key as an HPKE token. */
+export async function encryptHpke(
+  identifier: string,
+  jwk: GatewayJwk,
+  options: HpkeEncryptOptions = {},
+  kind: IdentifierKind = 'mbi',
+): Promise<string> {
+  const payload = identifierPayload(identifier, options, kind)
+  if (!jwk.kid) throw new TypeError('the gateway key has no kid')
+  // The kid is the key's RFC 7638 SHA-256 thumbprint: 32 bytes, bound through info.
+  const thumbprint = decodeMember(jwk.kid, 32, 'kid')
+  const { kemId, publicKey } = recipient(jwk)
+  const header = tokenHeader(hpkeKeyIdOf(jwk), kemId)
+  const plaintext = new TextEncoder().encode(payload)
+  // The header is the AAD as well as part of info (docs/TOKENS.md, after RFC 9458 §4.3).
+  const info = tokenInfo(header, thumbprint)
+  const { enc, ciphertext } = await sealBase(kemId, publicKey, info, header, plaintext)
+  return base64url.encode(concatBytes(header, enc, ciphertext))
+}
+
+/**
+ * Encrypts an MBI to a gateway key as an HPKE token (RFC 9180 base mode; layout in
+ * docs/TOKENS.md): one base64url string, no dots. The header names the key by the `hpke_key_id`
+ * the gateway published; `info` binds the full `kid` (the key's RFC 7638 thumbprint).
+ * Runs in browsers and edge runtimes: WebCrypto (AES-GCM) and noble (X25519, P-256) only.
+ */
+export function encryptMbiHpke(
+  mbi: string,
+  jwk: GatewayJwk,
+  options: HpkeEncryptOptions = {},
+): Promise<string> {
+  return encryptHpke(mbi, jwk, options, 'mbi')
+}
