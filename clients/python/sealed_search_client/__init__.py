@@ -1,0 +1,40 @@
+"""Partner library for a sealed-search gateway: encrypt an MBI (or a HICN) to the gateway's
+public key as a JWE compact token or an HPKE token, and search with it. Only ciphertext leaves.
+
+    from sealed_search_client import choose_key, encrypt, load_jwks, search
+"""
+from .hpke import seal_hpke
+from .identifiers import identifier_payload, normalize_hicn, normalize_mbi
+from .jwe import seal_jwe
+from .jwks import choose_key, load_jwks, parse_jwks
+from .search import error_code, patient_search_url, search
+
+FORMATS = ("jwe", "hpke")
+
+__all__ = [
+    "choose_key",
+    "encrypt",
+    "error_code",
+    "identifier_payload",
+    "load_jwks",
+    "normalize_hicn",
+    "normalize_mbi",
+    "parse_jwks",
+    "patient_search_url",
+    "search",
+]
+
+
+def encrypt(identifier, key, token_format="jwe", kind="mbi", ttl_seconds=None, alg=None, enc=None):
+    """A token for identifier (an MBI, or a HICN with kind="hicn") sealed to key, a JWK of the
+    gateway's JWKS. token_format "jwe" (alg ECDH-ES or ECDH-ES+A256KW, enc A256GCM or A128GCM)
+    or "hpke" (the key must publish an hpke_key_id). The identifier is validated first; a
+    ValueError never holds it."""
+    plaintext = identifier_payload(identifier, kind, ttl_seconds)
+    if token_format == "jwe":
+        return seal_jwe(key, plaintext, alg or "ECDH-ES", enc or "A256GCM")
+    if token_format != "hpke":
+        raise ValueError("token_format must be jwe or hpke")
+    if alg is not None or enc is not None:
+        raise ValueError("alg and enc apply to the jwe format only")
+    return seal_hpke(key, plaintext)
