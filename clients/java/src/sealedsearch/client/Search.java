@@ -1,0 +1,71 @@
+package sealedsearch.client;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** HTTP to the gateway with java.net.http: its JWKS, and the encrypted Patient search. */
+public final class Search {
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  private Search() {}
+
+  static String get(String url, String accept) throws IOException, InterruptedException {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(30))
+            .header("Accept", accept)
+            .build();
+    return HTTP.send(request, HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  /** The gateway's published keys ({base}/.well-known/jwks.json). */
+  public static List<GatewayKey> fetchJwks(String baseUrl) throws IOException, InterruptedException {
+    String base = baseUrl.replaceAll("/+$", "");
+    return GatewayKey.parseJwks(get(base + "/.well-known/jwks.json", "application/jwk-set+json"));
+  }
+
+  /** A search's answer: the Patient ids of a Bundle, or the OperationOutcome's error code. */
+  public static final class Result {
+    public final List<String> patientIds;
+    public final String errorCode;
+
+    Result(List<String> patientIds, String errorCode) {
+      this.patientIds = patientIds;
+      this.errorCode = errorCode;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  public static Result search(String baseUrl, String token, Identifiers.Kind kind)
+      throws IOException, InterruptedException {
+    Map<String, Object> body =
+        Json.parseObject(get(Client.patientSearchUrl(baseUrl, token, kind), "application/fhir+json"));
+    List<String> ids = new ArrayList<>();
+    if ("Bundle".equals(body.get("resourceType"))) {
+      Object entries = body.get("entry");
+      if (entries instanceof List) {
+        for (Object e : (List<Object>) entries) {
+          ids.add((String) ((Map<String, Object>) ((Map<String, Object>) e).get("resource")).get("id"));
+        }
+      }
+      return new Result(ids, null);
+    }
+    String code = "not a FHIR Bundle";
+    try {
+      Map<String, Object> issue = (Map<String, Object>) ((List<Object>) body.get("issue")).get(0);
+      Map<String, Object> details = (Map<String, Object>) issue.get("details");
+      code = (String) ((Map<String, Object>) ((List<Object>) details.get("coding")).get(0)).get("code");
+    } catch (RuntimeException e) {
+      // keep the generic description
+    }
+    return new Result(ids, code);
+  }
+}
