@@ -71,8 +71,9 @@ describe('the HPKE recipe of docs/PARTNERS.md', () => {
       fileURLToPath(new URL('../docs/PARTNERS.md', import.meta.url)),
       'utf8',
     )
-    const recipe =
-      /<!-- recipe: test\/interop\/hpke_encrypt.py -->\s*```python\n([\s\S]*?)```/.exec(doc)
+    const recipe = /<!-- file: test\/interop\/hpke_encrypt.py -->\s*```python\n([\s\S]*?)```/.exec(
+      doc,
+    )
     expect(recipe?.[1]).toBe(await readFile(join(SCRIPTS, 'hpke_encrypt.py'), 'utf8'))
   })
 })
