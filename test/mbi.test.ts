@@ -1,5 +1,10 @@
 import fc from 'fast-check'
+import {
+  normalizeHicn as clientNormalizeHicn,
+  normalizeMbi as clientNormalizeMbi,
+} from '@sealed-search/client'
 import { describe, expect, it } from 'vitest'
+import { normalizeHicn } from '../src/identifiers/hicn.js'
 import { isMbi, normalizeMbi } from '../src/identifiers/mbi.js'
 import { SYNTHETIC_MBI_CAPACITY, syntheticMbi } from '../src/identifiers/synthetic.js'
 
@@ -114,5 +119,29 @@ describe('synthetic MBIs', () => {
   it('refuses an index outside its capacity', () => {
     expect(() => syntheticMbi(-1)).toThrow(RangeError)
     expect(() => syntheticMbi(SYNTHETIC_MBI_CAPACITY)).toThrow(RangeError)
+  })
+})
+
+describe("the partner library's identifier checks", () => {
+  it('agree with the gateway on MBIs, dashed forms and near misses', () => {
+    const dashed = nearlyMbi.map((s) => `${s.slice(0, 4)}-${s.slice(4, 7)}-${s.slice(7)}`)
+    fc.assert(
+      fc.property(fc.oneof(nearlyMbi, dashed, fc.string({ maxLength: 14 })), (s) => {
+        expect(clientNormalizeMbi(s)).toBe(normalizeMbi(s))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('agree with the gateway on HICNs', () => {
+    const hicnLike = fc
+      .tuple(fc.stringMatching(/^[0-9]{8,10}$/), fc.stringMatching(/^[0-9A-Za-z]{0,3}$/))
+      .map(([digits, bic]) => digits + bic)
+    fc.assert(
+      fc.property(fc.oneof(hicnLike, fc.string({ maxLength: 12 })), (s) => {
+        expect(clientNormalizeHicn(s)).toBe(normalizeHicn(s))
+      }),
+      { numRuns: 3000 },
+    )
   })
 })
