@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '../../src/client/jwe.js'
+import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError } from '../../src/crypto/errors.js'
 import {
   AMBIGUOUS_MBI,
