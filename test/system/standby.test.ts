@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '../../src/client/index.js'
+import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { loadConfig } from '../../src/config/index.js'
 import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
 import { createSql } from '../../src/db/sql.js'
