@@ -298,7 +298,7 @@ const CASES: Case[] = [
   [
     'SQL in _format',
     async () => `${await search(token())}&_format=' OR 1=1`,
-    400,
+    406,
     'ERR_FORMAT_UNSUPPORTED',
   ],
   [

@@ -22,9 +22,18 @@ export interface Beneficiary {
   stateCode: string | null
   zip: string | null
   deathDate: string | null
+  /** The newest `last_updated` of the row and of its history rows. */
   lastUpdated: Date
   /** Earlier MBIs from beneficiaries_history, excluding the current one, oldest first. */
   historicMbis: MbiRecord[]
+  /** BENE_RACE_CD, or null. */
+  raceCode: string | null
+  /** The enrollment reference year (RFRNC_YR), or null. */
+  referenceYear: number | null
+  /** The monthly dual eligibility status codes, January first (twelve, each possibly null). */
+  dualStatus: (string | null)[]
+  /** BFD's derived mailing address: six lines and the city, each possibly null. */
+  mailingAddress: { lines: (string | null)[]; city: string | null }
 }
 
 export type MbiMatch =
@@ -48,6 +57,11 @@ interface Row {
   last_updated: Date
   history: MbiRecord[]
   matches: number
+  bene_race_cd: string | null
+  rfrnc_yr: number | null
+  duals: (string | null)[]
+  lines: (string | null)[]
+  city_name: string | null
 }
 
 /**
@@ -94,7 +108,20 @@ export async function matchBeneficiaries(sql: Sql, ids: postgres.Fragment): Prom
       b.efctv_bgn_dt::text, b.efctv_end_dt::text,
       b.bene_srnm_name, b.bene_gvn_name, b.bene_mdl_name,
       b.bene_birth_dt::text, b.bene_sex_ident_cd, b.state_code, b.bene_zip_cd,
-      b.bene_death_dt::text, b.last_updated,
+      b.bene_death_dt::text,
+      greatest(b.last_updated, (
+        select max(h.last_updated) from beneficiaries_history h where h.bene_id = b.bene_id
+      )) as last_updated,
+      b.bene_race_cd, b.rfrnc_yr::int,
+      array[b.meta_dual_elgbl_stus_jan_cd, b.meta_dual_elgbl_stus_feb_cd,
+            b.meta_dual_elgbl_stus_mar_cd, b.meta_dual_elgbl_stus_apr_cd,
+            b.meta_dual_elgbl_stus_may_cd, b.meta_dual_elgbl_stus_jun_cd,
+            b.meta_dual_elgbl_stus_jul_cd, b.meta_dual_elgbl_stus_aug_cd,
+            b.meta_dual_elgbl_stus_sept_cd, b.meta_dual_elgbl_stus_oct_cd,
+            b.meta_dual_elgbl_stus_nov_cd, b.meta_dual_elgbl_stus_dec_cd]::text[] as duals,
+      array[b.drvd_line_1_adr, b.drvd_line_2_adr, b.drvd_line_3_adr,
+            b.drvd_line_4_adr, b.drvd_line_5_adr, b.drvd_line_6_adr]::text[] as lines,
+      b.city_name,
       counted.matches,
       coalesce((
         select json_agg(json_build_object(
@@ -132,6 +159,10 @@ function toBeneficiary(row: Row): Beneficiary {
     deathDate: row.bene_death_dt,
     lastUpdated: row.last_updated,
     historicMbis: dedupeHistory(row.history),
+    raceCode: row.bene_race_cd,
+    referenceYear: row.rfrnc_yr,
+    dualStatus: row.duals,
+    mailingAddress: { lines: row.lines, city: row.city_name },
   }
 }
 
@@ -147,6 +178,19 @@ export async function hasNoBeneficiaries(sql: Sql): Promise<boolean> {
   const [row] = await sql<{ found: boolean }[]>`
     select exists (select 1 from beneficiaries) as found`
   return !(row?.found ?? false)
+}
+
+/**
+ * How fresh the data is: the newest `last_updated` of any beneficiary or history row (two index
+ * probes), or undefined for an empty database.
+ */
+export async function dataFreshness(sql: Sql): Promise<Date | undefined> {
+  const [row] = await sql<{ newest: Date | null }[]>`
+    select greatest(
+      (select max(last_updated) from beneficiaries),
+      (select max(last_updated) from beneficiaries_history)
+    ) as newest`
+  return row?.newest ?? undefined
 }
 
 export async function countBeneficiaries(sql: Sql): Promise<number> {

@@ -45,6 +45,52 @@ export function seededHistoricMbi(index: number): Mbi | undefined {
 const FAMILY = ['Doe', 'Smith', 'Garcia', 'Nguyen', 'Johnson', 'Patel', 'Kim', 'Okafor', 'Rossi']
 const GIVEN = ['Jane', 'John', 'Maria', 'Wei', 'Aisha', 'Carlos', 'Ingrid', 'Tomas', 'Leila']
 const STATES = ['MD', 'VA', 'CA', 'TX', 'NY', 'FL', 'OH', 'WA', 'MO', 'PA']
+/** A city in each of STATES, in the same order (the mailing address agrees with the state). */
+const CITIES = [
+  'BALTIMORE',
+  'RICHMOND',
+  'FRESNO',
+  'AUSTIN',
+  'ALBANY',
+  'TAMPA',
+  'DAYTON',
+  'SPOKANE',
+  'JOPLIN',
+  'ERIE',
+]
+const STREETS = ['MAIN ST', 'OAK AVE', 'ELM ST', 'PARK RD', 'CEDAR LN', 'MAPLE DR', 'HILL ST']
+/** Monthly dual status patterns: mostly non-dual, some full duals, some partial, one that changes. */
+const DUALS = ['NA', '**', 'NA', '02', 'NA', '01', 'NA', '08', '00', 'NA', '04']
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sept', 'oct', 'nov', 'dec']
+/** Every REFERENCE_YEAR_NONE_EVERY-th beneficiary has no enrollment year (so no dual codes). */
+export const REFERENCE_YEAR_NONE_EVERY = 11
+
+/**
+ * The BFD Patient columns of beneficiary `index` (migration 005): race, enrollment reference
+ * year, the twelve monthly dual status codes and the mailing address, all synthetic.
+ */
+export function seededEnrollment(index: number) {
+  const year =
+    index % REFERENCE_YEAR_NONE_EVERY === REFERENCE_YEAR_NONE_EVERY - 1 ? null : 2019 + (index % 5)
+  const dual = DUALS[index % DUALS.length]!
+  const row: Record<string, string | number | null> = {
+    bene_race_cd: String(index % 7),
+    rfrnc_yr: year,
+    drvd_line_1_adr: `${100 + (index % 9_900)} ${STREETS[index % STREETS.length]!}`,
+    drvd_line_2_adr: index % 4 === 0 ? `APT ${1 + (index % 40)}` : null,
+    drvd_line_3_adr: null,
+    drvd_line_4_adr: null,
+    drvd_line_5_adr: null,
+    drvd_line_6_adr: null,
+    city_name: CITIES[index % CITIES.length]!,
+  }
+  // A beneficiary who becomes dual mid-year (index 8, 19, ...): not enrolled, then Non-Medicaid.
+  MONTHS.forEach((month, m) => {
+    row[`meta_dual_elgbl_stus_${month}_cd`] =
+      year === null ? null : dual === '00' && m >= 6 ? 'NA' : dual
+  })
+  return row
+}
 
 const DAYS: string[] = []
 /** The date `offset` days after 1930-01-01, as YYYY-MM-DD (computed once per offset). */
@@ -68,6 +114,7 @@ interface BeneficiaryRow {
   bene_zip_cd: string
   bene_death_dt: string | null
   hicn_unhashed: string | null
+  [column: string]: string | number | null
 }
 
 interface HistoryRow {
@@ -98,6 +145,7 @@ function beneficiary(
     bene_zip_cd: String(10_000 + (index % 89_999)).padStart(5, '0'),
     bene_death_dt: index % 50 === 49 ? '2023-06-30' : null,
     hicn_unhashed: hicn,
+    ...seededEnrollment(index),
   }
 }
 

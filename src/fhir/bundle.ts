@@ -15,17 +15,20 @@ export interface BundlePage {
   links: { relation: string; url: string }[]
 }
 
-/** A searchset Bundle (FHIR R4 §3.1.1.2). `patients` is the page shown; `page` tells the rest. */
+/**
+ * A searchset Bundle (FHIR R4 §3.1.1.2). `patients` is the page shown; `page` tells the rest;
+ * `lastUpdated` is when the result last changed (not the time of the request).
+ */
 export function searchsetBundle(
   patients: Patient[],
   links: BundleLinks,
-  now: Date,
+  lastUpdated: Date,
   page?: BundlePage,
 ) {
   return {
     resourceType: 'Bundle' as const,
     id: crypto.randomUUID(),
-    meta: { lastUpdated: now.toISOString() },
+    meta: { lastUpdated: lastUpdated.toISOString() },
     type: 'searchset' as const,
     total: page?.total ?? patients.length,
     link: [{ relation: 'self', url: links.self }, ...(page?.links ?? [])],

@@ -41,7 +41,7 @@ export function capabilityStatement(
     software,
     implementation: { description: 'Encrypted-identifier Patient search', url: fhirBase },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
+    format: ['application/fhir+json', 'application/json', 'json'],
     rest: [
       {
         mode: 'server' as const,
@@ -52,6 +52,7 @@ export function capabilityStatement(
           {
             type: 'Patient',
             profile: 'http://hl7.org/fhir/StructureDefinition/Patient',
+            supportedProfile: ['http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Patient'],
             interaction: [
               { code: 'read' as const, documentation: 'GET /Patient/{bene_id}' },
               {
@@ -70,6 +71,12 @@ export function capabilityStatement(
                 name: 'identifier',
                 type: 'token' as const,
                 documentation: identifierDocumentation(features),
+              },
+              {
+                name: '_lastUpdated',
+                type: 'date' as const,
+                documentation:
+                  'When the Patient last changed: a date or dateTime with eq, gt, ge, lt or le, once or twice (both must hold); without a time zone, UTC.',
               },
               {
                 name: '_count',

@@ -10,3 +10,10 @@ export const SYSTEM = {
 } as const
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8'
+
+/** Profiles and extension definitions BFD's v2 Patient names. */
+export const PROFILE = {
+  c4bbPatient: 'http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Patient',
+  usCoreSex: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex',
+  usCoreRace: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race',
+} as const

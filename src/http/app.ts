@@ -49,6 +49,7 @@ export const MAX_URL_LENGTH = 8192
 /** Paths served, with the methods each allows: any other method gets 405 with an Allow header. */
 const ROUTES: Record<string, string> = {
   '/v2/fhir/Patient': 'GET, HEAD',
+  '/v2/fhir/Patient/': 'GET, HEAD',
   '/v2/fhir/Patient/_search': 'POST',
   '/v2/fhir/Patient/:id': 'GET, HEAD',
   '/v2/fhir/metadata': 'GET, HEAD',

@@ -1,4 +1,5 @@
 import {
+  dataFreshness,
   findByHicn,
   findById,
   findByMbi,
@@ -10,6 +11,7 @@ import { pageOf, type Paging } from '../fhir/paging.js'
 import type { IdentifierCriterion } from './criterion.js'
 import type { SearchDeps, SearchFacts, SearchResult } from './deps.js'
 import { SearchError } from './errors.js'
+import { inRange, type DateBound } from './last-updated.js'
 import { lookup } from './lookup.js'
 import { read } from './read.js'
 import { resolveCriterion, type Lookup } from './resolve.js'
@@ -22,6 +24,8 @@ export interface PatientQuery {
   /** The bene_id, canonical (see the HTTP layer's parser). */
   beneId?: string | undefined
   paging: Paging
+  /** `_lastUpdated`: each bound must hold for a match (FHIR ANDs repeated parameters). */
+  lastUpdated?: readonly DateBound[] | undefined
   /** Who is asking, for the legacy path's per-client count. */
   client?: string | undefined
 }
@@ -31,6 +35,22 @@ export interface PatientPage {
   total: number
   /** The matches on the page asked for. */
   beneficiaries: Beneficiary[]
+  /**
+   * When the result last changed: the newest `last_updated` of the matches, or, with none, of
+   * the whole database (its freshness); the clock's time for an empty database.
+   */
+  lastUpdated: Date
+}
+
+/** The newest `last_updated` of the matches, else the database's freshness. */
+async function resultTime(all: Beneficiary[], deps: SearchDeps): Promise<Date> {
+  const newest = all.reduce<Date | undefined>(
+    (max, b) => (max && max >= b.lastUpdated ? max : b.lastUpdated),
+    undefined,
+  )
+  if (newest) return newest
+  const freshness = read(deps.sql, (s) => dataFreshness(s))
+  return (await lookup(freshness, deps.dbQueryTimeoutMs)) ?? deps.clock()
 }
 
 function find(deps: SearchDeps, what: Lookup): Promise<MbiMatch> {
@@ -98,12 +118,15 @@ export async function searchPatients(
     } else {
       all = []
     }
+    all = all.filter((b) => inRange(b.lastUpdated, query.lastUpdated))
     const beneficiaries = pageOf(all, query.paging)
     returned(facts, all.length, beneficiaries)
+    const lastUpdated = await resultTime(all, deps)
     return {
       ok: true,
       total: all.length,
       beneficiaries,
+      lastUpdated,
       facts,
       ...(deprecation && { deprecation }),
     }

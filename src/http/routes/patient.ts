@@ -1,8 +1,8 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { toPatient } from '../../fhir/patient.js'
-import { FHIR_JSON } from '../../fhir/systems.js'
 import { readPatient } from '../../search/index.js'
 import { beneIdParam } from '../bene-id.js'
+import { patientOptions } from '../bfd-headers.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 import { formBody } from '../form.js'
@@ -10,28 +10,36 @@ import { singleParams, singleValues } from '../params.js'
 import {
   answerSearch,
   parseSearch,
+  REPEATABLE,
   SEARCH_PARAMS,
   type PatientSearchDeps,
 } from '../patient-search.js'
+import { fhirJson, RESULT_PARAMS, resultOptions } from '../result-params.js'
 import { markSearch, settle } from '../search-facts.js'
 
+const rules = { repeatable: REPEATABLE }
+
 /**
- * `GET /Patient` (search-type), `POST /Patient/_search` (the same search in a form body, where a
- * plaintext MBI is allowed) and `GET /Patient/{bene_id}` (read). Each parses, calls the search
- * layer once, and renders.
+ * `GET /Patient` (search-type; also `/Patient/`, the form BFD's own links use), `POST
+ * /Patient/_search` (the same search in a form body, where a plaintext MBI is allowed) and
+ * `GET /Patient/{bene_id}` (read). Each parses, calls the search layer once, and renders.
  */
 export function patientRoutes(deps: PatientSearchDeps) {
+  async function searchPatient(c: Context<AppEnv>) {
+    markSearch(c)
+    const params = singleParams(c.req.url, SEARCH_PARAMS, rules)
+    return answerSearch(c, parseSearch(params, 'url'), deps)
+  }
   return new Hono<AppEnv>()
-    .get('/Patient', async function searchPatient(c) {
-      markSearch(c)
-      const params = singleParams(c.req.url, SEARCH_PARAMS)
-      return answerSearch(c, parseSearch(params, 'url'), deps)
-    })
+    .get('/Patient', searchPatient)
+    .get('/Patient/', searchPatient)
     .post('/Patient/_search', formBody(), async function searchPatientByPost(c) {
       markSearch(c)
-      // Search parameters go in the body; the URL may only say _format (FHIR lets both carry
-      // them, but a URL is logged and cached along the way: an identifier has no place there).
-      if ([...new URL(c.req.url).searchParams.keys()].some((name) => name !== '_format')) {
+      // Search parameters go in the body; the URL may only shape the answer (_format, _pretty,
+      // ...): FHIR lets both carry them, but a URL is logged and cached along the way, and an
+      // identifier has no place there.
+      const inUrl = [...new URL(c.req.url).searchParams.keys()]
+      if (inUrl.some((name) => !(RESULT_PARAMS as readonly string[]).includes(name))) {
         throw new HttpError(
           400,
           'not-supported',
@@ -39,9 +47,9 @@ export function patientRoutes(deps: PatientSearchDeps) {
           'POST _search takes its search parameters in the form body, not in the URL',
         )
       }
-      const query = singleParams(c.req.url, ['_format'])
+      const query = singleParams(c.req.url, RESULT_PARAMS)
       const pairs = [...new URLSearchParams(await c.req.text()), ...query]
-      const params = singleValues(pairs, SEARCH_PARAMS)
+      const params = singleValues(pairs, SEARCH_PARAMS, rules)
       return answerSearch(c, parseSearch(params, 'body'), deps)
     })
     .get('/Patient/:id', async function readPatientById(c) {
@@ -51,16 +59,15 @@ export function patientRoutes(deps: PatientSearchDeps) {
           Allow: 'POST',
         })
       }
-      singleParams(c.req.url, ['_format'])
+      const result = resultOptions(singleParams(c.req.url, RESULT_PARAMS))
+      const options = patientOptions(c)
       markSearch(c)
       c.get('search').format = 'id'
-      const result = await readPatient(beneIdParam(raw), deps)
-      settle(c, result)
-      if (!result.beneficiary) {
+      const read = await readPatient(beneIdParam(raw), deps)
+      settle(c, read)
+      if (!read.beneficiary) {
         throw new HttpError(404, 'not-found', 'ERR_PATIENT_NOT_FOUND', 'no Patient has that id')
       }
-      c.header('Content-Type', FHIR_JSON)
-      c.header('Cache-Control', 'no-store')
-      return c.body(JSON.stringify(toPatient(result.beneficiary)))
+      return fhirJson(c, toPatient(read.beneficiary, options), result)
     })
 }
