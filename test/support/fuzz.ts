@@ -87,4 +87,5 @@ export const hostileQuery = fc.oneof(
     .map(([system, t]) => `identifier=${encodeURIComponent(system)}%7C${encodeURIComponent(t)}`),
 )
 
-export const ACCEPTABLE_STATUSES = new Set([200, 400, 404, 405, 409, 413, 414, 415, 422])
+/** Client errors and results; 406 is a `_format` that is not JSON. */
+export const ACCEPTABLE_STATUSES = new Set([200, 400, 404, 405, 406, 409, 413, 414, 415, 422])
