@@ -19,9 +19,15 @@ const HICN_PATTERN = /^[0-9]{9}[A-Z][0-9A-Z]?$/
 
 export type Hicn = string & { readonly __brand: 'Hicn' }
 
+/**
+ * ASCII letters and digits only, checked before `toUpperCase()`, which would fold `ß` into `SS`
+ * and U+017F `ſ` into `S`: a HICN matches exactly what was issued.
+ */
+const ASCII_HICN_INPUT = /^[0-9A-Za-z]{10,11}$/
+
 /** Returns the canonical HICN (upper case), or `undefined` when the input is not a HICN. */
 export function normalizeHicn(input: string): Hicn | undefined {
-  if (input.length !== 10 && input.length !== 11) return undefined
+  if (!ASCII_HICN_INPUT.test(input)) return undefined
   const upper = input.toUpperCase()
   return HICN_PATTERN.test(upper) ? (upper as Hicn) : undefined
 }

@@ -19,15 +19,22 @@ export const MBI_MAX_INPUT_LENGTH = 13
 export type Mbi = string & { readonly __brand: 'Mbi' }
 
 /**
+ * The only inputs case folding may touch: ASCII letters and digits, compact or in the dashed
+ * print form. Checked before `toUpperCase()`, which maps non-ASCII characters onto ASCII ones
+ * (U+017F `ſ` to `S`, U+0131 `ı` to `I`, `ß` to `SS`): an identifier must match exactly what was
+ * issued, never a spelling that folds onto it.
+ */
+const ASCII_MBI_INPUT = /^(?:[0-9A-Za-z]{11}|[0-9A-Za-z]{4}-[0-9A-Za-z]{3}-[0-9A-Za-z]{4})$/
+
+/**
  * Returns the canonical 11-character MBI, or `undefined` when the input is not a well-formed MBI.
- * Lower case and the dashed print form (`1EG4-TE5-MK73`) are normalised; nothing else is altered:
- * no trimming, no guessing, no truncation.
+ * ASCII lower case and the dashed print form (`1EG4-TE5-MK73`) are normalised; nothing else is
+ * altered: no trimming, no guessing, no truncation, no Unicode folding.
  */
 export function normalizeMbi(input: string): Mbi | undefined {
-  if (input.length !== 11 && input.length !== MBI_MAX_INPUT_LENGTH) return undefined
+  if (!ASCII_MBI_INPUT.test(input)) return undefined
   let compact = input
   if (input.length === MBI_MAX_INPUT_LENGTH) {
-    if (input[4] !== '-' || input[8] !== '-') return undefined
     compact = input.slice(0, 4) + input.slice(5, 8) + input.slice(9)
   }
   const upper = compact.toUpperCase()

@@ -1,4 +1,7 @@
+import { concatBytes } from '@noble/hashes/utils.js'
 import { CompactEncrypt, importJWK, type CompactJWEHeaderParameters } from 'jose'
+import { encodeHeader, tokenInfo } from '../../src/crypto/hpke/framing.js'
+import { cipherSuite, sealBase } from '../../src/crypto/hpke/setup.js'
 import type { RingKey } from '../../src/keys/keyring.js'
 
 export function b64(value: string | Uint8Array): string {
@@ -44,4 +47,22 @@ export function flipBit(token: string, index: number, bit = 0): string {
   bytes[bit >> 3] = bytes[bit >> 3]! ^ (1 << (bit & 7))
   parts[index] = b64(bytes)
   return parts.join('.')
+}
+
+/**
+ * Seals any plaintext to an X25519 ring key as an HPKE token (docs/TOKENS.md layout), for
+ * payloads the client library refuses to make.
+ */
+export async function hpkeFor(key: RingKey, plaintext: string): Promise<string> {
+  if (key.crv !== 'X25519' || key.hpkeKeyId === undefined) throw new Error('an X25519 ring key')
+  const header = encodeHeader({ keyId: key.hpkeKeyId, kemId: 0x20, kdfId: 1, aeadId: 1 })
+  const info = tokenInfo(header, new Uint8Array(unb64(key.kid)))
+  const { enc, ciphertext } = await sealBase(
+    cipherSuite(0x0020, 0x0001, 0x0001),
+    new Uint8Array(unb64(key.publicJwk.x)),
+    info,
+    header,
+    new TextEncoder().encode(plaintext),
+  )
+  return b64(concatBytes(header, enc, ciphertext))
 }
