@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from './env.js'
 import { HttpError } from './errors.js'
@@ -43,6 +43,34 @@ export function formBody({ maxBytes = MAX_FORM_BYTES } = {}): MiddlewareHandler<
         { 'Accept-Post': FORM },
       )
     }
-    return limit(c, next)
+    // The limit reads a chunked body itself before the handler runs: a failure there is the
+    // client's; once the handler runs, its errors are its own.
+    let reached = false
+    try {
+      return await limit(c, async () => {
+        reached = true
+        await next()
+      })
+    } catch (cause) {
+      if (reached || cause instanceof HttpError) throw cause
+      throw unreadable()
+    }
+  }
+}
+
+const unreadable = () =>
+  new HttpError(400, 'invalid', 'ERR_BODY_UNREADABLE', 'the request body could not be read')
+
+/**
+ * The form body as text. A body the client fails to deliver (aborted, reset, a malformed chunked
+ * encoding) is the client's error, 400, never a database outage: the stream's own error codes
+ * (ECONNRESET, EPIPE) are also what a lost database connection reports.
+ */
+export async function readFormBody(c: Context<AppEnv>): Promise<string> {
+  try {
+    return await c.req.text()
+  } catch (cause) {
+    if (cause instanceof HttpError) throw cause // the body limit's 413
+    throw unreadable()
   }
 }

@@ -34,10 +34,18 @@ export function unavailable(cause: unknown): SearchError {
   )
 }
 
-/** Whether the database answers now (readiness); fails as a lookup does. */
+/**
+ * Whether the database answers now (readiness). Any failure is "unavailable": whatever the
+ * database says (refused, a failed login, no such database), the gateway is not ready, and
+ * readiness answers 503, never 500.
+ */
 export async function databaseAnswers(sql: Database, ms?: number): Promise<void> {
-  await lookup(
-    read(sql, (s) => s`select 1`).then(() => undefined),
-    ms,
-  )
+  try {
+    await lookup(
+      read(sql, (s) => s`select 1`).then(() => undefined),
+      ms,
+    )
+  } catch (error) {
+    throw error instanceof SearchError ? error : unavailable(error)
+  }
 }

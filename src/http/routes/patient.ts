@@ -5,7 +5,7 @@ import { beneIdParam } from '../bene-id.js'
 import { patientOptions } from '../bfd-headers.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
-import { formBody } from '../form.js'
+import { formBody, readFormBody } from '../form.js'
 import { singleParams, singleValues } from '../params.js'
 import {
   answerSearch,
@@ -48,7 +48,7 @@ export function patientRoutes(deps: PatientSearchDeps) {
         )
       }
       const query = singleParams(c.req.url, RESULT_PARAMS)
-      const pairs = [...new URLSearchParams(await c.req.text()), ...query]
+      const pairs = [...new URLSearchParams(await readFormBody(c)), ...query]
       const params = singleValues(pairs, SEARCH_PARAMS, rules)
       return answerSearch(c, parseSearch(params, 'body'), deps)
     })
