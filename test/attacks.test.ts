@@ -3,7 +3,7 @@
  * must get. None may produce a 5xx, echo the token or leak an identifier.
  */
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import type { ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbiJwe } from '@sealed-search/client'
@@ -338,6 +338,55 @@ const CASES: Case[] = [
     'ERR_URL_TOO_LONG',
   ],
   ['path traversal', async () => '/v2/fhir/../../etc/passwd', 404, 'ERR_NOT_FOUND'],
+  // Issue 10: one spelling per value, no Unicode folding, no stripped byte order mark.
+  [
+    'a padded apu',
+    () => search(withHeader((h) => (h.apu = 'QWxpY2U='))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'a non-canonical apv (unused bits set)',
+    () => search(withHeader((h) => (h.apv = 'QWz'))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'an apu in base64 (+ and /)',
+    () => search(withHeader((h) => (h.apu = '+/+/'))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'a byte order mark before the payload',
+    () => search(token(`\ufeff${JSON.stringify({ mbi: MBI })}`)),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'an MBI with U+017F for S',
+    () => search(token(JSON.stringify({ mbi: MBI.replace('S', '\u017f') }))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'an MBI with a full-width digit',
+    () => search(token(JSON.stringify({ mbi: '\uff11' + MBI.slice(1) }))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'an MBI with a zero-width space',
+    () => search(token(JSON.stringify({ mbi: MBI.slice(0, 5) + '\u200b' + MBI.slice(5) }))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  [
+    'an MBI with a combining mark',
+    () => search(token(JSON.stringify({ mbi: MBI.slice(0, 10) + '\u0301' }))),
+    400,
+    'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
 ]
 
 describe('the attack battery', () => {
@@ -432,6 +481,36 @@ describe('limits the HTTP parser enforces, over real HTTP', () => {
     expect(r.status).toBe(431)
     expect(JSON.parse(r.body).resourceType).toBe('OperationOutcome')
   })
+
+  /** Sends `request` as raw bytes and reads whatever comes back until the server closes. */
+  function rawBytes(request: string) {
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(request))
+      let text = ''
+      socket.on('data', (d: Buffer) => (text += d.toString()))
+      socket.on('error', reject)
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')))
+      socket.on('close', () => {
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
+        resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) })
+      })
+    })
+  }
+
+  it.each([
+    ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
+    ['CONNECT 127.0.0.1:5432 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 405],
+    ['FROBNICATE /v2/fhir/Patient HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['PROPFIND /v2/fhir/Patient HTTP/1.1\r\nHost: x\r\n\r\n', 405],
+    ['TRACE /v2/fhir/metadata HTTP/1.1\r\nHost: x\r\n\r\n', 405],
+  ])(
+    'answers %j with %i and an OperationOutcome, never a dropped connection',
+    async (req, status) => {
+      const r = await rawBytes(req)
+      expect(r.status).toBe(status)
+      expect(JSON.parse(r.body).resourceType).toBe('OperationOutcome')
+    },
+  )
 
   it('answers a long URL under the header limit with 414', async () => {
     const r = await raw(`/v2/fhir/Patient?identifier=${'a'.repeat(10_000)}`)

@@ -333,6 +333,39 @@ describe('the native JWE path agrees with jose', () => {
     )
   })
 
+  it('agrees that apu and apv have one spelling: padded or non-canonical base64url is malformed', async () => {
+    const key = keys['P-256']
+    const { epk, z } = ephemeralAgreement(key.publicJwk)
+    const apu = Buffer.from('Alice')
+    const base = { alg: 'ECDH-ES', enc: 'A256GCM', kid: key.kid, epk }
+    const ok = sealJwe({ ...base, apu: b64(apu) }, z, '1S00E00AA00', { apu })
+    expect(await agree(ok)).toMatchObject({ accepted: true })
+    for (const spelled of [`${b64(apu)}=`, `${b64(apu)}===`, 'QWxpY2X', 'QWxp Y2U']) {
+      const token = sealJwe({ ...base, apu: spelled }, z, '1S00E00AA00', { apu })
+      expect([spelled, await agree(token)]).toEqual([
+        spelled,
+        { accepted: false, code: 'ERR_TOKEN_MALFORMED' },
+      ])
+    }
+  })
+
+  it('agrees on a byte order mark before the header or the payload: refused, never stripped', async () => {
+    for (const crv of CURVES) {
+      const key = keys[crv]
+      const { epk, z } = ephemeralAgreement(key.publicJwk)
+      const header = { alg: 'ECDH-ES', enc: 'A256GCM', kid: key.kid, epk }
+      expect(await agree(sealJwe(header, z, '1S00E00AA00'))).toMatchObject({ accepted: true })
+      for (const payload of ['\ufeff1S00E00AA00', '\ufeff{"mbi":"1S00E00AA00"}']) {
+        expect(await agree(sealJwe(header, z, payload))).toEqual({
+          accepted: false,
+          code: 'ERR_TOKEN_IDENTIFIER_INVALID',
+        })
+      }
+      const bomHeader = sealJwe(header, z, '1S00E00AA00', {}, { headerBom: true })
+      expect(await agree(bomHeader)).toEqual({ accepted: false, code: 'ERR_TOKEN_MALFORMED' })
+    }
+  })
+
   // RFC 7748 §6.1: these points give an all-zero shared secret with any private key. The tokens
   // are sealed with that all-zero Z, so only the all-zero check can refuse them.
   it.each([

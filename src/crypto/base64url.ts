@@ -16,7 +16,12 @@ export function encodeBase64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+/**
+ * Strict UTF-8 that keeps a leading byte order mark (ignoreBOM: the decoder's default would drop
+ * it): the bytes are what they are, so a BOM before a header or a payload makes it malformed or
+ * invalid, the same on every decrypt path.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function decodeUtf8(bytes: Uint8Array): string {
   try {

@@ -68,6 +68,11 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
       throw new TokenError('ERR_TOKEN_HEADER_UNSUPPORTED')
     }
   }
+  // RFC 7518 §4.6.1.2-3 and RFC 7515 §2: apu and apv are base64url without padding. Only the
+  // canonical spelling is taken, so both decrypt paths derive from the same bytes.
+  for (const name of ['apu', 'apv'] as const) {
+    if (header[name] !== undefined) decodeBase64url(header[name] as string)
+  }
   if (kid === undefined) throw new TokenError('ERR_TOKEN_KID_MISSING')
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
     throw new TokenError('ERR_TOKEN_MALFORMED')

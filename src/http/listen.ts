@@ -16,11 +16,18 @@ export interface ListenOptions {
   logger: Logger
 }
 
-function rawOutcome(status: number, reason: string, message: string): string {
-  const body = JSON.stringify(operationOutcome(status === 431 ? 'too-long' : 'invalid', message))
+function rawOutcome(
+  status: number,
+  reason: string,
+  message: string,
+  code?: string,
+  extra = '',
+): string {
+  const issue = status === 431 ? 'too-long' : status === 405 ? 'not-supported' : 'invalid'
+  const body = JSON.stringify(operationOutcome(issue, message, code))
   return (
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/fhir+json; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    `${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   )
 }
 
@@ -61,6 +68,20 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
       )
     }
     socket.destroy()
+  })
+  // node hands CONNECT to this event, not to the app, and closes the socket when nobody
+  // listens: answer it as any other method the gateway does not serve (RFC 9110 §9.3.6).
+  server.on('connect', (_request: unknown, socket: Socket) => {
+    logger.info({ method: 'CONNECT', status: 405, client: socket.remoteAddress }, 'request')
+    if (!socket.writable) return void socket.destroy()
+    const answer = rawOutcome(
+      405,
+      'Method Not Allowed',
+      'method not allowed',
+      'ERR_METHOD_NOT_ALLOWED',
+      'Allow: GET, HEAD, POST\r\n',
+    )
+    socket.end(answer, () => socket.destroy())
   })
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     logger.warn({ client: socket.remoteAddress, code: error.code }, 'TLS handshake refused')

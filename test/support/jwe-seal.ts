@@ -21,6 +21,8 @@ export function sealJwe(
   plaintext: string,
   /** The apu/apv bytes the sender means, when its header spells them oddly. */
   partyInfo: { apu?: Uint8Array; apv?: Uint8Array } = {},
+  /** Put a UTF-8 byte order mark before the header's JSON. */
+  { headerBom = false } = {},
 ): string {
   const alg = header.alg as string
   const enc = header.enc as string
@@ -38,7 +40,7 @@ export function sealJwe(
     const wrap = createCipheriv('id-aes256-wrap', kek, Buffer.from('a6a6a6a6a6a6a6a6', 'hex'))
     encryptedKey = b64(Buffer.concat([wrap.update(cek), wrap.final()]))
   }
-  const protectedHeader = b64(JSON.stringify(header))
+  const protectedHeader = b64((headerBom ? '\ufeff' : '') + JSON.stringify(header))
   const iv = randomBytes(12)
   const cipher = createCipheriv(cekBits === 128 ? 'aes-128-gcm' : 'aes-256-gcm', cek, iv)
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
