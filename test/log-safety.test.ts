@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { AMBIGUOUS_MBI, seededHistoricMbi, seededMbi } from '../src/db/seed.js'
+import { decodeForLog } from '../src/log/mask.js'
 import { tempDir } from './support/keys.js'
 import { childEnv, start, type Running } from './support/process.js'
 import { flipBit } from './support/tokens.js'
@@ -20,7 +21,8 @@ afterAll(async () => {
 
 function spellings(mbi: string): string[] {
   const dashed = `${mbi.slice(0, 4)}-${mbi.slice(4, 7)}-${mbi.slice(7)}`
-  return [mbi, mbi.toLowerCase(), dashed, dashed.toLowerCase()]
+  const spaced = dashed.replace(/-/g, ' ')
+  return [mbi, mbi.toLowerCase(), dashed, dashed.toLowerCase(), spaced, spaced.toLowerCase()]
 }
 
 describe('nothing the gateway writes holds an identifier or a key', () => {
@@ -65,6 +67,18 @@ describe('nothing the gateway writes holds an identifier or a key', () => {
         { url: `${base}/v2/fhir/metadata`, init: { headers: { 'X-Request-Id': variant! } } },
         { url: `${base}/v2/fhir/Patient?identifier=${variant}` },
       )
+      if (n % 5 === 0) {
+        // Other spellings (issue 10): percent-encoded characters, encoded spaces, the read path.
+        const spaced = `${mbi.slice(0, 4)}%20${mbi.slice(4, 7)}+${mbi.slice(7)}`
+        requests.push(
+          {
+            url: `${base}/v2/fhir/Patient?identifier=http://hl7.org/fhir/sid/us-mbi%7C%31${mbi.slice(1)}`,
+          },
+          { url: `${base}/v2/fhir/Patient?identifier=${spaced}` },
+          { url: `${base}/v2/fhir/Patient/%31${mbi.slice(1)}` },
+          { url: `${base}/v2/fhir/metadata`, init: { headers: { 'X-Request-Id': `req-${mbi}` } } },
+        )
+      }
       plaintexts.push(claims ? JSON.stringify({ mbi }) : mbi)
     }
     let answered = 0
@@ -78,7 +92,8 @@ describe('nothing the gateway writes holds an identifier or a key', () => {
     await running.waitFor(new RegExp(`"status":\\d+.*\\n(.*\\n)*`), 2000)
     await new Promise((r) => setTimeout(r, 300))
     await running.stop()
-    const output = running.output()
+    // What was written, and the same percent-decoded: no spelling survives either.
+    const output = `${running.output()}\n${decodeForLog(running.output(), { query: true })}`
 
     // The process logged every request (access log) and every search (audit trail).
     expect((output.match(/"msg":"request"/g) ?? []).length).toBeGreaterThanOrEqual(requests.length)

@@ -1,10 +1,11 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Logger } from '../log/logger.js'
+import { decodeForLog } from '../log/mask.js'
 import type { Metrics } from '../metrics/index.js'
 import type { AppEnv } from './env.js'
 
 /**
- * One JSON line per request: method, path, the query string as received (it carries only
+ * One JSON line per request: method, path and query string percent-decoded (they carry only
  * ciphertext; the logger masks anything MBI-shaped), status, duration, request id, client.
  */
 export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
@@ -29,8 +30,9 @@ export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<A
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: url.pathname,
-        query: url.search,
+        // Decoded, so that the mask sees an identifier in any spelling (%31S00…, +, %20).
+        path: decodeForLog(url.pathname),
+        query: decodeForLog(url.search, { query: true }),
         status: c.res.status,
         durationMs: Math.round(seconds * 100_000) / 100,
         client: c.get('client'),

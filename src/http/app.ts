@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { operationOutcome } from '../fhir/outcome.js'
 import { FHIR_JSON } from '../fhir/systems.js'
@@ -11,6 +10,7 @@ import type { Logger } from '../log/logger.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
 import { accessLog } from './access-log.js'
 import { auditTrail } from './audit-trail.js'
+import { safeRequestId } from './request-id.js'
 import { clientIdentity } from './client-identity.js'
 import type { AppEnv } from './env.js'
 import { HttpError } from './errors.js'
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps) {
   }
 
   const app = new Hono<AppEnv>()
-  app.use(requestId())
+  app.use(safeRequestId())
   app.use(accessLog(logger, metrics))
   app.use(clientIdentity(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}))
   app.use(auditTrail(audit))

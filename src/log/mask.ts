@@ -11,10 +11,10 @@ const EDGE_AFTER = '(?![A-Za-z0-9])'
 const A = '[A-Za-z]'
 const AN = '[A-Za-z0-9]'
 const D = '[0-9]'
-const MBI_LIKE = new RegExp(
-  `${EDGE_BEFORE}${D}${A}${AN}${D}-?${A}${AN}${D}-?${A}${A}${D}${D}${EDGE_AFTER}`,
-  'g',
-)
+/** Where the print form puts a dash, a client may put a dash or a space (`+` once decoded). */
+const SEP = '[-\\s]?'
+const MBI_SHAPE = `${D}${A}${AN}${D}${SEP}${A}${AN}${D}${SEP}${A}${A}${D}${D}`
+const MBI_LIKE = new RegExp(`${EDGE_BEFORE}${MBI_SHAPE}${EDGE_AFTER}`, 'g')
 
 export const MASK = '***MBI***'
 
@@ -23,10 +23,35 @@ export const MASK = '***MBI***'
  * 9 digits (also dashed 3-2-4, as printed on old cards) and a 1-2 character BIC starting with a
  * letter, any case, with the same edges as above.
  */
-const HICN_LIKE = new RegExp(`${EDGE_BEFORE}${D}{3}-?${D}{2}-?${D}{4}${A}${AN}?${EDGE_AFTER}`, 'g')
+const HICN_SHAPE = `${D}{3}${SEP}${D}{2}${SEP}${D}{4}${A}`
+const HICN_LIKE = new RegExp(`${EDGE_BEFORE}${HICN_SHAPE}${AN}?${EDGE_AFTER}`, 'g')
 
 export const HICN_MASK = '***HICN***'
 
 export function maskMbis(text: string): string {
   return text.replace(MBI_LIKE, MASK).replace(HICN_LIKE, HICN_MASK)
+}
+
+/** True when `text` holds anything shaped like an MBI or a HICN, even run into other text. */
+export function holdsIdentifier(text: string): boolean {
+  const decoded = decodeForLog(text)
+  return new RegExp(MBI_SHAPE).test(decoded) || new RegExp(HICN_SHAPE).test(decoded)
+}
+
+/**
+ * Percent-decodes a path or query for logging, so the mask sees what the client meant: `%31S00…`
+ * is an MBI too. Each run of escapes is decoded as UTF-8 when it is valid, else byte by byte;
+ * in a query, `+` is a space (WHATWG URL, application/x-www-form-urlencoded).
+ */
+export function decodeForLog(text: string, { query = false } = {}): string {
+  const spaced = query ? text.replace(/\+/g, ' ') : text
+  return spaced.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+        String.fromCharCode(parseInt(hex, 16)),
+      )
+    }
+  })
 }
