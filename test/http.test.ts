@@ -290,7 +290,7 @@ describe('GET /.well-known/jwks.json', () => {
 })
 
 describe('the access log', () => {
-  it('writes one line per request with the query as received and no plaintext MBI', async () => {
+  it('writes one line per request with the query percent-decoded and no plaintext MBI', async () => {
     const before = lines.length
     const token = await encryptMbiJwe(seededMbi(6), p256.publicJwk)
     await app.request(searchPath(token), { headers: { 'X-Request-Id': 'req-123' } })
@@ -301,7 +301,7 @@ describe('the access log', () => {
       requestId: 'req-123',
       method: 'GET',
       path: '/v2/fhir/Patient',
-      query: `?identifier=https://bluebutton.cms.gov/resources/identifier/mbi-encrypted%7C${token}`,
+      query: `?identifier=https://bluebutton.cms.gov/resources/identifier/mbi-encrypted|${token}`,
       status: 200,
       search: { format: 'jwe', kid: p256.kid, results: 1 },
     })
