@@ -9,13 +9,19 @@ import { HttpError } from '../errors.js'
  * Readiness names the key ring version in place, in its body and (also when not ready) in the
  * `Key-Ring-Version` header, so a fleet's convergence can be read from every instance.
  */
+/**
+ * How long readiness waits for the database: shorter than a load balancer's or `keys status`'s
+ * check (3 s), so a connection that hangs answers 503 with the ring version instead of no answer.
+ */
+const READINESS_PROBE_MS = 2000
+
 export function healthRoutes(keys: KeyRingSource, sql: Database) {
   return new Hono<AppEnv>()
     .get('/live', (c) => c.json({ status: 'ok' }))
     .get('/ready', async function ready(c) {
       const ringVersion = keys.version?.()
       if (ringVersion !== undefined) c.header('Key-Ring-Version', String(ringVersion))
-      await databaseAnswers(sql)
+      await databaseAnswers(sql, READINESS_PROBE_MS)
       if (keys.current().active().length === 0) {
         throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
           'Retry-After': '5',
