@@ -123,7 +123,13 @@ describe.runIf(enabled)('searches on a hot standby (own primary + standby cluste
        values (${NEW_BENE_ID}, '${NEW_MBI}', 'Replayed', 'Rita', '1950-01-01', '2')`,
     )
     await pair.caughtUp()
-    expect(await search(gateway.url, NEW_MBI)).toEqual({ status: 200, ids: [NEW_BENE_ID] })
+    // Received is not yet visible: allow the standby a bounded moment to apply what it received.
+    let found = await search(gateway.url, NEW_MBI)
+    for (let i = 0; i < 50 && found.ids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      found = await search(gateway.url, NEW_MBI)
+    }
+    expect(found).toEqual({ status: 200, ids: [NEW_BENE_ID] })
   })
 
   it('moves searches to the next listed host when the standby stops, with no 503', async () => {
