@@ -4,6 +4,7 @@
  *                           [--enc A256GCM|A128GCM] [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
  */
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import {
   chooseKey,
   encryptMbiHpke,
@@ -13,10 +14,10 @@ import {
   patientSearchUrl,
   type JweAlg,
   type JweEnc,
+  type Jwks,
 } from '@sealed-search/client'
-import { baseUrl, loadConfig } from '../src/config/index.js'
+import { baseUrl, loadConfig, type Config } from '../src/config/index.js'
 import { normalizeMbi } from '../src/identifiers/mbi.js'
-import { loadKeyRing } from '../src/keys/keyring.js'
 import { parse, run, UsageError } from './cli.js'
 
 const USAGE = `usage: npm run encrypt -- <MBI|-> [options]
@@ -26,7 +27,7 @@ Prints the token on the first line and the search URL on the second.
 
 options:
   --format FORMAT     jwe (default: JWE compact) or hpke (the short RFC 9180 token, docs/TOKENS.md)
-  --jwks FILE|URL     the gateway's JWKS (default: the local key directory's active keys)
+  --jwks FILE|URL     the gateway's JWKS (default: the running gateway's, else <KEYS_DIR>/jwks.json)
   --alg ALG           jwe only: ECDH-ES (default) or ECDH-ES+A256KW
   --enc ENC           jwe only: A256GCM (default) or A128GCM
   --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
@@ -80,12 +81,7 @@ async function main(): Promise<void> {
 
   // The gateway's own settings are read only when a default needs them.
   const config = values.jwks && values.base ? undefined : loadConfig()
-  const source = values.jwks
-  const jwks = !source
-    ? (await loadKeyRing(config!.keys.dir)).jwks()
-    : /^https?:\/\//.test(source)
-      ? await fetchJwks(source)
-      : parseJwks(await readFile(source, 'utf8'))
+  const jwks = values.jwks ? await readJwks(values.jwks) : await defaultJwks(config!)
   // HPKE names the key by its published hpke_key_id: only keys that have one will do.
   const key = chooseKey(jwks, crv, { format: format as 'jwe' | 'hpke' })
   const ttl = ttlSeconds !== undefined ? { ttlSeconds } : {}
@@ -94,6 +90,30 @@ async function main(): Promise<void> {
       ? await encryptMbiHpke(mbi, key, ttl)
       : await encryptMbiJwe(mbi, key, { alg: alg as JweAlg, enc: enc as JweEnc, ...ttl })
   process.stdout.write(`${token}\n${patientSearchUrl(values.base ?? baseUrl(config!), token)}\n`)
+}
+
+async function readJwks(source: string): Promise<Jwks> {
+  return /^https?:\/\//.test(source) ? fetchJwks(source) : parseJwks(await readFile(source, 'utf8'))
+}
+
+/**
+ * Public keys only, as a partner has them: the running gateway's JWKS, else the one published in
+ * the key directory (`npm run keys -- publish`). Never the private key files, so no passphrase.
+ */
+async function defaultJwks(config: Config): Promise<Jwks> {
+  const url = `${baseUrl(config)}/.well-known/jwks.json`
+  try {
+    return await fetchJwks(url)
+  } catch {
+    const file = join(config.keys.dir, 'jwks.json')
+    try {
+      return parseJwks(await readFile(file, 'utf8'))
+    } catch {
+      throw new UsageError(
+        `no public keys: ${url} does not answer and ${file} is missing; start the gateway, run npm run keys -- publish, or give --jwks`,
+      )
+    }
+  }
 }
 
 async function readStdin(): Promise<string> {

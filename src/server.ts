@@ -55,7 +55,7 @@ export async function prepareGateway(config: Config, db: Database, logger: Logge
     logger.info({ count: config.db.seedCount }, 'seeded synthetic beneficiaries')
   }
   if (config.keys.autoGenerate && config.keys.store === 'dir') {
-    const kid = await ensureDevelopmentKey(config.keys.dir)
+    const kid = await ensureDevelopmentKey(config.keys.dir, { passphrase: config.keys.passphrase })
     if (kid) logger.warn({ kid, dir: config.keys.dir }, 'generated a development key pair')
   }
   if (config.keys.autoGenerate && config.keys.store === 'postgres') {

@@ -4,7 +4,13 @@ import type { KeyEntry, KeyStore, StoreEvents } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
 import { ringVersion } from './ring-version.js'
 import { settle } from './staging.js'
-import { readPrivateKeyFile, withHpkeKeyId, writeNewKey, type KeyFileOptions } from './store.js'
+import {
+  checkSealingMatches,
+  readPrivateKeyFile,
+  withHpkeKeyId,
+  writeNewKey,
+  type KeyFileOptions,
+} from './store.js'
 
 /**
  * KEY_STORE=dir (the default): the ring is the directory's manifest.json and private key files,
@@ -31,8 +37,11 @@ export function dirKeyStore(dir: string, options: KeyFileOptions = {}): KeyStore
         settle(manifest.keys, now)
         const result = await apply({
           entries: manifest.keys as KeyEntry[],
-          addKey: async (key, at) =>
-            withHpkeKeyId(await writeNewKey(dir, key, options, at), manifest),
+          addKey: async (key, at) => {
+            // Sealed or in clear as the keys already here: a forgotten passphrase never mixes them.
+            checkSealingMatches(manifest, options)
+            return withHpkeKeyId(await writeNewKey(dir, key, options, at), manifest)
+          },
         })
         await writeManifest(dir, manifest)
         return result

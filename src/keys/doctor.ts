@@ -2,7 +2,8 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from './errors.js'
 import { thumbprint, toPublicJwk } from './jwk.js'
-import { isAccepted, MANIFEST_FILE, readManifest } from './manifest.js'
+import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from './manifest.js'
+import { PBES2_ITERATIONS, sealParameters } from './protect.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
 export interface Finding {
@@ -19,6 +20,16 @@ async function keysWithoutHpkeKeyId(dir: string): Promise<number> {
     return raw.keys.filter((k) => k.hpkeKeyId === undefined).length
   } catch {
     return 0 // no manifest yet: an empty directory
+  }
+}
+
+/** The iteration count of a sealed file written with fewer than today's, if it opens at all. */
+async function weakSeal(path: string): Promise<number | undefined> {
+  try {
+    const { iterations } = sealParameters(await readFile(path, 'utf8'), path)
+    return iterations < PBES2_ITERATIONS ? iterations : undefined
+  } catch {
+    return undefined // unreadable or out of bounds: the load reports it as an error
   }
 }
 
@@ -59,10 +70,19 @@ export async function doctor(
         error(`${entry.file}: kid is not the key's RFC 7638 thumbprint`)
       }
     } catch (e) {
-      error(e instanceof KeyStoreError ? e.message : `${entry.file}: unreadable`)
+      const why = e instanceof KeyStoreError ? e.message : `${entry.file}: unreadable`
+      error(`key ${entry.kid} (${entry.state}) not loaded: ${why}`)
     }
     if (entry.state === 'retiring' && !isAccepted(entry, now)) {
       warn(`${entry.kid}: retiring key past its notAfter; run: npm run keys -- retire ${entry.kid}`)
+    }
+    if (isAccepted(entry, now) && isSealedKeyFile(entry.file)) {
+      const weak = await weakSeal(join(dir, entry.file))
+      if (weak !== undefined) {
+        warn(
+          `key ${entry.kid}: weak seal (PBES2 p2c=${weak}, under ${PBES2_ITERATIONS}); rotate it with KEYS_PASSPHRASE set`,
+        )
+      }
     }
   }
   const active = manifest.keys.filter((k) => k.state === 'active')

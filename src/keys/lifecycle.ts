@@ -1,7 +1,7 @@
 import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve } from './jwk.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
-import { withHpkeKeyId, writeNewKey, type KeyFileOptions } from './store.js'
+import { checkSealingMatches, withHpkeKeyId, writeNewKey, type KeyFileOptions } from './store.js'
 
 /**
  * Key lifecycle commands. Each reads the manifest, changes it in memory and writes it back
@@ -32,6 +32,7 @@ export async function rotate(
   now = new Date(),
 ): Promise<RotateResult> {
   const manifest = await readManifest(dir)
+  checkSealingMatches(manifest, options)
   const previous = manifest.keys.filter((k) => k.state === 'active' && k.crv === crv)
   const added = withHpkeKeyId(
     await writeNewKey(dir, await generateKey(crv), options, now),

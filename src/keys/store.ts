@@ -51,6 +51,25 @@ export async function writeNewKey(
   }
 }
 
+/**
+ * A directory holds sealed keys or keys in clear, never both: a command that would add one kind
+ * beside the other refuses, so a forgotten KEYS_PASSPHRASE never leaves a clear key among sealed
+ * ones. Retired and revoked keys do not count (their files may be gone).
+ */
+export function checkSealingMatches(manifest: Manifest, options: KeyFileOptions): void {
+  const sealed = options.passphrase !== undefined
+  const other = manifest.keys.find(
+    (k) => (k.state === 'active' || k.state === 'retiring') && isSealedKeyFile(k.file) !== sealed,
+  )
+  if (!other) return
+  throw new KeyStoreError(
+    'ERR_KEYS_SEALING_MIXED',
+    sealed
+      ? `key ${other.kid} is in clear and a passphrase is set: this directory holds keys in clear; to seal keys, make them in a new directory and point KEYS_DIR at it`
+      : `key ${other.kid} is sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE, so the new key is sealed too`,
+  )
+}
+
 /** Generates a key, writes its private JWK with mode 0600 and records it as active. */
 export async function addGeneratedKey(
   dir: string,
@@ -58,6 +77,7 @@ export async function addGeneratedKey(
   now = new Date(),
   options: KeyFileOptions = {},
 ): Promise<ManifestEntry> {
+  checkSealingMatches(await readManifest(dir), options)
   const written = await writeNewKey(dir, await generateKey(crv), options, now)
   const manifest = await readManifest(dir)
   const entry = withHpkeKeyId(written, manifest)
