@@ -120,6 +120,7 @@ export async function startGateway(
           metrics.observeRingVersion(version)
         },
         onTick: (ring) => metrics.observeRing(ring),
+        onStatus: (status) => metrics.observeRingStatus(status),
       })
     } catch (error) {
       await store.close()
@@ -172,6 +173,7 @@ export async function startGateway(
       logger,
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+      keyRingStaleAfterSeconds: config.keys.staleReadySeconds,
       version: await packageVersion(),
       features: config.features,
     })

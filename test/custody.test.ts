@@ -12,11 +12,11 @@ import type { KeyStoreError } from '../src/keys/errors.js'
 import { loadKeyRing } from '../src/keys/keyring.js'
 import { retire, revoke, rotate } from '../src/keys/lifecycle.js'
 import { MANIFEST_FILE, readManifest } from '../src/keys/manifest.js'
-import { reloadingKeyRing } from '../src/keys/reload.js'
 import { addGeneratedKey } from '../src/keys/store.js'
 import { createLogger } from '../src/log/logger.js'
 import { parseKeyLastUsed } from '../src/metrics/index.js'
 import { startGateway, type RunningGateway } from '../src/server.js'
+import { followDir } from './support/following.js'
 import { capturingLogger } from './support/app.js'
 import { tempDir } from './support/keys.js'
 import { childEnv } from './support/process.js'
@@ -190,7 +190,7 @@ describe('reloading the key ring without a restart', () => {
     const dir = await tempDir()
     const a = await addGeneratedKey(dir, 'P-256')
     const { logger, lines } = capturingLogger()
-    const source = await reloadingKeyRing(dir, { logger, watch: false })
+    const source = await followDir(dir, { logger })
     const good = source.current()
     await writeFile(join(dir, MANIFEST_FILE), '{ not json')
     expect(await source.reload('test')).toBe(false)
@@ -212,13 +212,17 @@ describe('reloading the key ring without a restart', () => {
         ],
       }),
     )
-    await chmod(join(dir, a.file), 0o640)
-    expect(await source.reload('test')).toBe(false)
-    expect(lines.at(-1)).toMatch(/ERR_KEYS_FILE_PERMISSIONS/)
-    await chmod(join(dir, a.file), 0o600)
     expect(await source.reload('test')).toBe(true)
     expect(source.current()).not.toBe(good)
-    source.close()
+    expect(source.current().get(a.kid)).toBeDefined()
+    await source.stop()
+    // A key file readable by others is refused on load: that key alone, named in the log.
+    await chmod(join(dir, a.file), 0o640)
+    const restarted = await followDir(dir, { logger })
+    expect(restarted.current().get(a.kid)).toBeUndefined()
+    expect(restarted.status().errors).toEqual(['ERR_KEYS_FILE_PERMISSIONS'])
+    expect(lines.at(-1)).toMatch(/ERR_KEYS_FILE_PERMISSIONS/)
+    await restarted.stop()
   })
 })
 

@@ -72,6 +72,7 @@ export function keys(env: Env): KeysConfig {
     jwksMaxAgeSeconds: read(env, 'JWKS_MAX_AGE'),
     store,
     pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
+    staleReadySeconds: read(env, 'KEYS_STALE_READY_SECONDS'),
   }
 }
 

@@ -64,6 +64,8 @@ export interface KeysConfig {
   store: 'dir' | 'postgres'
   /** Seconds between reads of the key ring version (KEYS_POLL_INTERVAL). */
   pollIntervalSeconds: number
+  /** Seconds the key store may be unreadable before readiness fails (KEYS_STALE_READY_SECONDS). */
+  staleReadySeconds: number
 }
 
 /** Replay window: require `exp` in tokens, at most `maxLifetimeSeconds` after `iat` (or now). */

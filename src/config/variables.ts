@@ -216,6 +216,15 @@ export const VARIABLES = {
       'seconds between reads of the key ring version, besides LISTEN/NOTIFY or the directory watch; a rotation publishes after three',
     secret: false,
   }),
+  KEYS_STALE_READY_SECONDS: variable({
+    section: 'keys',
+    type: 'seconds, 0-86400',
+    parse: integer(0, 86_400),
+    fallback: 300,
+    description:
+      '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the key store has been unreadable for this long (0: never)',
+    secret: false,
+  }),
   JWKS_MAX_AGE: variable({
     section: 'keys',
     type: 'seconds, 0-86400',

@@ -27,6 +27,8 @@ export interface AppDeps {
   /** Base URL the gateway is reached at, used in Bundle links. */
   publicBaseUrl: string
   clock?: () => Date
+  /** Seconds the key store may be unreadable before /health/ready answers 503 (default 300). */
+  keyRingStaleAfterSeconds?: number
   jwksMaxAgeSeconds?: number
   version?: string
   /** Prometheus metrics, served at /metrics; a fresh registry when absent. */
@@ -99,7 +101,15 @@ export function createApp(deps: AppDeps) {
   }
   app.route('/v2/fhir', metadataRoutes(fhirBase, software, capability))
   app.route('/.well-known', jwksRoutes(keys, deps.jwksMaxAgeSeconds ?? 300, clock))
-  app.route('/health', healthRoutes(keys, sql))
+  app.route(
+    '/health',
+    healthRoutes(keys, sql, {
+      clock,
+      ...(deps.keyRingStaleAfterSeconds !== undefined
+        ? { ringStaleAfterSeconds: deps.keyRingStaleAfterSeconds }
+        : {}),
+    }),
+  )
   app.get('/metrics', async function prometheus(c) {
     c.header('Content-Type', metrics.registry.contentType)
     return c.body(await metrics.registry.metrics())

@@ -27,6 +27,7 @@ export type HttpErrorCode =
   | 'ERR_CLIENT_NOT_ALLOWED'
   | 'ERR_URL_TOO_LONG'
   | 'ERR_TIMEOUT'
+  | 'ERR_KEYS_RING_STALE'
   | 'ERR_INTERNAL'
 
 /** An error that already knows its HTTP status and FHIR issue type. Handlers throw these. */

@@ -1,9 +1,9 @@
-import { watch } from 'node:fs'
-import { withDirLock, LOCK_FILE } from './dir-lock.js'
+import { withDirLock } from './dir-lock.js'
 import type { KeyEntry, KeyStore, StoreEvents } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
 import { ringVersion } from './ring-version.js'
 import { settle } from './staging.js'
+import { watchKeyDirectory, type WatchOptions } from './watch.js'
 import {
   checkSealingMatches,
   readPrivateKeyFile,
@@ -16,15 +16,28 @@ import {
  * KEY_STORE=dir (the default): the ring is the directory's manifest.json and private key files,
  * for one host. Changes hold the directory's lock file and write the manifest atomically.
  */
-export function dirKeyStore(dir: string, options: KeyFileOptions = {}): KeyStore {
+export interface DirStoreOptions extends KeyFileOptions {
+  /** The directory watch (tests): its identity poll interval, and whether file events are used. */
+  watch?: Pick<WatchOptions, 'pollMs' | 'events'>
+}
+
+export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStore {
+  // Once a manifest has been read, its absence is a failure (the directory is being replaced),
+  // never an empty ring: a follower keeps the ring it has.
+  let seen = false
+  const manifest = async () => {
+    const read = await readManifest(dir, { required: seen })
+    if (read.keys.length > 0) seen = true
+    return read
+  }
   return {
     kind: 'dir',
     location: dir,
     async version() {
-      return ringVersion((await readManifest(dir)).keys)
+      return ringVersion((await manifest()).keys)
     },
     async read() {
-      const { keys } = await readManifest(dir)
+      const { keys } = await manifest()
       return {
         version: ringVersion(keys),
         entries: keys,
@@ -48,12 +61,11 @@ export function dirKeyStore(dir: string, options: KeyFileOptions = {}): KeyStore
       })
     },
     async subscribe(events: StoreEvents) {
-      const watcher = watch(dir, { persistent: false }, (_event, file) => {
-        // Temporary files of an atomic write, the lock and the published JWKS change nothing.
-        if (file && (file.endsWith('.tmp') || file === 'jwks.json' || file === LOCK_FILE)) return
-        events.changed('file change')
+      // Survives the directory being replaced (mv, an orchestrator's ..data symlink swap).
+      const watcher = watchKeyDirectory(dir, (reason) => events.changed(reason), {
+        ...options.watch,
+        onWatchError: (error) => events.lost(error),
       })
-      watcher.on('error', (error) => events.lost(error))
       return {
         async close() {
           watcher.close()

@@ -7,19 +7,25 @@ import {
   type KeyRingSource,
   type OpenedKey,
   type RingKey,
+  type RingStatus,
 } from './keyring.js'
 import { stateAt } from './manifest.js'
 
 export interface FollowOptions {
   logger: Logger
+  /** The time of loads and failures (status()); tests set it. */
+  clock?: () => Date
   /** Reads the store's version this often (KEYS_POLL_INTERVAL); 0 never polls. */
   pollIntervalMs: number
   /** Follow notifications / file events too (default true). */
   subscribe?: boolean
   /** Called with each ring put in place, and its version. */
   onReload?: (ring: KeyRing, version: number) => void
-  /** Called when reading the store or loading a key failed (the ring in place stays). */
-  onFailure?: (error: unknown) => void
+  /**
+   * Called after every load and every failed poll with how it went: a failed load has errors
+   * (the store could not be read, or a key it accepts could not be opened).
+   */
+  onStatus?: (status: RingStatus) => void
   /** Called on every poll, after any reload: states change with the clock (pending keys). */
   onTick?: (ring: KeyRing) => void
 }
@@ -29,6 +35,7 @@ export interface FollowingKeyRing extends KeyRingSource {
   version(): number
   /** When the ring in place was loaded. */
   loadedAt(): Date
+  status(): RingStatus
   /** Reads the store again; resolves true when a ring was put in place. */
   reload(reason: string): Promise<boolean>
   close(): Promise<void>
@@ -80,15 +87,25 @@ export async function followKeyStore(
   options: FollowOptions,
 ): Promise<FollowingKeyRing> {
   const { logger } = options
+  const clock = options.clock ?? (() => new Date())
   const cache = new Map<string, OpenedKey>()
-  const fail = (reason: string, error: unknown) => {
-    failing = true
+  const codeOf = (error: unknown) => (error as { code?: string }).code ?? 'ERR_KEYS_UNKNOWN'
+  const report = (reason: string, error: unknown) => {
     const e = error as { code?: string; message?: string }
     logger.error(
       { reason, code: e.code, error: e.message, store: store.kind },
       'key ring reload failed; keeping the last good ring',
     )
-    options.onFailure?.(error)
+  }
+  const emit = () => options.onStatus?.(status())
+  const status = (): RingStatus => ({ lastGoodLoad, staleSince, errors })
+  // The store could not be read: the ring in place stays, and may be missing a change.
+  const storeFailed = (reason: string, error: unknown) => {
+    report(reason, error)
+    failing = true
+    staleSince ??= clock()
+    errors = [codeOf(error)]
+    emit()
   }
 
   const loadOnce = async (reason: string): Promise<boolean> => {
@@ -96,20 +113,24 @@ export async function followKeyStore(
     try {
       stored = await store.read()
     } catch (error) {
-      fail(reason, error)
+      storeFailed(reason, error)
       return false
     }
-    let keyFailed = false
+    const keyErrors: string[] = []
     const next = await ringFromStore(stored, cache, (error) => {
-      keyFailed = true
-      fail(reason, error)
+      keyErrors.push(codeOf(error))
+      report(reason, error)
     })
     const changed = stored.version !== version
     ring = next
     version = stored.version
-    loadedAt = new Date()
-    failing = keyFailed
+    loadedAt = clock()
+    failing = keyErrors.length > 0
+    staleSince = undefined
+    errors = keyErrors
+    if (!failing) lastGoodLoad = loadedAt
     options.onReload?.(next, version)
+    emit()
     const now = new Date()
     logger.info(
       {
@@ -125,12 +146,21 @@ export async function followKeyStore(
 
   // Start-up: a store that cannot be read stops it; a key that cannot be opened is logged.
   const first = await store.read()
-  let failing = false
-  let ring = await ringFromStore(first, cache, (error) => fail('start', error))
+  let errors: readonly string[] = []
+  const startErrors: string[] = []
+  let ring = await ringFromStore(first, cache, (error) => {
+    startErrors.push(codeOf(error))
+    report('start', error)
+  })
+  errors = startErrors
+  let failing = startErrors.length > 0
+  let staleSince: Date | undefined
   let version = first.version
-  let loadedAt = new Date()
+  let loadedAt = clock()
+  let lastGoodLoad: Date | undefined = failing ? undefined : loadedAt
   let seen = first.version
   options.onReload?.(ring, version)
+  emit()
 
   let running: Promise<boolean> | undefined
   let again = false
@@ -158,7 +188,7 @@ export async function followKeyStore(
         if (await reload('poll')) seen = current
       }
     } catch (error) {
-      fail('poll', error)
+      storeFailed('poll', error)
     }
     options.onTick?.(ring)
   }
@@ -194,6 +224,7 @@ export async function followKeyStore(
     current: () => ring,
     version: () => version,
     loadedAt: () => loadedAt,
+    status,
     reload,
     async close() {
       clearInterval(timer)

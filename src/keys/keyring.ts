@@ -113,6 +113,21 @@ export interface KeyRingSource {
   current(): KeyRing
   /** The version of the stored ring in place (ring-version.ts), when it comes from a store. */
   version?(): number
+  /** How the source's loads went, when it follows a store (readiness and metrics read it). */
+  status?(): RingStatus
+}
+
+/** How a following ring's loads went. */
+export interface RingStatus {
+  /** When a load last read the store and opened every key it accepts (undefined: never). */
+  lastGoodLoad: Date | undefined
+  /**
+   * Since when the store could not be read: the ring in place may miss a change made since (a
+   * revocation). Undefined while the ring follows the store.
+   */
+  staleSince: Date | undefined
+  /** Error codes of the last load; empty when it loaded everything. */
+  errors: readonly string[]
 }
 
 export function staticKeyRing(ring: KeyRing): KeyRingSource {

@@ -131,12 +131,22 @@ function assignMissingHpkeKeyIds(keys: ManifestEntry[]): ManifestEntry[] {
   return keys
 }
 
-export async function readManifest(dir: string): Promise<Manifest> {
+/**
+ * The manifest of `dir`. A directory without one lists no keys (a fresh checkout), unless
+ * `required`: a running gateway's reload then fails rather than dropping every key while the
+ * directory is being replaced.
+ */
+export async function readManifest(dir: string, { required = false } = {}): Promise<Manifest> {
   let text: string
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8')
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, keys: [] }
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (!required) return { version: 1, keys: [] }
+      throw new KeyStoreError('ERR_KEYS_MANIFEST_MISSING', `${dir}: no ${MANIFEST_FILE}`, {
+        cause,
+      })
+    }
     throw cause
   }
   return parseManifest(text)

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { KeyRing } from '../keys/keyring.js'
+import type { KeyRing, RingStatus } from '../keys/keyring.js'
 import { stateAt } from '../keys/manifest.js'
 
 /**
@@ -26,6 +26,12 @@ export interface Metrics {
   observeRing(ring: KeyRing, now?: Date): void
   /** Publishes the version of the ring in place. */
   observeRingVersion(version: number): void
+  /** Key ring loads that failed, by the first error code. */
+  keyRingReloadFailures: Counter<'code'>
+  /** Unix time of the last load that read the store and opened every key it accepts. */
+  keyRingLastGoodLoad: Gauge
+  /** Counts a failed load and publishes the last good load time. */
+  observeRingStatus(status: RingStatus): void
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -73,8 +79,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['client'] as const,
     registers: [registry],
   })
+  const keyRingReloadFailures = new Counter({
+    name: 'sealed_search_key_ring_reload_failures_total',
+    help: 'Key ring loads that failed: the store could not be read, or a key it accepts could not be opened (by error code)',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  })
+  const keyRingLastGoodLoad = new Gauge({
+    name: 'sealed_search_key_ring_last_good_load_seconds',
+    help: 'Unix time of the last key ring load that read the store and opened every key it accepts',
+    registers: [registry],
+  })
   return {
     registry,
+    keyRingReloadFailures,
+    keyRingLastGoodLoad,
+    observeRingStatus(status) {
+      if (status.errors[0]) keyRingReloadFailures.inc({ code: status.errors[0] })
+      if (status.lastGoodLoad) keyRingLastGoodLoad.set(status.lastGoodLoad.getTime() / 1000)
+    },
     requests,
     duration,
     decryptions,

@@ -51,6 +51,7 @@ describe('configuration', () => {
         jwksMaxAgeSeconds: 300,
         store: 'dir',
         pollIntervalSeconds: 5,
+        staleReadySeconds: 300,
       },
       tokens: { requireExp: false, maxLifetimeSeconds: 300 },
       audit: { log: 'stdout', hmacKey: undefined },
@@ -94,6 +95,7 @@ describe('configuration', () => {
       jwksMaxAgeSeconds: 60,
       store: 'dir',
       pollIntervalSeconds: 5,
+      staleReadySeconds: 300,
     })
     expect(c.tokens).toEqual({ requireExp: true, maxLifetimeSeconds: 30 })
     expect(c.audit.log).toBe('stderr')

@@ -5,7 +5,8 @@ import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'
 
 /**
- * Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active).
+ * Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active,
+ * the key store has not been unreadable for longer than allowed).
  * Readiness names the key ring version in place, in its body and (also when not ready) in the
  * `Key-Ring-Version` header, so a fleet's convergence can be read from every instance.
  */
@@ -15,7 +16,20 @@ import { HttpError } from '../errors.js'
  */
 const READINESS_PROBE_MS = 2000
 
-export function healthRoutes(keys: KeyRingSource, sql: Database) {
+export interface ReadinessOptions {
+  clock?: () => Date
+  /**
+   * Seconds the key store may be unreadable (so the ring in place could miss a revocation)
+   * before readiness answers 503 `ERR_KEYS_RING_STALE`; 0 never does.
+   */
+  ringStaleAfterSeconds?: number
+}
+
+export function healthRoutes(
+  keys: KeyRingSource,
+  sql: Database,
+  { clock = () => new Date(), ringStaleAfterSeconds = 300 }: ReadinessOptions = {},
+) {
   return new Hono<AppEnv>()
     .get('/live', (c) => c.json({ status: 'ok' }))
     .get('/ready', async function ready(c) {
@@ -26,6 +40,20 @@ export function healthRoutes(keys: KeyRingSource, sql: Database) {
         throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
           'Retry-After': '5',
         })
+      }
+      const stale = keys.status?.().staleSince
+      if (
+        stale &&
+        ringStaleAfterSeconds > 0 &&
+        clock().getTime() - stale.getTime() > ringStaleAfterSeconds * 1000
+      ) {
+        throw new HttpError(
+          503,
+          'transient',
+          'ERR_KEYS_RING_STALE',
+          `the key store has not been readable since ${stale.toISOString()}`,
+          { 'Retry-After': '5' },
+        )
       }
       return c.json(ringVersion === undefined ? { status: 'ok' } : { status: 'ok', ringVersion })
     })
