@@ -330,6 +330,13 @@ describe('rotation under load, over real HTTP', () => {
     expect(outcome.issue[0]!.diagnostics).toMatch(/fetch the current JWKS/)
     // The new key still works.
     expect((await fetch(patientSearchUrl(base, newTokens[0]!))).status).toBe(200)
+
+    // Every load went well: the last good load is recent and no failure was counted.
+    const after = await (await fetch(`${base}/metrics`)).text()
+    const lastGood = /^sealed_search_key_ring_last_good_load_seconds ([0-9.e+]+)$/m.exec(after)
+    expect(Number(lastGood?.[1]) * 1000).toBeGreaterThan(Date.now() - 60_000)
+    expect(after).toMatch(/^# TYPE sealed_search_key_ring_reload_failures_total counter$/m)
+    expect(after).not.toMatch(/^sealed_search_key_ring_reload_failures_total\{/m)
   })
 })
 
