@@ -42,6 +42,14 @@ async function nextRound(staging: string, active: string): Promise<string> {
   return (await addGeneratedKey(staging, 'P-256')).kid
 }
 
+/** Ships `staging` as an operator does with mv: copy beside, swap the names, remove the old. */
+async function mvSwap(staging: string, dir: string): Promise<void> {
+  await cp(staging, `${dir}.new`, { recursive: true })
+  await rename(dir, `${dir}.old`)
+  await rename(`${dir}.new`, dir)
+  await rm(`${dir}.old`, { recursive: true })
+}
+
 const accepted = (ring: FollowingDir) =>
   ring
     .current()
@@ -76,10 +84,7 @@ describe('the key directory watch', () => {
     for (let round = 1; round <= 3; round++) {
       const revoked = kid
       kid = await nextRound(staging, revoked)
-      await cp(staging, join(base, 'keys.new'), { recursive: true })
-      await rename(dir, join(base, 'keys.old'))
-      await rename(join(base, 'keys.new'), dir)
-      await rm(join(base, 'keys.old'), { recursive: true })
+      await mvSwap(staging, dir)
       expect(await until(() => accepted(ring).join() === kid, 5000), `round ${round}`).toBe(true)
       expect(ring.current().get(revoked)).toBeUndefined()
     }
@@ -130,10 +135,7 @@ describe('the key directory watch', () => {
     const ring = await watching(dir, 'poll')
     for (let round = 1; round <= 2; round++) {
       kid = await nextRound(staging, kid)
-      await cp(staging, join(base, 'keys.new'), { recursive: true })
-      await rename(dir, join(base, 'keys.old'))
-      await rename(join(base, 'keys.new'), dir)
-      await rm(join(base, 'keys.old'), { recursive: true })
+      await mvSwap(staging, dir)
       expect(await until(() => accepted(ring).join() === kid, 5000), `round ${round}`).toBe(true)
     }
   })
