@@ -2,11 +2,14 @@
  * Partner side: encrypt an MBI to a gateway key and print the token and the search URL.
  *   npm run encrypt -- <MBI> [--format jwe|hpke] [--jwks FILE|URL] [--alg ECDH-ES|ECDH-ES+A256KW]
  *                           [--enc A256GCM|A128GCM] [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
+ *                           [--bind-cert FILE]
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
+  certificateThumbprint,
   chooseKey,
+  type ClientCertificate,
   encryptMbiHpke,
   encryptMbiJwe,
   fetchJwks,
@@ -32,7 +35,9 @@ options:
   --enc ENC           jwe only: A256GCM (default) or A128GCM
   --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
-  --base URL          gateway base URL for the printed search URL (default: from config)`
+  --base URL          gateway base URL for the printed search URL (default: from config)
+  --bind-cert FILE    bind the token to this mTLS client certificate (PEM or DER): the gateway
+                      opens it only over a connection that presents it (docs/TOKENS.md)`
 
 const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
 const ENCS: readonly string[] = ['A256GCM', 'A128GCM']
@@ -47,6 +52,7 @@ async function main(): Promise<void> {
     crv: { type: 'string' },
     ttl: { type: 'string' },
     base: { type: 'string' },
+    'bind-cert': { type: 'string' },
     help: { type: 'boolean' },
   })
   if (values.help) {
@@ -78,13 +84,17 @@ async function main(): Promise<void> {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
       throw new UsageError('--ttl must be a positive whole number')
   }
+  const bindCertificate = await readCertificate(values['bind-cert'])
 
   // The gateway's own settings are read only when a default needs them.
   const config = values.jwks && values.base ? undefined : loadConfig()
   const jwks = values.jwks ? await readJwks(values.jwks) : await defaultJwks(config!)
   // HPKE names the key by its published hpke_key_id: only keys that have one will do.
   const key = chooseKey(jwks, crv, { format: format as 'jwe' | 'hpke' })
-  const ttl = ttlSeconds !== undefined ? { ttlSeconds } : {}
+  const ttl = {
+    ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+    ...(bindCertificate !== undefined ? { bindCertificate } : {}),
+  }
   const token =
     format === 'hpke'
       ? await encryptMbiHpke(mbi, key, ttl)
@@ -114,6 +124,25 @@ async function defaultJwks(config: Config): Promise<Jwks> {
       )
     }
   }
+}
+
+/** A client certificate file, PEM or DER, checked before anything is encrypted. */
+async function readCertificate(file: string | undefined): Promise<ClientCertificate | undefined> {
+  if (file === undefined) return undefined
+  let bytes: Buffer
+  try {
+    bytes = await readFile(file)
+  } catch {
+    throw new UsageError('--bind-cert: cannot read the certificate file')
+  }
+  const text = bytes.toString('latin1')
+  const certificate = text.trimStart().startsWith('-----') ? text : new Uint8Array(bytes)
+  try {
+    certificateThumbprint(certificate)
+  } catch {
+    throw new UsageError('--bind-cert: not a PEM or DER certificate')
+  }
+  return certificate
 }
 
 async function readStdin(): Promise<string> {

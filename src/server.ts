@@ -167,7 +167,9 @@ export async function startGateway(
       audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
       tokenPolicy: config.tokens,
       dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
-      ...(config.tls ? { clientAllowlist: config.tls.clientAllowlist } : {}),
+      ...(config.tls
+        ? { clientAllowlist: config.tls.clientAllowlist, boundClients: config.tls.boundClients }
+        : {}),
       // Searches and readiness read from DATABASE_READ_URL's hosts (or the primary).
       sql: db.reads,
       logger,

@@ -211,10 +211,10 @@ describe('HPKE tokens that are refused', () => {
     )
   })
 
-  it('refuses a version other than 2, including the undeployed version 1 draft', async () => {
+  it('refuses a version other than 2 and 3 (bound), including the undeployed version 1 draft', async () => {
     const token = await encryptMbiHpke(MBI, x25519.publicJwk)
     expect(bytesOf(token)[0]).toBe(0x02)
-    for (const version of [0x00, 0x01, 0x03, 0xff]) {
+    for (const version of [0x00, 0x01, 0x04, 0x82, 0xff]) {
       expect(await refusal(rewrite(token, (b) => (b[0] = version)))).toBe(
         'ERR_TOKEN_FORMAT_UNSUPPORTED',
       )

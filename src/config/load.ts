@@ -8,7 +8,7 @@ import type { Config } from './types.js'
  * ConfigError naming the variable; the caller stops start-up with its message.
  */
 export function loadConfig(env: Env = processEnvironment()): Config {
-  return {
+  const config: Config = {
     server: sections.server(env),
     db: sections.db(env),
     keys: sections.keys(env),
@@ -18,6 +18,8 @@ export function loadConfig(env: Env = processEnvironment()): Config {
     features: sections.features(env),
     cluster: sections.cluster(env),
   }
+  sections.senderBindingNeedsTls(config.tokens, config.tls)
+  return config
 }
 
 /**

@@ -88,18 +88,41 @@ export function hexBytes(minBytes: number): Parser<Buffer> {
   }
 }
 
+function fingerprint(f: string): string {
+  const hex = f.replace(/:/g, '').toUpperCase()
+  if (!/^[0-9A-F]{64}$/.test(hex)) {
+    throw new InvalidValue('entries must be SHA-256 fingerprints (64 hex digits)')
+  }
+  return hex.match(/../g)!.join(':')
+}
+
 /** Comma-separated SHA-256 fingerprints, written back upper-case and colon-separated. */
 export const fingerprints: Parser<string[]> = (raw) =>
   raw
     .split(',')
     .map((f) => f.trim())
     .filter(Boolean)
-    .map((f) => {
-      const hex = f.replace(/:/g, '').toUpperCase()
-      if (!/^[0-9A-F]{64}$/.test(hex)) {
-        throw new InvalidValue('entries must be SHA-256 fingerprints (64 hex digits)')
+    .map(fingerprint)
+
+export interface AllowlistEntry {
+  /** Upper-case hex, colon-separated, as node prints `fingerprint256`. */
+  fingerprint: string
+  /** Marked `=bound`: this client's identifier tokens must be sender-bound. */
+  bound: boolean
+}
+
+/** Comma-separated SHA-256 fingerprints, each optionally followed by `=bound`. */
+export const clientAllowlist: Parser<AllowlistEntry[]> = (raw) =>
+  raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [f, mark, ...more] = entry.split('=')
+      if (more.length || (mark !== undefined && mark.trim() !== 'bound')) {
+        throw new InvalidValue('an entry is a fingerprint, optionally followed by =bound')
       }
-      return hex.match(/../g)!.join(':')
+      return { fingerprint: fingerprint(f!.trim()), bound: mark !== undefined }
     })
 
 /** `auto` (one per core) or a whole number up to `max`. */

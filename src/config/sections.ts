@@ -80,6 +80,7 @@ export function tokens(env: Env): TokensConfig {
   return {
     requireExp: read(env, 'TOKEN_REQUIRE_EXP'),
     maxLifetimeSeconds: read(env, 'TOKEN_MAX_LIFETIME'),
+    requireSenderBinding: read(env, 'TOKEN_REQUIRE_SENDER_BINDING'),
   }
 }
 
@@ -99,11 +100,26 @@ export function tls(env: Env): TlsConfig | undefined {
   if (!TLS_VARIABLES.some((n) => isSet(env, n))) return undefined
   const missing = TLS_VARIABLES.find((n) => !isSet(env, n))
   if (missing) throw new ConfigError(missing, `mTLS needs all of ${TLS_VARIABLES.join(', ')}`)
+  const allowlist = read(env, 'TLS_CLIENT_ALLOWLIST')!
   return {
     certFile: read(env, 'TLS_CERT_FILE')!,
     keyFile: read(env, 'TLS_KEY_FILE')!,
     clientCaFile: read(env, 'TLS_CLIENT_CA_FILE')!,
-    clientAllowlist: read(env, 'TLS_CLIENT_ALLOWLIST')!,
+    clientAllowlist: allowlist.map((e) => e.fingerprint),
+    boundClients: allowlist.filter((e) => e.bound).map((e) => e.fingerprint),
+  }
+}
+
+/** Sender binding is checked against the mTLS client certificate: without mTLS, refuse to start. */
+export function senderBindingNeedsTls(
+  tokensConfig: TokensConfig,
+  tlsConfig: TlsConfig | undefined,
+) {
+  if (tokensConfig.requireSenderBinding && !tlsConfig) {
+    throw new ConfigError(
+      'TOKEN_REQUIRE_SENDER_BINDING',
+      `sender binding needs mTLS: set ${TLS_VARIABLES.join(', ')}`,
+    )
   }
 }
 

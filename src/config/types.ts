@@ -72,6 +72,8 @@ export interface KeysConfig {
 export interface TokensConfig {
   requireExp: boolean
   maxLifetimeSeconds: number
+  /** Refuse tokens not bound to the connection's client certificate (needs mTLS). */
+  requireSenderBinding: boolean
 }
 
 export interface AuditConfig {
@@ -89,6 +91,8 @@ export interface TlsConfig {
   clientCaFile: string
   /** SHA-256 fingerprints (upper-case hex, colon-separated) of the client certificates served. */
   clientAllowlist: string[]
+  /** The allowlisted fingerprints marked `=bound`: those clients must send sender-bound tokens. */
+  boundClients: string[]
 }
 
 export interface LegacyHashConfig {

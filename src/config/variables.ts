@@ -2,7 +2,7 @@ import {
   boolean,
   countOrAuto,
   date,
-  fingerprints,
+  clientAllowlist,
   hexBytes,
   integer,
   oneOf,
@@ -241,6 +241,15 @@ export const VARIABLES = {
     description: 'replay window: refuse tokens without `exp` (the claims form)',
     secret: false,
   }),
+  TOKEN_REQUIRE_SENDER_BINDING: variable({
+    section: 'tokens',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'refuse identifier tokens not bound to the client certificate (`x5t#S256`, HPKE version 3); needs mTLS',
+    secret: false,
+  }),
   TOKEN_MAX_LIFETIME: variable({
     section: 'tokens',
     type: 'seconds, 1-86400',
@@ -296,10 +305,11 @@ export const VARIABLES = {
   TLS_CLIENT_ALLOWLIST: variable({
     section: 'tls',
     type: 'SHA-256 fingerprints',
-    parse: fingerprints,
+    parse: clientAllowlist,
     fallback: undefined,
     shown: 'none',
-    description: 'comma-separated fingerprints of the client certificates served',
+    description:
+      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens',
     secret: false,
   }),
   LEGACY_HASH_ENABLED: variable({

@@ -24,6 +24,8 @@ export type TokenErrorCode =
   | 'ERR_TOKEN_LIFETIME_TOO_LONG'
   | 'ERR_TOKEN_NOT_YET_VALID'
   | 'ERR_TOKEN_IDENTIFIER_INVALID'
+  | 'ERR_TOKEN_SENDER_MISMATCH'
+  | 'ERR_TOKEN_BINDING_REQUIRED'
 
 const MESSAGES: Record<TokenErrorCode, string> = {
   ERR_TOKEN_TOO_LONG: 'identifier token is longer than the gateway accepts',
@@ -52,13 +54,29 @@ const MESSAGES: Record<TokenErrorCode, string> = {
   // One message for every identifier system: an MBI, or a HICN on the hicn-encrypted system.
   ERR_TOKEN_IDENTIFIER_INVALID:
     'the decrypted identifier is not well-formed for the identifier system',
+  // One answer for a wrong certificate, no certificate and plain HTTP; the expected one is
+  // never named (a log reader replaying a URL learns nothing).
+  ERR_TOKEN_SENDER_MISMATCH:
+    'identifier token is bound to a client certificate that this connection did not present',
+  ERR_TOKEN_BINDING_REQUIRED:
+    'this gateway requires identifier tokens bound to the client certificate (x5t#S256)',
 }
 
 export class TokenError extends SealedSearchError<TokenErrorCode> {
-  constructor(code: TokenErrorCode, options?: { cause?: unknown; detail?: string }) {
+  /**
+   * Set when the token was sender-bound and failed for it: a JWE over the wrong connection, or a
+   * bound HPKE token that did not open (for the binding metrics; the client sees only `code`).
+   */
+  readonly senderBound: boolean
+
+  constructor(
+    code: TokenErrorCode,
+    options?: { cause?: unknown; detail?: string; senderBound?: boolean },
+  ) {
     const message = options?.detail ? `${MESSAGES[code]} (${options.detail})` : MESSAGES[code]
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TokenError'
+    this.senderBound = options?.senderBound ?? code === 'ERR_TOKEN_SENDER_MISMATCH'
   }
 }
 

@@ -2,6 +2,7 @@ import { concatBytes } from '@noble/hashes/utils.js'
 import type { KeyResolver, RingKey } from '../keys/keyring.js'
 import { isAccepted } from '../keys/manifest.js'
 import { decodeBase64url } from './base64url.js'
+import { senderThumbprint, type Binding, type Sender } from './binding.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { parseFrame, THUMBPRINT_LENGTH, tokenInfo } from './hpke/framing.js'
@@ -15,6 +16,8 @@ export type OpenedHpke<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> &
   kemId: number
   kdfId: number
   aeadId: number
+  /** Version 3 tokens are bound to the connection's client certificate (docs/TOKENS.md). */
+  binding: Binding
 }
 
 /**
@@ -67,9 +70,13 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
   resolve: KeyResolver,
   now: Date,
   kind: K = 'mbi' as K,
+  sender?: Sender,
 ): Promise<OpenedHpke<K>> {
   if (token.length > MAX_HPKE_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_TOO_LONG')
   const frame = parseFrame(decodeBase64url(token))
+  // A bound token over a connection without a client certificate (plain HTTP): the same refusal
+  // as a JWE's; over another certificate it simply does not open (the thumbprint is in info).
+  const certThumbprint = frame.bound ? senderThumbprint(sender) : undefined
   const suite = allowedSuite(frame.kemId, frame.kdfId, frame.aeadId)
 
   // The key id is the number the gateway assigned and published: an exact Map lookup.
@@ -90,11 +97,12 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
     const { publicKey, thumbprint } = bytesOf(key)
     // A kid that is not a 32-byte thumbprint cannot be bound: the same uniform failure.
     if (thumbprint.length !== THUMBPRINT_LENGTH) throw new Error('kid is not a thumbprint')
-    // info binds purpose, header and the key's thumbprint; the header is also the AAD.
-    const info = tokenInfo(frame.header, thumbprint)
+    // info binds purpose, header, the key's thumbprint and, in version 3, the sender's
+    // certificate; the header is also the AAD.
+    const info = tokenInfo(frame.header, thumbprint, certThumbprint)
     plaintext = await openWithKey(suite, enc, key, publicKey, info, frame.header, ciphertext)
   } catch (cause) {
-    throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
+    throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause, senderBound: frame.bound })
   }
   const claims = parseIdentifierPayload(plaintext, now, kind)
   return {
@@ -104,5 +112,6 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
     kemId: frame.kemId,
     kdfId: frame.kdfId,
     aeadId: frame.aeadId,
+    binding: frame.bound ? 'bound' : 'unbound',
   }
 }

@@ -1,6 +1,8 @@
 import type { Curve } from '../keys/jwk.js'
 import { decodeBase64url, decodeUtf8 } from './base64url.js'
+import { parseX5tS256, X5T_S256 } from './binding.js'
 import { TokenError } from './errors.js'
+import { hasDuplicateMember } from './json-members.js'
 
 /** Key management algorithms accepted (RFC 7518 §4.6). Everything else is refused by name. */
 export const JWE_ALGS = ['ECDH-ES', 'ECDH-ES+A256KW'] as const
@@ -11,7 +13,7 @@ export const JWE_ENCS = ['A256GCM', 'A128GCM'] as const
 export type JweEnc = (typeof JWE_ENCS)[number]
 
 /** The only protected header members we read; any other member is refused. */
-const ALLOWED_MEMBERS = new Set(['alg', 'enc', 'kid', 'epk', 'apu', 'apv', 'typ', 'cty'])
+const ALLOWED_MEMBERS = new Set(['alg', 'enc', 'kid', 'epk', 'apu', 'apv', 'typ', 'cty', X5T_S256])
 
 const MAX_HEADER_CHARS = 640
 const MAX_KID_LENGTH = 128
@@ -32,6 +34,8 @@ export interface JweHeader {
   /** Agreement PartyUInfo and PartyVInfo as sent (RFC 7518 §4.6.1.2-3), for the Concat KDF. */
   apu?: string
   apv?: string
+  /** `x5t#S256` decoded: the SHA-256 of the sender's client certificate (src/crypto/binding.ts). */
+  boundTo?: Uint8Array
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -47,12 +51,16 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
     throw new TokenError('ERR_TOKEN_MALFORMED')
   }
   let header: unknown
+  let text: string
   try {
-    header = JSON.parse(decodeUtf8(decodeBase64url(segment)))
+    text = decodeUtf8(decodeBase64url(segment))
+    header = JSON.parse(text)
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_MALFORMED', { cause })
   }
   if (!isPlainObject(header)) throw new TokenError('ERR_TOKEN_MALFORMED')
+  // RFC 7516 §4: member names must be unique; a repeated one is refused, never "last wins".
+  if (hasDuplicateMember(text)) throw new TokenError('ERR_TOKEN_MALFORMED')
 
   const { alg, enc, kid } = header
   if (!(JWE_ALGS as readonly unknown[]).includes(alg))
@@ -78,7 +86,17 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
     throw new TokenError('ERR_TOKEN_MALFORMED')
   }
   const { apu, apv } = header as { apu?: string; apv?: string }
-  return { alg: alg as JweAlg, enc: enc as JweEnc, kid, epk: header.epk, apu, apv }
+  const x5t = header[X5T_S256]
+  const boundTo = x5t === undefined ? undefined : parseX5tS256(x5t)
+  return {
+    alg: alg as JweAlg,
+    enc: enc as JweEnc,
+    kid,
+    epk: header.epk,
+    apu,
+    apv,
+    ...(boundTo ? { boundTo } : {}),
+  }
 }
 
 /** The epk (RFC 7518 §4.6.1.1) must be a bare public key on the same curve as the gateway key. */

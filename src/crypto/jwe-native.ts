@@ -1,6 +1,7 @@
 import { createDecipheriv } from 'node:crypto'
 import { base64url } from 'jose'
 import { withSharedSecret, type Agreeing } from '../keys/agreement.js'
+import type { Binding } from './binding.js'
 import { concatKdf } from './concat-kdf.js'
 import type { EphemeralKey, JweAlg, JweEnc } from './jwe-header.js'
 
@@ -15,6 +16,8 @@ export interface CheckedJwe {
   epkPoint: Uint8Array
   apu: string | undefined
   apv: string | undefined
+  /** Checked against the connection already (checkJwe); decryption does not look at it. */
+  binding: Binding
   encryptedKey: Uint8Array
   iv: Uint8Array
   ciphertext: Uint8Array

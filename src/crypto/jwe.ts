@@ -1,6 +1,7 @@
 import { isAccepted } from '../keys/manifest.js'
 import type { KeyResolver, RingKey } from '../keys/keyring.js'
 import { decodeBase64url } from './base64url.js'
+import { checkSender, type Binding, type Sender } from './binding.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import {
@@ -17,6 +18,8 @@ export type OpenedJwe<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & 
   kid: string
   alg: JweAlg
   enc: JweEnc
+  /** Whether the token named the sender's certificate (`x5t#S256`) and this connection had it. */
+  binding: Binding
 }
 
 const IV_CHARS = 16 // 96-bit GCM IV (RFC 7518 §5.3)
@@ -25,12 +28,16 @@ const WRAPPED_KEY_CHARS: Record<JweEnc, number> = { A256GCM: 54, A128GCM: 32 } /
 
 /**
  * The checks before any key is used (RFC 7516 §7.1 parsing, then the allowlists): the header,
- * the key its `kid` names (no trial decryption), the epk's curve, the segment lengths.
+ * the key its `kid` names (no trial decryption), the epk's curve, the segment lengths, and a
+ * binding (`x5t#S256`) to the connection's client certificate: a bound token that arrives over
+ * any other connection is refused before the key is used (ERR_TOKEN_SENDER_MISMATCH). The member
+ * is in the protected header, so the AEAD's AAD covers it: changing it fails decryption.
  */
 export function checkJwe(
   token: string,
   resolve: KeyResolver,
   now: Date,
+  sender?: Sender,
 ): { key: RingKey; jwe: CheckedJwe } {
   const parts = token.split('.')
   if (parts.length !== 5) throw new TokenError('ERR_TOKEN_MALFORMED')
@@ -42,6 +49,7 @@ export function checkJwe(
     string,
   ]
   const header = parseJweHeader(protectedHeader)
+  const binding = checkSender(header.boundTo, sender)
 
   const key = resolve({ kid: header.kid })
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
@@ -62,6 +70,7 @@ export function checkJwe(
     epkPoint: ephemeralPoint(epk),
     apu: header.apu,
     apv: header.apv,
+    binding,
     encryptedKey: decodeBase64url(encryptedKey),
     iv: decodeBase64url(iv),
     ciphertext: decodeBase64url(ciphertext),
@@ -78,7 +87,14 @@ export function opened<K extends IdentifierKind>(
   jwe: CheckedJwe,
 ): OpenedJwe<K> {
   const claims = parseIdentifierPayload(plaintext, now, kind)
-  return { ...claims, format: 'jwe', kid: key.kid, alg: jwe.alg, enc: jwe.enc }
+  return {
+    ...claims,
+    format: 'jwe',
+    kid: key.kid,
+    alg: jwe.alg,
+    enc: jwe.enc,
+    binding: jwe.binding,
+  }
 }
 
 /**
@@ -91,8 +107,9 @@ export async function openJwe<K extends IdentifierKind = 'mbi'>(
   resolve: KeyResolver,
   now: Date,
   kind: K = 'mbi' as K,
+  sender?: Sender,
 ): Promise<OpenedJwe<K>> {
-  const { key, jwe } = checkJwe(token, resolve, now)
+  const { key, jwe } = checkJwe(token, resolve, now, sender)
   let plaintext: Uint8Array
   try {
     plaintext = await decryptJweNative(jwe, key)

@@ -1,4 +1,5 @@
 import type { KeyResolver } from '../keys/keyring.js'
+import type { Sender } from './binding.js'
 import type { IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
 import { openHpke, type OpenedHpke } from './hpke-token.js'
@@ -19,18 +20,20 @@ export type KeySource = KeyResolver | { readonly resolve: KeyResolver }
 /**
  * The one entry point for every token format; the format is told by its shape, never guessed by
  * trial: five dot-separated parts is a JWE compact serialization, no dot at all is an HPKE token.
- * The caller resolves the key (`resolve(ref)`); the key computes (`RingKey.agree`).
+ * The caller resolves the key (`resolve(ref)`); the key computes (`RingKey.agree`). `sender`
+ * is the connection's client certificate, for sender-bound tokens (src/crypto/binding.ts).
  */
 export async function openToken<K extends IdentifierKind = 'mbi'>(
   token: string,
   keys: KeySource,
   now: Date,
   kind: K = 'mbi' as K,
+  sender?: Sender,
 ): Promise<OpenedToken<K>> {
   const resolve = typeof keys === 'function' ? keys : keys.resolve
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_TOO_LONG')
   if (token.length === 0) throw new TokenError('ERR_TOKEN_MALFORMED')
-  if (!token.includes('.')) return openHpke(token, resolve, now, kind)
-  if (token.split('.').length === 5) return openJwe(token, resolve, now, kind)
+  if (!token.includes('.')) return openHpke(token, resolve, now, kind, sender)
+  if (token.split('.').length === 5) return openJwe(token, resolve, now, kind, sender)
   throw new TokenError('ERR_TOKEN_FORMAT_UNSUPPORTED')
 }

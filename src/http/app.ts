@@ -37,8 +37,10 @@ export interface AppDeps {
   audit?: Audit
   /** mTLS: fingerprints of the client certificates served (see client-identity.ts). */
   clientAllowlist?: readonly string[]
-  /** Replay window for tokens; off when absent. */
-  tokenPolicy?: ReplayPolicy
+  /** Allowlisted fingerprints marked `=bound`: those clients' tokens must be sender-bound. */
+  boundClients?: readonly string[]
+  /** Replay window and sender-binding requirement for tokens; off when absent. */
+  tokenPolicy?: ReplayPolicy & { requireSenderBinding?: boolean }
   /** Longest a lookup may take before 503, in milliseconds (default 10 s). */
   dbQueryTimeoutMs?: number
   /** Migration paths, off when absent: legacy mbi-hash search (with its sunset), HICN search. */
@@ -84,7 +86,12 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>()
   app.use(safeRequestId())
   app.use(accessLog(logger, metrics))
-  app.use(clientIdentity(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}))
+  app.use(
+    clientIdentity({
+      ...(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}),
+      ...(deps.boundClients ? { boundClients: deps.boundClients } : {}),
+    }),
+  )
   app.use(auditTrail(audit))
   app.use(secureHeaders())
   app.use(async function urlLength(c, next) {

@@ -9,6 +9,8 @@ export interface ClientOptions {
    * certificates to serve. When set, a request needs a verified client certificate on the list.
    */
   allowlist?: readonly string[]
+  /** Fingerprints (same form) of the clients whose tokens must be sender-bound. */
+  boundClients?: readonly string[]
 }
 
 function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefined {
@@ -20,21 +22,31 @@ function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefin
  * for a verified client certificate (mTLS), else the remote address. With an allowlist, refuses
  * every other client with 403 (the TLS layer has already refused a missing or unknown-CA cert).
  */
-export function clientIdentity({ allowlist }: ClientOptions = {}): MiddlewareHandler<AppEnv> {
+export function clientIdentity({
+  allowlist,
+  boundClients = [],
+}: ClientOptions = {}): MiddlewareHandler<AppEnv> {
   const allowed = allowlist ? new Set(allowlist) : undefined
+  const mustBind = new Set(boundClients)
   return async function clientIdentityMiddleware(c, next) {
     const socket = socketOf(c.env)
     let id = socket?.remoteAddress ?? 'unknown'
     let certified = false
+    let certThumbprint: Uint8Array | undefined
+    let bound = false
     if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
       const cert = socket.getPeerCertificate()
       if (socket.authorized && cert?.fingerprint256) {
         const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : ''
         id = `cn=${cn} sha256=${cert.fingerprint256}`
+        // The fingerprint is SHA-256 over the DER: RFC 8705 §3.1's x5t#S256, as bytes.
+        certThumbprint = new Uint8Array(Buffer.from(cert.fingerprint256.replaceAll(':', ''), 'hex'))
         certified = allowed === undefined || allowed.has(cert.fingerprint256)
+        bound = mustBind.has(cert.fingerprint256)
       }
     }
     c.set('client', id)
+    c.set('sender', { certThumbprint, mustBind: bound })
     if (allowed && !certified) {
       throw new HttpError(
         403,

@@ -1,3 +1,4 @@
+import type { Sender } from '../crypto/binding.js'
 import type { Logger } from '../log/logger.js'
 
 /** What a request carries between middleware and handlers, for the access log. */
@@ -21,5 +22,7 @@ export interface AppEnv {
     search: SearchFacts
     /** Who is asking: the client certificate's CN and fingerprint (mTLS), else the address. */
     client: string
+    /** The verified client certificate's SHA-256, for sender-bound tokens; empty without one. */
+    sender: Sender
   }
 }

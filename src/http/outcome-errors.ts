@@ -13,6 +13,14 @@ const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
   ERR_TOKEN_SUITE_UNSUPPORTED: 'not-supported',
   ERR_TOKEN_KEM_MISMATCH: 'not-supported',
   ERR_TOKEN_EXPIRED: 'expired',
+  ERR_TOKEN_SENDER_MISMATCH: 'security',
+  ERR_TOKEN_BINDING_REQUIRED: 'security',
+}
+
+/** Sender binding refusals are about who asks, not what: 403 (RFC 9110 §15.5.4). Else 400. */
+const TOKEN_STATUS: Partial<Record<TokenErrorCode, 403>> = {
+  ERR_TOKEN_SENDER_MISMATCH: 403,
+  ERR_TOKEN_BINDING_REQUIRED: 403,
 }
 
 /** The HTTP status of each way a search fails; the FHIR issue type comes with the error. */
@@ -43,7 +51,7 @@ export function classify(err: unknown): Classified {
     // answers exactly as an unknown one: the key's state is not disclosed.
     const wire = err.code === 'ERR_TOKEN_KEY_NOT_ACCEPTED' ? 'ERR_TOKEN_KID_UNKNOWN' : err.code
     return {
-      error: new HttpError(400, issue, wire, err.message),
+      error: new HttpError(TOKEN_STATUS[err.code] ?? 400, issue, wire, err.message),
       cause: err.code,
       unexpected: false,
     }

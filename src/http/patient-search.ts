@@ -104,7 +104,10 @@ export async function answerSearch(
   deps: PatientSearchDeps,
 ): Promise<Response> {
   const options = patientOptions(c)
-  const result = await searchPatients({ ...request, client: c.get('client') }, deps)
+  const result = await searchPatients(
+    { ...request, client: c.get('client'), sender: c.get('sender') },
+    deps,
+  )
   settle(c, result)
   const patients = result.beneficiaries.map((b) => toPatient(b, options))
 

@@ -20,6 +20,12 @@ export interface Metrics {
    * identity or the remote address, never request input), so an operator sees who still uses it.
    */
   legacyHashRequests: Counter<'client'>
+  /**
+   * Identifier tokens by client and binding: `bound`, `unbound`, or `mismatch` (a bound token
+   * over a connection without its certificate; for HPKE, a bound token that did not open). When
+   * every client's `unbound` stays flat, TOKEN_REQUIRE_SENDER_BINDING can be turned on.
+   */
+  tokenBinding: Counter<'client' | 'binding'>
   /** Records one successful decryption with `kid`. */
   keyUsed(kid: string, format: string, now: Date): void
   /** Publishes the ring's keys and states at `now` (after start, every reload and poll). */
@@ -90,6 +96,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Unix time of the last key ring load that read the store and opened every key it accepts',
     registers: [registry],
   })
+  const tokenBinding = new Counter({
+    name: 'sealed_search_token_binding_total',
+    help: 'Identifier tokens by client and sender binding (bound, unbound, mismatch)',
+    labelNames: ['client', 'binding'] as const,
+    registers: [registry],
+  })
   return {
     registry,
     keyRingReloadFailures,
@@ -98,6 +110,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       if (status.errors[0]) keyRingReloadFailures.inc({ code: status.errors[0] })
       if (status.lastGoodLoad) keyRingLastGoodLoad.set(status.lastGoodLoad.getTime() / 1000)
     },
+    tokenBinding,
     requests,
     duration,
     decryptions,

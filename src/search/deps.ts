@@ -18,12 +18,12 @@ export interface SearchDeps {
   /** The key ring; one snapshot is taken per search, so a reload cannot split a decision. */
   keys: KeyRingSource
   clock: () => Date
-  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests'>
+  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests' | 'tokenBinding'>
   /** Only the fingerprinter: the audit record itself is written by the caller, once. */
   audit: Pick<Audit, 'fingerprint'>
   features: SearchFeatures
-  /** Replay window for tokens; off when absent. */
-  tokenPolicy?: ReplayPolicy | undefined
+  /** Replay window and sender-binding requirement for tokens; off when absent. */
+  tokenPolicy?: (ReplayPolicy & { requireSenderBinding?: boolean | undefined }) | undefined
   /** Longest a lookup may take before the search fails with ERR_DB_UNAVAILABLE (default 10 s). */
   dbQueryTimeoutMs?: number | undefined
 }

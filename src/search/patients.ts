@@ -7,6 +7,7 @@ import {
   type MbiMatch,
 } from '../db/beneficiaries.js'
 import { findByMbiHash } from '../db/legacy-hash.js'
+import type { Sender } from '../crypto/binding.js'
 import { pageOf, type Paging } from '../fhir/paging.js'
 import type { IdentifierCriterion } from './criterion.js'
 import type { SearchDeps, SearchFacts, SearchResult } from './deps.js'
@@ -26,8 +27,10 @@ export interface PatientQuery {
   paging: Paging
   /** `_lastUpdated`: each bound must hold for a match (FHIR ANDs repeated parameters). */
   lastUpdated?: readonly DateBound[] | undefined
-  /** Who is asking, for the legacy path's per-client count. */
+  /** Who is asking, for the legacy path's per-client count and the binding metrics. */
   client?: string | undefined
+  /** The connection's client certificate, for sender-bound tokens (src/crypto/binding.ts). */
+  sender?: Sender | undefined
 }
 
 export interface PatientPage {
@@ -102,7 +105,13 @@ export async function searchPatients(
   try {
     let all: Beneficiary[]
     if (query.identifier) {
-      const resolved = await resolveCriterion(query.identifier, query.client, deps, facts)
+      const resolved = await resolveCriterion(
+        query.identifier,
+        query.client,
+        deps,
+        facts,
+        query.sender,
+      )
       deprecation = resolved.deprecation
       const found = await find(deps, resolved.lookup)
       if (found.kind === 'ambiguous') throw ambiguous()

@@ -1,4 +1,6 @@
+import { enforceBinding, type Sender } from '../crypto/binding.js'
 import type { IdentifierKind } from '../crypto/claims.js'
+import { isTokenError } from '../crypto/errors.js'
 import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
 import { openToken, type OpenedToken } from '../crypto/token.js'
 import { SYSTEM } from '../fhir/systems.js'
@@ -26,20 +28,37 @@ function notEnabled(what: string): SearchError {
   )
 }
 
+/** Who sent the token: the client's name (for metrics) and its connection's certificate. */
+interface From {
+  client: string
+  sender: Sender | undefined
+}
+
 /**
  * Opens an identifier token: one ring snapshot for the whole search (a reload in flight cannot
- * split a decision), metrics, the facts the logs need, then the replay window. `kind` is the
- * identifier the token must hold.
+ * split a decision), metrics, the facts the logs need, then the sender-binding policy and the
+ * replay window. `kind` is the identifier the token must hold.
  */
 async function open<K extends IdentifierKind>(
   token: string,
   kind: K,
   deps: SearchDeps,
   facts: SearchFacts,
+  from: From,
 ): Promise<OpenedToken<K>> {
   const ring = deps.keys.current()
   const now = deps.clock()
-  const opened = await openToken(token, ring, now, kind)
+  const { client, sender } = from
+  let opened: OpenedToken<K>
+  try {
+    opened = await openToken(token, ring, now, kind, sender)
+  } catch (error) {
+    if (isTokenError(error) && error.senderBound) {
+      deps.metrics.tokenBinding.inc({ client, binding: 'mismatch' })
+    }
+    throw error
+  }
+  deps.metrics.tokenBinding.inc({ client, binding: opened.binding })
   facts.format = opened.format
   facts.kid = opened.kid
   deps.metrics.keyUsed(opened.kid, opened.format, now)
@@ -47,6 +66,7 @@ async function open<K extends IdentifierKind>(
   const { hicn } = opened as Partial<OpenedToken<'hicn'>>
   if (mbi) facts.fingerprint = deps.audit.fingerprint(mbi)
   else if (hicn) facts.fingerprint = deps.audit.fingerprint(hicn, 'hicn')
+  enforceBinding(opened.binding, sender, deps.tokenPolicy?.requireSenderBinding ?? false)
   enforceReplayWindow(opened, deps.tokenPolicy ?? NO_REPLAY_WINDOW, now)
   return opened
 }
@@ -55,22 +75,25 @@ async function open<K extends IdentifierKind>(
  * Resolves an identifier criterion to the plaintext to look up: decrypts a token, applies the
  * feature gates and the legacy path's deprecation policy. Writes what it learns into `facts` as
  * it goes, so a failure part-way still leaves the facts known so far. `client` is counted on the
- * legacy path (who still depends on it), whether or not the path is enabled.
+ * legacy path (who still depends on it), whether or not the path is enabled, and with the
+ * token's binding. `sender` is the connection's client certificate, for sender-bound tokens.
  */
 export async function resolveCriterion(
   criterion: IdentifierCriterion,
   client: string | undefined,
   deps: SearchDeps,
   facts: SearchFacts,
+  sender?: Sender,
 ): Promise<Resolved> {
+  const from = { client: client ?? 'unknown', sender }
   switch (criterion.system) {
     case 'mbi-encrypted': {
-      const opened = await open(criterion.token, 'mbi', deps, facts)
+      const opened = await open(criterion.token, 'mbi', deps, facts, from)
       return { lookup: { by: 'mbi', mbi: opened.mbi } }
     }
     case 'hicn-encrypted': {
       if (!deps.features.hicnSearch) throw notEnabled('encrypted HICN')
-      const opened = await open(criterion.token, 'hicn', deps, facts)
+      const opened = await open(criterion.token, 'hicn', deps, facts, from)
       return { lookup: { by: 'hicn', hicn: opened.hicn } }
     }
     case 'mbi-hash': {

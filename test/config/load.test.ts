@@ -53,7 +53,7 @@ describe('configuration', () => {
         pollIntervalSeconds: 5,
         staleReadySeconds: 300,
       },
-      tokens: { requireExp: false, maxLifetimeSeconds: 300 },
+      tokens: { requireExp: false, maxLifetimeSeconds: 300, requireSenderBinding: false },
       audit: { log: 'stdout', hmacKey: undefined },
       tls: undefined,
       features: { legacyHash: undefined, hicnSearch: false },
@@ -97,7 +97,11 @@ describe('configuration', () => {
       pollIntervalSeconds: 5,
       staleReadySeconds: 300,
     })
-    expect(c.tokens).toEqual({ requireExp: true, maxLifetimeSeconds: 30 })
+    expect(c.tokens).toEqual({
+      requireExp: true,
+      maxLifetimeSeconds: 30,
+      requireSenderBinding: false,
+    })
     expect(c.audit.log).toBe('stderr')
     expect(c.features.hicnSearch).toBe(true)
     expect(c.cluster.workers).toBe(2)
@@ -169,9 +173,44 @@ describe('configuration', () => {
       keyFile: 'k',
       clientCaFile: 'ca',
       clientAllowlist: [Array(32).fill('AB').join(':')],
+      boundClients: [],
     })
     expect(baseUrl(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example/' }))).toBe(
       'https://gw.example',
+    )
+  })
+
+  it('reads allowlist entries marked =bound as clients that must send sender-bound tokens', () => {
+    const a = 'ab'.repeat(32)
+    const b = 'CD:'.repeat(31) + 'CD'
+    const c = loadConfig({
+      TLS_CERT_FILE: 'c',
+      TLS_KEY_FILE: 'k',
+      TLS_CLIENT_CA_FILE: 'ca',
+      TLS_CLIENT_ALLOWLIST: `${a}, ${b} = bound`,
+      TOKEN_REQUIRE_SENDER_BINDING: 'true',
+    })
+    expect(c.tls?.clientAllowlist).toEqual([Array(32).fill('AB').join(':'), b])
+    expect(c.tls?.boundClients).toEqual([b])
+    expect(c.tokens.requireSenderBinding).toBe(true)
+    for (const bad of [`${a}=bond`, `${a}=bound=bound`, `${a}=`]) {
+      expect(() =>
+        loadConfig({
+          TLS_CERT_FILE: 'c',
+          TLS_KEY_FILE: 'k',
+          TLS_CLIENT_CA_FILE: 'ca',
+          TLS_CLIENT_ALLOWLIST: bad,
+        }),
+      ).toThrow(/^TLS_CLIENT_ALLOWLIST: /)
+    }
+  })
+
+  it('refuses TOKEN_REQUIRE_SENDER_BINDING without mTLS, naming the variable', () => {
+    expect(() => loadConfig({ TOKEN_REQUIRE_SENDER_BINDING: 'true' })).toThrow(
+      /^TOKEN_REQUIRE_SENDER_BINDING: sender binding needs mTLS/,
+    )
+    expect(loadConfig({ TOKEN_REQUIRE_SENDER_BINDING: 'false' }).tokens.requireSenderBinding).toBe(
+      false,
     )
   })
 })

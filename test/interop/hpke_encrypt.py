@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Seals an MBI (or a {"mbi","iat","exp"} claims object) to a sealed-search gateway key as an
-HPKE token (docs/TOKENS.md, version 2).
+HPKE token (docs/TOKENS.md, version 2; version 3 with --bind-cert).
 
-usage: hpke_encrypt.py JWKS_FILE [--kid=KID] < plaintext
+usage: hpke_encrypt.py JWKS_FILE [--kid=KID] [--bind-cert=CERT_FILE] < plaintext
 
 HPKE base mode (RFC 9180) with DHKEM(X25519 or P-256, HKDF-SHA256), HKDF-SHA256 and AES-128-GCM,
 built from the primitives of the `cryptography` package (Debian: python3-cryptography) and
@@ -15,6 +15,7 @@ import json
 import struct
 import sys
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 KEM_P256, KEM_X25519 = 0x0010, 0x0020  # RFC 9180 §7.1
 KDF_HKDF_SHA256, AEAD_AES_128_GCM = 0x0001, 0x0001  # RFC 9180 §7.2, §7.3
-VERSION = 0x02
+VERSION, VERSION_BOUND = 0x02, 0x03
 LABEL = b"sealed-search mbi v1"
 
 
@@ -97,14 +98,25 @@ def recipient(jwk):
     raise ValueError("the key is neither OKP X25519 nor EC P-256")
 
 
-def seal_token(jwk, plaintext):
+def certificate_thumbprint(path):
+    """SHA-256 of the client certificate's DER (RFC 8705 §3.1 x5t#S256), from a PEM or DER file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    cert = x509.load_pem_x509_certificate(data) if data.lstrip().startswith(b"-----") else x509.load_der_x509_certificate(data)
+    return cert.fingerprint(hashes.SHA256())
+
+
+def seal_token(jwk, plaintext, cert_thumbprint=None):
     kem_id, pk_r = recipient(jwk)
     key_id = jwk.get("hpke_key_id")
     thumbprint = b64url_decode(jwk["kid"])  # the kid is the key's RFC 7638 SHA-256 thumbprint
     if not isinstance(key_id, int) or not 1 <= key_id <= 0xFFFF or len(thumbprint) != 32:
         raise ValueError("the key has no hpke_key_id or its kid is not a thumbprint")
-    header = struct.pack(">BHHHH", VERSION, key_id, kem_id, KDF_HKDF_SHA256, AEAD_AES_128_GCM)
+    version = VERSION if cert_thumbprint is None else VERSION_BOUND
+    header = struct.pack(">BHHHH", version, key_id, kem_id, KDF_HKDF_SHA256, AEAD_AES_128_GCM)
     info = LABEL + b"\x00" + header + thumbprint
+    if cert_thumbprint is not None:  # version 3: bound to the sender's client certificate
+        info += cert_thumbprint
     shared_secret, enc = encap(kem_id, pk_r)
     suite_id = b"HPKE" + header[3:]  # "HPKE" || kem_id || kdf_id || aead_id
     key, base_nonce = key_schedule(suite_id, shared_secret, info)
@@ -117,6 +129,7 @@ def main():
     parser = argparse.ArgumentParser(description="Seal an MBI to a sealed-search gateway key.")
     parser.add_argument("jwks", help="the gateway's public JWKS (/.well-known/jwks.json)")
     parser.add_argument("--kid", help="the key to encrypt to, as --kid=KID (a kid may begin with -); default: the first HPKE key")
+    parser.add_argument("--bind-cert", help="bind the token to this client certificate (PEM or DER file)")
     args = parser.parse_args()
 
     with open(args.jwks, encoding="utf-8") as f:
@@ -130,7 +143,8 @@ def main():
     plaintext = sys.stdin.buffer.read().rstrip(b"\r\n")
     if not plaintext:
         sys.exit("nothing to encrypt on standard input")
-    print(seal_token(chosen[0], plaintext))
+    bound = certificate_thumbprint(args.bind_cert) if args.bind_cert else None
+    print(seal_token(chosen[0], plaintext, bound))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { compactDecrypt } from 'jose'
+import type { Sender } from '../../src/crypto/binding.js'
 import type { IdentifierKind } from '../../src/crypto/claims.js'
 import { TokenError } from '../../src/crypto/errors.js'
 import { checkJwe, opened, type OpenedJwe } from '../../src/crypto/jwe.js'
@@ -36,8 +37,9 @@ export async function openJweWithJose<K extends IdentifierKind = 'mbi'>(
   now: Date,
   privateKeys: PrivateKeys,
   kind: K = 'mbi' as K,
+  sender?: Sender,
 ): Promise<OpenedJwe<K>> {
-  const { key, jwe } = checkJwe(token, resolve, now)
+  const { key, jwe } = checkJwe(token, resolve, now, sender)
   let plaintext: Uint8Array
   try {
     const result = await compactDecrypt(token, privateKeys(key.kid), {

@@ -9,13 +9,16 @@ import {
   KEM_X25519_HKDF_SHA256,
   type KemId,
 } from './hpke/suite.js'
+import { certificateThumbprint, type BindingOptions } from './binding.js'
 import type { GatewayJwk } from './jwe.js'
 import { identifierPayload, type IdentifierKind, type PayloadOptions } from './payload.js'
 
-export type HpkeEncryptOptions = PayloadOptions
+export type HpkeEncryptOptions = PayloadOptions & BindingOptions
 
 /** docs/TOKENS.md: version 2 names the key by its published `hpke_key_id`. */
 const HPKE_TOKEN_VERSION = 0x02
+/** Version 3: version 2's layout, bound to the sender's mTLS client certificate. */
+const HPKE_TOKEN_VERSION_BOUND = 0x03
 /** Binds every token to this purpose (docs/TOKENS.md); the gateway derives the same. */
 const TOKEN_INFO_LABEL = 'sealed-search mbi v1'
 
@@ -56,9 +59,9 @@ export function hpkeKeyIdOf(jwk: GatewayJwk): number {
 }
 
 /** hdr = version || key_id || kem_id || kdf_id || aead_id (docs/TOKENS.md, after RFC 9458 §4.3). */
-function tokenHeader(keyId: number, kemId: KemId): Uint8Array {
+function tokenHeader(keyId: number, kemId: KemId, bound: boolean): Uint8Array {
   return concatBytes(
-    Uint8Array.of(HPKE_TOKEN_VERSION),
+    Uint8Array.of(bound ? HPKE_TOKEN_VERSION_BOUND : HPKE_TOKEN_VERSION),
     i2osp(keyId, 2),
     i2osp(kemId, 2),
     i2osp(KDF_HKDF_SHA256, 2),
@@ -67,11 +70,13 @@ function tokenHeader(keyId: number, kemId: KemId): Uint8Array {
 }
 
 /**
- * HPKE `info` (RFC 9180 §5.1): label || 0x00 || hdr || thumbprint. Whatever else a token is to
- * be bound to (a sender's certificate, say) joins here, where the gateway derives the same.
+ * HPKE `info` (RFC 9180 §5.1): label || 0x00 || hdr || thumbprint [|| cert]. A version 3 token
+ * ends it with the SHA-256 of the sender's client certificate, which the gateway takes from the
+ * connection (docs/TOKENS.md, "Version 3").
  */
-function tokenInfo(header: Uint8Array, thumbprint: Uint8Array): Uint8Array {
-  return concatBytes(utf8ToBytes(TOKEN_INFO_LABEL), Uint8Array.of(0), header, thumbprint)
+function tokenInfo(header: Uint8Array, thumbprint: Uint8Array, cert?: Uint8Array): Uint8Array {
+  const parts = [utf8ToBytes(TOKEN_INFO_LABEL), Uint8Array.of(0), header, thumbprint]
+  return concatBytes(...(cert === undefined ? parts : [...parts, cert]))
 }
 
 /** Seals an identifier payload to a gateway key as an HPKE token. */
@@ -86,10 +91,12 @@ export async function encryptHpke(
   // The kid is the key's RFC 7638 SHA-256 thumbprint: 32 bytes, bound through info.
   const thumbprint = decodeMember(jwk.kid, 32, 'kid')
   const { kemId, publicKey } = recipient(jwk)
-  const header = tokenHeader(hpkeKeyIdOf(jwk), kemId)
+  const { bindCertificate } = options
+  const cert = bindCertificate === undefined ? undefined : certificateThumbprint(bindCertificate)
+  const header = tokenHeader(hpkeKeyIdOf(jwk), kemId, cert !== undefined)
   const plaintext = new TextEncoder().encode(payload)
   // The header is the AAD as well as part of info (docs/TOKENS.md, after RFC 9458 §4.3).
-  const info = tokenInfo(header, thumbprint)
+  const info = tokenInfo(header, thumbprint, cert)
   const { enc, ciphertext } = await sealBase(kemId, publicKey, info, header, plaintext)
   return base64url.encode(concatBytes(header, enc, ciphertext))
 }
@@ -98,6 +105,7 @@ export async function encryptHpke(
  * Encrypts an MBI to a gateway key as an HPKE token (RFC 9180 base mode; layout in
  * docs/TOKENS.md): one base64url string, no dots. The header names the key by the `hpke_key_id`
  * the gateway published; `info` binds the full `kid` (the key's RFC 7638 thumbprint).
+ * With `bindCertificate` the token is version 3: `info` ends with the certificate's SHA-256.
  * Runs in browsers and edge runtimes: WebCrypto (AES-GCM) and noble (X25519, P-256) only.
  */
 export function encryptMbiHpke(

@@ -1,4 +1,5 @@
-import { CompactEncrypt, importJWK } from 'jose'
+import { base64url, CompactEncrypt, importJWK } from 'jose'
+import { certificateThumbprint, type BindingOptions } from './binding.js'
 import { identifierPayload, type IdentifierKind } from './payload.js'
 
 export type JweAlg = 'ECDH-ES' | 'ECDH-ES+A256KW'
@@ -16,7 +17,7 @@ export interface GatewayJwk {
   hpke_key_id?: number
 }
 
-export interface EncryptOptions {
+export interface EncryptOptions extends BindingOptions {
   alg?: JweAlg
   enc?: JweEnc
   /** Seconds the token stays valid; when set the payload is `{"mbi","iat","exp"}`. */
@@ -29,15 +30,22 @@ const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
 const ENCS: readonly string[] = ['A256GCM', 'A128GCM']
 
 /**
- * The protected header: exactly alg, enc and kid (docs/PARTNERS.md §3); jose adds the epk.
- * A member the gateway is to check (a sender's certificate thumbprint, say) joins here.
+ * The protected header: alg, enc and kid (docs/PARTNERS.md §3); jose adds the epk. With
+ * `bindCertificate` also `x5t#S256` (RFC 8705 §3.1), which the AAD covers (docs/TOKENS.md).
  */
 function protectedHeader(jwk: GatewayJwk, options: EncryptOptions) {
   const { alg = 'ECDH-ES', enc = 'A256GCM' } = options
   if (!ALGS.includes(alg)) throw new TypeError('alg must be ECDH-ES or ECDH-ES+A256KW')
   if (!ENCS.includes(enc)) throw new TypeError('enc must be A256GCM or A128GCM')
   if (!jwk.kid) throw new TypeError('the gateway key has no kid')
-  return { alg, enc, kid: jwk.kid }
+  const { bindCertificate } = options
+  if (bindCertificate === undefined) return { alg, enc, kid: jwk.kid }
+  return {
+    alg,
+    enc,
+    kid: jwk.kid,
+    'x5t#S256': base64url.encode(certificateThumbprint(bindCertificate)),
+  }
 }
 
 /** Encrypts an identifier payload to a gateway key as a JWE compact token (RFC 7516). */
@@ -59,6 +67,7 @@ export async function encryptJwe(
 /**
  * Encrypts an MBI to a gateway key as a JWE compact token (RFC 7516), with the key's `kid` in
  * the protected header. The MBI is validated and normalised first: a typo fails here, not later.
+ * With `bindCertificate`, the header carries its `x5t#S256` (RFC 8705 §3.1), covered by the AAD.
  */
 export function encryptMbiJwe(
   mbi: string,

@@ -10,6 +10,12 @@ import { i2osp } from './suite.js'
  * 1 (a draft that carried the 32-byte thumbprint) was never deployed and is refused.
  */
 export const HPKE_TOKEN_VERSION = 0x02
+/**
+ * Version 3: version 2's layout, sender-bound. The same bytes, and `info` ends with the SHA-256
+ * of the partner's mTLS client certificate (src/crypto/binding.ts), so the token opens only over
+ * a connection that presents that certificate. Not one byte longer than version 2.
+ */
+export const HPKE_TOKEN_VERSION_BOUND = 0x03
 /** RFC 9458 §3 uses 8 bits; 16 leave room for 65,535 keys over the gateway's life. */
 export const KEY_ID_LENGTH = 2
 export const HEADER_LENGTH = 1 + KEY_ID_LENGTH + 2 + 2 + 2
@@ -20,6 +26,8 @@ export const THUMBPRINT_LENGTH = 32
 export const TOKEN_INFO_LABEL = 'sealed-search mbi v1'
 
 export interface TokenHeader {
+  /** Version 3 (sender-bound) instead of 2. */
+  bound?: boolean | undefined
   keyId: number
   kemId: number
   kdfId: number
@@ -31,7 +39,7 @@ export function encodeHeader(header: TokenHeader): Uint8Array {
     throw new RangeError('the HPKE key id must be a 16-bit integer')
   }
   return concatBytes(
-    Uint8Array.of(HPKE_TOKEN_VERSION),
+    Uint8Array.of(header.bound ? HPKE_TOKEN_VERSION_BOUND : HPKE_TOKEN_VERSION),
     i2osp(header.keyId, KEY_ID_LENGTH),
     i2osp(header.kemId, 2),
     i2osp(header.kdfId, 2),
@@ -40,17 +48,33 @@ export function encodeHeader(header: TokenHeader): Uint8Array {
 }
 
 /**
- * HPKE `info` (RFC 9180 §5.1): label || 0x00 || header || thumbprint. The label and 0x00 are as
- * RFC 9458 §4.3 builds its info; the key's full thumbprint ties the token to that one key even
- * though the header names it by a 2-byte number.
+ * HPKE `info` (RFC 9180 §5.1): label || 0x00 || header || thumbprint [|| certificate]. The label
+ * and 0x00 are as RFC 9458 §4.3 builds its info; the key's full thumbprint ties the token to that
+ * one key even though the header names it by a 2-byte number. A version 3 header needs the
+ * sender's certificate thumbprint (32 bytes, RFC 8705 §3.1) last; a version 2 header forbids it.
  */
-export function tokenInfo(header: Uint8Array, thumbprint: Uint8Array): Uint8Array {
+export function tokenInfo(
+  header: Uint8Array,
+  thumbprint: Uint8Array,
+  certThumbprint?: Uint8Array,
+): Uint8Array {
   if (header.length !== HEADER_LENGTH) throw new RangeError('not an HPKE token header')
   if (thumbprint.length !== THUMBPRINT_LENGTH) throw new RangeError('thumbprint must be 32 bytes')
-  return concatBytes(utf8ToBytes(TOKEN_INFO_LABEL), Uint8Array.of(0), header, thumbprint)
+  const bound = header[0] === HPKE_TOKEN_VERSION_BOUND
+  if (bound !== (certThumbprint !== undefined)) {
+    throw new RangeError('a version 3 header, and only that, binds a certificate')
+  }
+  if (certThumbprint && certThumbprint.length !== THUMBPRINT_LENGTH) {
+    throw new RangeError('the certificate thumbprint must be 32 bytes')
+  }
+  const label = utf8ToBytes(TOKEN_INFO_LABEL)
+  return certThumbprint
+    ? concatBytes(label, Uint8Array.of(0), header, thumbprint, certThumbprint)
+    : concatBytes(label, Uint8Array.of(0), header, thumbprint)
 }
 
 export interface FramedToken extends TokenHeader {
+  bound: boolean
   /** The 9 header bytes, exactly as received: HPKE info and AAD are built from these. */
   header: Uint8Array
   /** enc || ct, split once the KEM (and so Nenc) is known. */
@@ -62,10 +86,14 @@ const u16 = (bytes: Uint8Array, at: number): number => (bytes[at]! << 8) | bytes
 /** Splits the header off; says nothing yet about whether the suite or key is acceptable. */
 export function parseFrame(bytes: Uint8Array): FramedToken {
   if (bytes.length < HEADER_LENGTH) throw new TokenError('ERR_TOKEN_MALFORMED')
-  if (bytes[0] !== HPKE_TOKEN_VERSION) throw new TokenError('ERR_TOKEN_FORMAT_UNSUPPORTED')
+  const version = bytes[0]
+  if (version !== HPKE_TOKEN_VERSION && version !== HPKE_TOKEN_VERSION_BOUND) {
+    throw new TokenError('ERR_TOKEN_FORMAT_UNSUPPORTED')
+  }
   const header = bytes.subarray(0, HEADER_LENGTH)
   return {
     header,
+    bound: version === HPKE_TOKEN_VERSION_BOUND,
     keyId: u16(bytes, 1),
     kemId: u16(bytes, 3),
     kdfId: u16(bytes, 5),
