@@ -7,8 +7,7 @@ import (
 	jose "gopkg.in/square/go-jose.v2"
 )
 
-// Options of a token. A field to bind a token to the sender's certificate would join here, and
-// reach the protected header through encrypterOptions.
+// Options of a token.
 type Options struct {
 	// Kind of identifier: MBI (default) or HICN.
 	Kind Kind
@@ -16,10 +15,22 @@ type Options struct {
 	TTLSeconds int64
 	// Enc is jose.A256GCM (default) or jose.A128GCM.
 	Enc jose.ContentEncryption
+	// BindCertificate (the partner's mTLS client certificate, PEM or DER) binds the token to it:
+	// the protected header carries its x5t#S256 (RFC 8705 §3.1), which the AAD covers, and the
+	// gateway opens the token only over a connection that presents that certificate.
+	BindCertificate []byte
 }
 
-func encrypterOptions(_ Options) *jose.EncrypterOptions {
-	return &jose.EncrypterOptions{}
+func encrypterOptions(options Options) (*jose.EncrypterOptions, error) {
+	opts := &jose.EncrypterOptions{}
+	if options.BindCertificate == nil {
+		return opts, nil
+	}
+	x5t, err := x5tS256(options.BindCertificate)
+	if err != nil {
+		return nil, err
+	}
+	return opts.WithHeader("x5t#S256", x5t), nil
 }
 
 // EncryptJWE encrypts an identifier to a gateway P-256 key as a JWE compact token: alg ECDH-ES,
@@ -43,8 +54,12 @@ func EncryptJWE(identifier string, key *jose.JSONWebKey, options Options) (strin
 	if key.KeyID == "" {
 		return "", errors.New("the gateway key has no kid")
 	}
+	opts, err := encrypterOptions(options)
+	if err != nil {
+		return "", err
+	}
 	recipient := jose.Recipient{Algorithm: jose.ECDH_ES, Key: key.Key, KeyID: key.KeyID}
-	encrypter, err := jose.NewEncrypter(enc, recipient, encrypterOptions(options))
+	encrypter, err := jose.NewEncrypter(enc, recipient, opts)
 	if err != nil {
 		return "", err
 	}

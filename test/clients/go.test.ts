@@ -3,7 +3,8 @@
  * golang-gopkg-square-go-jose.v2-dev, GOPATH mode, no network) against a gateway process: built
  * once with its build.sh, then JWE ECDH-ES tokens to the gateway's P-256 key (read from a JWKS
  * that also holds an X25519 key, which go-jose v2 cannot parse), HICN tokens, the documented
- * example, and a tampered token refused.
+ * example, and a tampered token refused. Sender-bound tokens against a second gateway process
+ * with mTLS on: bound to partner-a, found over partner-a, refused over partner-b.
  *
  * A missing Go toolchain or go-jose fails these tests when CI=true, and skips them otherwise.
  */
@@ -17,7 +18,9 @@ import { patientSearchUrl } from '@sealed-search/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBeneId, seededHicn, seededMbi } from '../../src/db/seed.js'
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js'
+import { codeOf, get } from '../support/https.js'
 import { tempDir } from '../support/keys.js'
+import { mtlsOptions, startMtlsGatewayProcess, x5tS256, type MtlsGateway } from '../support/mtls.js'
 import { refusal, runWithInput, tamper } from '../support/partner-cli.js'
 
 const PACKAGE = fileURLToPath(new URL('../../clients/go/', import.meta.url))
@@ -33,6 +36,7 @@ const missing =
       : `${GO_JOSE} is missing (golang-gopkg-square-go-jose.v2-dev)`)
 
 let gateway: GatewayProcess
+let mtls: MtlsGateway
 let dir: string
 let bin: string
 let jwksFile: string
@@ -46,17 +50,20 @@ describe.skipIf(Boolean(missing) && !CI)(
       dir = await tempDir('sealed-go-')
       bin = join(dir, 'bin')
       // Built once for the file, while the gateway starts.
-      const [started] = await Promise.all([
+      const [started, withMtls] = await Promise.all([
         startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }),
+        startMtlsGatewayProcess(),
         promisify(execFile)(join(PACKAGE, 'build.sh'), [dir]),
       ])
       gateway = started
+      mtls = withMtls
       jwksFile = join(dir, 'jwks.json')
       await writeFile(jwksFile, gateway.jwksText)
     }, 240_000)
 
     afterAll(async () => {
       await gateway?.stop()
+      await mtls?.stop()
       if (dir) await rm(dir, { recursive: true, force: true })
     })
 
@@ -110,6 +117,42 @@ describe.skipIf(Boolean(missing) && !CI)(
     it('answers a usage error with exit 2', async () => {
       expect((await cli(['decrypt'], seededMbi(1))).code).toBe(2)
       expect((await cli(['encrypt'], seededMbi(1))).code).toBe(2)
+    })
+
+    describe('sender-bound tokens over mTLS', () => {
+      /** The search command over `over`'s client certificate, the token bound to partner-a. */
+      const boundSearch = (over: string, i: number) =>
+        cli(['search', ...mtlsOptions(mtls.pki, over, 'partner-a'), mtls.gateway.url], seededMbi(i))
+
+      it('binds a JWE token to partner-a: found over partner-a, refused over partner-b', async () => {
+        const overA = await boundSearch('partner-a', 30)
+        expect(overA).toMatchObject({ code: 0, stdout: `Patient/${seededBeneId(30)}` })
+        const overB = await boundSearch('partner-b', 30)
+        expect(overB).toMatchObject({ code: 1, stdout: '', stderr: 'ERR_TOKEN_SENDER_MISMATCH' })
+      })
+
+      it('binds with encrypt --bind-cert to a DER file: x5t#S256 is the certificate SHA-256', async () => {
+        const a = mtls.pki.partners['partner-a']!
+        const made = await cli(
+          ['encrypt', '--jwks', jwksFile, '--bind-cert', a.derFile],
+          seededMbi(31),
+        )
+        expect(made.code).toBe(0)
+        const header = JSON.parse(Buffer.from(made.stdout.split('.')[0]!, 'base64url').toString())
+        expect(header['x5t#S256']).toBe(x5tS256(a))
+        // Sealed to the plain gateway's key: that gateway has no mTLS, so it refuses the token.
+        const plain = await get(patientSearchUrl(gateway.url, made.stdout))
+        expect([plain.status, codeOf(plain)]).toEqual([403, 'ERR_TOKEN_SENDER_MISMATCH'])
+      })
+
+      it('refuses a file that is not a certificate before encrypting (exit 1)', async () => {
+        const result = await cli(
+          ['encrypt', '--jwks', jwksFile, '--bind-cert', jwksFile],
+          seededMbi(1),
+        )
+        expect(result).toMatchObject({ code: 1, stdout: '' })
+        expect(result.stderr).toContain('not a PEM or DER X.509 certificate')
+      })
     })
   },
 )

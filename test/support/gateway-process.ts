@@ -2,10 +2,11 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { addGeneratedKey } from '../../src/keys/store.js'
 import { tempDir } from './keys.js'
+import { get, type Tls } from './https.js'
 import { childEnv, start, type Running } from './process.js'
 
 export interface GatewayProcess {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with TLS settings */
   url: string
   /** The JWKS as the gateway serves it, text and parsed. */
   jwksText: string
@@ -19,10 +20,12 @@ export interface GatewayProcess {
  * Starts the gateway as an operator does (its entry point in a process of its own), on the
  * embedded database in a temporary directory, on loopback and a port the system picks, with
  * 60 synthetic beneficiaries (seededMbi(0..59)) and one active key per curve. Settings in `env`
- * win. Its working directory is this one's (the repository root, under vitest).
+ * win. Its working directory is this one's (the repository root, under vitest). With mTLS
+ * settings in `env`, `options.tls` is the client certificate the JWKS is fetched with.
  */
 export async function startGatewayProcess(
   env: Record<string, string | undefined> = {},
+  options: { tls?: Tls } = {},
 ): Promise<GatewayProcess> {
   const dir = await tempDir('sealed-gateway-')
   let running: Running | undefined
@@ -48,8 +51,11 @@ export async function startGatewayProcess(
         ...env,
       }),
     )
-    const [, url] = await running.waitFor(/is listening on (http:\/\/\S+)/)
-    const jwksText = await (await fetch(`${url}/.well-known/jwks.json`)).text()
+    const [, url] = await running.waitFor(/is listening on (https?:\/\/\S+)/)
+    const jwksUrl = `${url}/.well-known/jwks.json`
+    const jwksText = options.tls
+      ? (await get(jwksUrl, options.tls)).body
+      : await (await fetch(jwksUrl)).text()
     const jwks = JSON.parse(jwksText) as GatewayProcess['jwks']
     return { url: url!, jwksText, jwks, running, stop: cleanup }
   } catch (error) {

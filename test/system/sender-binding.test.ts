@@ -4,11 +4,9 @@
  * the same keys. Tokens come from the client library, from `npm run encrypt -- --bind-cert`, and
  * from jwcrypto with the `x5t#S256` member set by hand.
  */
-import { execFile, execFileSync } from 'node:child_process'
-import { randomBytes, X509Certificate } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chooseKey, encryptMbi, patientSearchUrl, type GatewayJwk } from '@sealed-search/client'
@@ -17,63 +15,11 @@ import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
 import { createSql } from '../../src/db/sql.js'
 import { startGateway, type RunningGateway } from '../../src/server.js'
 import { capturingLogger } from '../support/app.js'
+import { codeOf, get, type Tls } from '../support/https.js'
 import { tempDir } from '../support/keys.js'
+import { makeCertificates, type Pki } from '../support/mtls.js'
 
 const TSX = ['--import', 'tsx']
-
-function makeCertificates(dir: string): void {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
-  const key = (name: string) =>
-    ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`)
-  key('ca')
-  ssl('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ca')
-  const signed = (name: string, ext?: string) => {
-    key(name)
-    ssl('req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`)
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      ...(ext ? ['-extfile', ext] : []),
-    )
-  }
-  execFileSync('sh', ['-c', 'echo "subjectAltName=IP:127.0.0.1" > server.ext'], { cwd: dir })
-  signed('server', 'server.ext')
-  signed('partner-a')
-  signed('partner-b')
-}
-
-interface Answer {
-  status: number
-  body: string
-}
-
-type Tls = { ca: Buffer; cert?: Buffer; key?: Buffer }
-
-function get(url: string, tls?: Tls): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const done = (res: IncomingMessage) => {
-      let body = ''
-      res.on('data', (d: Buffer) => (body += d.toString()))
-      res.on('end', () => resolve({ status: res.statusCode!, body }))
-    }
-    const req = tls ? request(url, { ...tls, agent: false }, done) : httpRequest(url, done)
-    req.on('error', reject)
-    req.end()
-  })
-}
-
-const codeOf = (a: Answer): string => JSON.parse(a.body).issue[0].details.coding[0].code as string
 
 function run(file: string, args: string[], stdin: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -94,15 +40,15 @@ describe('sender-bound tokens over mTLS', () => {
   let a: Tls
   let b: Tls
   let ca: Buffer
-  const fp = async (name: string) =>
-    new X509Certificate(await readFile(join(dir, `${name}.crt`))).fingerprint256
+  let pki: Pki
+  const fp = (name: string) => pki.partners[name]!.fingerprint256
   const url = process.env.DATABASE_URL // a real server when set; else the embedded database
   const schemas = [1, 2].map(() => `binding_${randomBytes(5).toString('hex')}`)
 
   beforeAll(async () => {
     dir = await tempDir()
-    makeCertificates(dir)
-    ca = await readFile(join(dir, 'ca.crt'))
+    pki = await makeCertificates(dir)
+    ca = pki.ca
     const client = async (name: string) => ({
       ca,
       cert: await readFile(join(dir, `${name}.crt`)),
@@ -126,7 +72,7 @@ describe('sender-bound tokens over mTLS', () => {
         TLS_CERT_FILE: join(dir, 'server.crt'),
         TLS_KEY_FILE: join(dir, 'server.key'),
         TLS_CLIENT_CA_FILE: join(dir, 'ca.crt'),
-        TLS_CLIENT_ALLOWLIST: `${await fp('partner-a')},${await fp('partner-b')}=bound`,
+        TLS_CLIENT_ALLOWLIST: `${fp('partner-a')},${fp('partner-b')}=bound`,
       }),
       captured.logger,
     )
@@ -172,13 +118,13 @@ describe('sender-bound tokens over mTLS', () => {
           ? [403, 'ERR_TOKEN_SENDER_MISMATCH']
           : [400, 'ERR_TOKEN_DECRYPTION_FAILED'],
       )
-      expect(overB.body).not.toContain((await fp('partner-a')).replaceAll(':', ''))
+      expect(overB.body).not.toContain(fp('partner-a').replaceAll(':', ''))
 
       await expect(get(search, { ca })).rejects.toThrow() // the TLS layer wants a certificate
 
       const plain = await get(plainUrl(search))
       expect([plain.status, codeOf(plain)]).toEqual([403, 'ERR_TOKEN_SENDER_MISMATCH'])
-      expect(plain.body).not.toContain((await fp('partner-a')).replaceAll(':', ''))
+      expect(plain.body).not.toContain(fp('partner-a').replaceAll(':', ''))
     },
   )
 
@@ -223,8 +169,7 @@ describe('sender-bound tokens over mTLS', () => {
   })
 
   it('makes bound tokens with npm run encrypt -- --bind-cert (PEM and DER)', async () => {
-    const der = join(dir, 'partner-a.der')
-    await writeFile(der, new X509Certificate(await readFile(join(dir, 'partner-a.crt'))).raw)
+    const der = pki.partners['partner-a']!.derFile
     for (const [format, cert] of [
       ['hpke', join(dir, 'partner-a.crt')],
       ['jwe', der],
@@ -264,7 +209,7 @@ describe('sender-bound tokens over mTLS', () => {
 
     const metrics = (await get(`${tlsGateway.url}/metrics`, a)).body
     const count = async (name: string, binding: string) => {
-      const client = `cn=${name} sha256=${await fp(name)}`
+      const client = `cn=${name} sha256=${fp(name)}`
       const line = metrics
         .split('\n')
         .find((l) =>

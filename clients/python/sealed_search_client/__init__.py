@@ -3,6 +3,7 @@ public key as a JWE compact token or an HPKE token, and search with it. Only cip
 
     from sealed_search_client import choose_key, encrypt, load_jwks, search
 """
+from .binding import certificate_thumbprint, read_certificate, tls_context
 from .hpke import seal_hpke
 from .identifiers import identifier_payload, normalize_hicn, normalize_mbi
 from .jwe import seal_jwe
@@ -12,6 +13,7 @@ from .search import error_code, patient_search_url, search
 FORMATS = ("jwe", "hpke")
 
 __all__ = [
+    "certificate_thumbprint",
     "choose_key",
     "encrypt",
     "error_code",
@@ -21,20 +23,26 @@ __all__ = [
     "normalize_mbi",
     "parse_jwks",
     "patient_search_url",
+    "read_certificate",
     "search",
+    "tls_context",
 ]
 
 
-def encrypt(identifier, key, token_format="jwe", kind="mbi", ttl_seconds=None, alg=None, enc=None):
+def encrypt(
+    identifier, key, token_format="jwe", kind="mbi", ttl_seconds=None, alg=None, enc=None, bind_cert=None
+):
     """A token for identifier (an MBI, or a HICN with kind="hicn") sealed to key, a JWK of the
     gateway's JWKS. token_format "jwe" (alg ECDH-ES or ECDH-ES+A256KW, enc A256GCM or A128GCM)
-    or "hpke" (the key must publish an hpke_key_id). The identifier is validated first; a
-    ValueError never holds it."""
+    or "hpke" (the key must publish an hpke_key_id). bind_cert (the partner's mTLS client
+    certificate, PEM or DER) binds the token to it: JWE x5t#S256, HPKE version 3. The identifier
+    is validated first; a ValueError never holds it."""
     plaintext = identifier_payload(identifier, kind, ttl_seconds)
-    if token_format == "jwe":
-        return seal_jwe(key, plaintext, alg or "ECDH-ES", enc or "A256GCM")
-    if token_format != "hpke":
+    if token_format not in FORMATS:
         raise ValueError("token_format must be jwe or hpke")
+    cert = None if bind_cert is None else certificate_thumbprint(bind_cert)
+    if token_format == "jwe":
+        return seal_jwe(key, plaintext, alg or "ECDH-ES", enc or "A256GCM", cert)
     if alg is not None or enc is not None:
         raise ValueError("alg and enc apply to the jwe format only")
-    return seal_hpke(key, plaintext)
+    return seal_hpke(key, plaintext, cert)

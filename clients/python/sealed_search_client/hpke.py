@@ -1,4 +1,4 @@
-"""HPKE tokens (docs/TOKENS.md, version 2): RFC 9180 base mode with DHKEM(X25519 or P-256,
+"""HPKE tokens (docs/TOKENS.md, version 2; version 3 when bound to a client certificate): RFC 9180 base mode with DHKEM(X25519 or P-256,
 HKDF-SHA256), HKDF-SHA256 and AES-128-GCM, from the primitives of the cryptography package
 (Debian: python3-cryptography) and nothing else."""
 import base64
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 KEM_P256, KEM_X25519 = 0x0010, 0x0020  # RFC 9180 §7.1
 KDF_HKDF_SHA256, AEAD_AES_128_GCM = 0x0001, 0x0001  # RFC 9180 §7.2, §7.3
 TOKEN_VERSION = 0x02
+TOKEN_VERSION_BOUND = 0x03  # version 2's layout, bound to the sender's client certificate
 TOKEN_INFO_LABEL = b"sealed-search mbi v1"
 
 
@@ -89,29 +90,35 @@ def recipient(key):
     raise ValueError("the gateway key is neither OKP X25519 nor EC P-256")
 
 
-def token_header(key_id, kem_id):
+def token_header(key_id, kem_id, bound=False):
     """hdr = version || key_id || kem_id || kdf_id || aead_id (docs/TOKENS.md)."""
-    return struct.pack(">BHHHH", TOKEN_VERSION, key_id, kem_id, KDF_HKDF_SHA256, AEAD_AES_128_GCM)
+    version = TOKEN_VERSION_BOUND if bound else TOKEN_VERSION
+    return struct.pack(">BHHHH", version, key_id, kem_id, KDF_HKDF_SHA256, AEAD_AES_128_GCM)
 
 
-def token_info(header, thumbprint):
-    """HPKE info: label || 0x00 || hdr || thumbprint. Whatever else a token is to be bound to (a
-    sender's certificate, say) joins here, where the gateway derives the same."""
-    return TOKEN_INFO_LABEL + b"\x00" + header + thumbprint
+def token_info(header, thumbprint, cert_thumbprint=None):
+    """HPKE info: label || 0x00 || hdr || thumbprint, and for version 3 the SHA-256 of the
+    sender's client certificate last (the gateway takes it from the connection)."""
+    info = TOKEN_INFO_LABEL + b"\x00" + header + thumbprint
+    return info if cert_thumbprint is None else info + cert_thumbprint
 
 
-def seal_hpke(key, plaintext):
-    """Seals plaintext (bytes) to a gateway JWK that publishes an hpke_key_id; returns the token."""
+def seal_hpke(key, plaintext, cert_thumbprint=None):
+    """Seals plaintext (bytes) to a gateway JWK that publishes an hpke_key_id; returns the token.
+    cert_thumbprint (32 bytes, binding.py) makes it a version 3 token bound to that certificate."""
     key_id = key.get("hpke_key_id")
     if isinstance(key_id, bool) or not isinstance(key_id, int) or not 1 <= key_id <= 0xFFFF:
         raise ValueError("the gateway key has no hpke_key_id (1 to 65535): use JWE with this key")
     # The kid is the key's RFC 7638 SHA-256 thumbprint: 32 bytes, bound through info.
     thumbprint = b64url_decode(key.get("kid", ""), 32, "kid")
+    if cert_thumbprint is not None and len(cert_thumbprint) != 32:
+        raise ValueError("the certificate thumbprint must be 32 bytes")
     kem_id, pk_r = recipient(key)
-    header = token_header(key_id, kem_id)
+    header = token_header(key_id, kem_id, cert_thumbprint is not None)
     shared_secret, enc = encap(kem_id, pk_r)
     suite_id = b"HPKE" + header[3:]  # "HPKE" || kem_id || kdf_id || aead_id
-    aead_key, base_nonce = key_schedule(suite_id, shared_secret, token_info(header, thumbprint))
+    info = token_info(header, thumbprint, cert_thumbprint)
+    aead_key, base_nonce = key_schedule(suite_id, shared_secret, info)
     # Sequence number 0, so the nonce is base_nonce; the header is the associated data.
     ciphertext = AESGCM(aead_key).encrypt(base_nonce, plaintext, header)
     return b64url_encode(header + enc + ciphertext)

@@ -12,11 +12,12 @@ def parse_jwks(text):
     return data
 
 
-def load_jwks(source, timeout=10):
-    """The JWKS from a file, or from its URL (/.well-known/jwks.json) when source is http(s)."""
+def load_jwks(source, timeout=10, context=None):
+    """The JWKS from a file, or from its URL (/.well-known/jwks.json) when source is http(s);
+    context is an SSLContext (binding.tls_context) for a gateway that wants mTLS."""
     if source.startswith(("https://", "http://")):
         request = urllib.request.Request(source, headers={"Accept": "application/jwk-set+json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return parse_jwks(response.read().decode("utf-8"))
     with open(source, encoding="utf-8") as f:
         return parse_jwks(f.read())

@@ -4,6 +4,9 @@
 //	sealed-search encrypt --jwks FILE|URL [--kid=KID] [--ttl SECONDS] [--hicn] < identifier
 //	sealed-search search [--kid=KID] [--ttl SECONDS] [--hicn] GATEWAY_URL < identifier
 //
+// Both take --bind-cert FILE (bind the token to this client certificate, PEM or DER) and, for
+// mTLS, --cert FILE --key FILE (the client certificate to present) and --cacert FILE.
+//
 // Exit 0 on success, 1 on an error, 2 on a usage error.
 package main
 
@@ -25,6 +28,7 @@ func usage(message string) int {
 	fmt.Fprintln(os.Stderr, "sealed-search: "+message)
 	fmt.Fprintln(os.Stderr, "usage: sealed-search encrypt --jwks FILE|URL [--kid=KID] [--ttl SECONDS] [--hicn] < identifier")
 	fmt.Fprintln(os.Stderr, "       sealed-search search [--kid=KID] [--ttl SECONDS] [--hicn] GATEWAY_URL < identifier")
+	fmt.Fprintln(os.Stderr, "  both: [--bind-cert FILE] [--cert FILE --key FILE] [--cacert FILE]")
 	return 2
 }
 
@@ -38,8 +42,15 @@ func run(args []string) int {
 	kid := flags.String("kid", "", "the key to encrypt to")
 	ttl := flags.Int64("ttl", 0, "send iat and exp claims expiring after SECONDS")
 	hicn := flags.Bool("hicn", false, "the identifier is a HICN")
+	bindCert := flags.String("bind-cert", "", "bind the token to this client certificate")
+	cert := flags.String("cert", "", "mTLS: the client certificate to present (PEM)")
+	key := flags.String("key", "", "mTLS: its private key (PEM)")
+	caCert := flags.String("cacert", "", "the CA of the gateway's certificate (PEM)")
 	if err := flags.Parse(args[1:]); err != nil {
 		return usage(err.Error())
+	}
+	if *key != "" && *cert == "" {
+		return usage("--key needs --cert")
 	}
 	if *ttl < 0 {
 		return usage("--ttl must be a positive whole number")
@@ -47,6 +58,16 @@ func run(args []string) int {
 	options := client.Options{Kind: client.MBI, TTLSeconds: *ttl}
 	if *hicn {
 		options.Kind = client.HICN
+	}
+	tlsConfig, err := client.TLSConfig(*cert, *key, *caCert)
+	if err != nil {
+		return fail(err)
+	}
+	client.UseTLS(tlsConfig)
+	if *bindCert != "" {
+		if options.BindCertificate, err = os.ReadFile(*bindCert); err != nil {
+			return fail(err)
+		}
 	}
 	input, err := io.ReadAll(io.LimitReader(os.Stdin, 1024))
 	if err != nil {

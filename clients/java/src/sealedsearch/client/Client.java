@@ -22,10 +22,29 @@ public final class Client {
   public static String encrypt(
       String identifier, GatewayKey key, Format format, Identifiers.Kind kind, long ttlSeconds)
       throws GeneralSecurityException {
+    return encrypt(identifier, key, format, kind, ttlSeconds, null);
+  }
+
+  /**
+   * As encrypt, bound to the partner's mTLS client certificate (PEM or DER bytes; null for an
+   * unbound token): JWE x5t#S256, HPKE version 3 (docs/TOKENS.md). The gateway then opens the
+   * token only over a connection that presents that certificate.
+   */
+  public static String encrypt(
+      String identifier,
+      GatewayKey key,
+      Format format,
+      Identifiers.Kind kind,
+      long ttlSeconds,
+      byte[] bindCertificate)
+      throws GeneralSecurityException {
     String payload =
         Identifiers.payload(identifier, kind, ttlSeconds, Instant.now().getEpochSecond());
     byte[] plaintext = payload.getBytes(StandardCharsets.US_ASCII);
-    return format == Format.HPKE ? HpkeToken.seal(key, plaintext) : Jwe.seal(key, plaintext, "A256GCM");
+    byte[] cert = bindCertificate == null ? null : Binding.certificateThumbprint(bindCertificate);
+    return format == Format.HPKE
+        ? HpkeToken.seal(key, plaintext, cert)
+        : Jwe.seal(key, plaintext, "A256GCM", cert);
   }
 
   /** GET {base}/v2/fhir/Patient?identifier={system}%7C{token}: only ciphertext in it. */

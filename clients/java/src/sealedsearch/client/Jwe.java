@@ -22,10 +22,11 @@ public final class Jwe {
 
   /**
    * The protected header: alg, enc, kid, and the ephemeral public key (RFC 7518 §4.6.1.1), in
-   * full-size coordinates. A member the gateway is to check (a sender's certificate thumbprint,
-   * say) joins here.
+   * full-size coordinates. With certThumbprint (32 bytes, Binding) also x5t#S256 (RFC 8705
+   * §3.1), which the AAD covers: the gateway then opens the token only over that certificate.
    */
-  static Map<String, Object> protectedHeader(GatewayKey key, String enc, ECPublicKey epk) {
+  static Map<String, Object> protectedHeader(
+      GatewayKey key, String enc, ECPublicKey epk, byte[] certThumbprint) {
     Map<String, Object> epkJwk = new LinkedHashMap<>();
     epkJwk.put("kty", "EC");
     epkJwk.put("crv", "P-256");
@@ -36,12 +37,24 @@ public final class Jwe {
     header.put("alg", "ECDH-ES");
     header.put("enc", enc);
     header.put("kid", key.kid);
+    if (certThumbprint != null) {
+      if (certThumbprint.length != 32) {
+        throw new IllegalArgumentException("the certificate thumbprint must be 32 bytes");
+      }
+      header.put("x5t#S256", Base64Url.encode(certThumbprint));
+    }
     header.put("epk", epkJwk);
     return header;
   }
 
   /** Encrypts plaintext to a gateway P-256 key; enc is A256GCM or A128GCM. */
   public static String seal(GatewayKey key, byte[] plaintext, String enc)
+      throws GeneralSecurityException {
+    return seal(key, plaintext, enc, null);
+  }
+
+  /** As seal, bound to the client certificate whose SHA-256 is certThumbprint (or unbound). */
+  public static String seal(GatewayKey key, byte[] plaintext, String enc, byte[] certThumbprint)
       throws GeneralSecurityException {
     int keyBits;
     if ("A256GCM".equals(enc)) keyBits = 256;
@@ -59,7 +72,8 @@ public final class Jwe {
     java.util.Arrays.fill(z, (byte) 0);
 
     String header = Base64Url.encode(
-        Json.write(protectedHeader(key, enc, (ECPublicKey) ephemeral.getPublic()))
+        Json.write(
+            protectedHeader(key, enc, (ECPublicKey) ephemeral.getPublic(), certThumbprint))
             .getBytes(StandardCharsets.UTF_8));
     byte[] iv = new byte[12];
     RANDOM.nextBytes(iv);

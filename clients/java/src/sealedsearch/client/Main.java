@@ -1,6 +1,7 @@
 package sealedsearch.client;
 
 import java.io.IOException;
+import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,12 +20,17 @@ import java.util.Map;
  * java -cp build sealedsearch.client.Main search GATEWAY_URL [same options] &lt; identifier
  * java -cp build sealedsearch.client.Main check-vectors RFC9180_JSON RFC7518_C_JSON
  * </pre>
+ *
+ * <p>mTLS and sender binding: --cert FILE and --key FILE (PEM; PKCS#8 key) present the client
+ * certificate, --cacert FILE trusts the gateway's CA, --bind-cert FILE (PEM or DER) binds the
+ * token to a client certificate (usually the --cert file).
  */
 public final class Main {
   static final String USAGE =
       "usage: Main encrypt --jwks FILE|URL [--format jwe|hpke] [--kid=KID] [--ttl SECONDS] [--hicn] < identifier\n"
           + "       Main search GATEWAY_URL [--format jwe|hpke] [--kid=KID] [--ttl SECONDS] [--hicn] < identifier\n"
-          + "       Main check-vectors RFC9180_JSON RFC7518_C_JSON";
+          + "       Main check-vectors RFC9180_JSON RFC7518_C_JSON\n"
+          + "  both: [--bind-cert FILE] [--cert FILE --key FILE] [--cacert FILE]";
 
   private static final class UsageError extends Exception {
     private static final long serialVersionUID = 1L;
@@ -72,9 +78,17 @@ public final class Main {
     Client.Format format = Client.Format.JWE;
     Identifiers.Kind kind = Identifiers.Kind.MBI;
     long ttl = 0;
+    Path bindCert = null;
+    Path cert = null;
+    Path key = null;
+    Path caCert = null;
     for (int i = 1; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--jwks") && i + 1 < args.length) jwks = args[++i];
+      else if (a.equals("--bind-cert") && i + 1 < args.length) bindCert = Path.of(args[++i]);
+      else if (a.equals("--cert") && i + 1 < args.length) cert = Path.of(args[++i]);
+      else if (a.equals("--key") && i + 1 < args.length) key = Path.of(args[++i]);
+      else if (a.equals("--cacert") && i + 1 < args.length) caCert = Path.of(args[++i]);
       else if (a.equals("--format") && i + 1 < args.length) format = format(args[++i]);
       else if (a.startsWith("--kid=")) kid = a.substring("--kid=".length());
       else if (a.equals("--ttl") && i + 1 < args.length) ttl = ttl(args[++i]);
@@ -82,16 +96,19 @@ public final class Main {
       else if (!a.startsWith("-") && gateway == null) gateway = a;
       else throw new UsageError("unknown argument " + a);
     }
+    if (key != null && cert == null) throw new UsageError("--key needs --cert");
+    HttpClient http = Binding.httpClient(Binding.sslContext(cert, key, caCert));
+    byte[] binding = bindCert == null ? null : Files.readAllBytes(bindCert);
     String identifier =
         new String(System.in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("[\r\n]+$", "");
     if (args[0].equals("encrypt")) {
       if (jwks == null || gateway != null) throw new UsageError("encrypt takes --jwks FILE|URL");
       String text =
           jwks.matches("https?://.*")
-              ? Search.get(jwks, "application/jwk-set+json")
+              ? Search.get(http, jwks, "application/jwk-set+json")
               : Files.readString(Path.of(jwks));
-      GatewayKey key = GatewayKey.choose(GatewayKey.parseJwks(text), kid, format == Client.Format.HPKE);
-      System.out.println(Client.encrypt(identifier, key, format, kind, ttl));
+      GatewayKey to = GatewayKey.choose(GatewayKey.parseJwks(text), kid, format == Client.Format.HPKE);
+      System.out.println(Client.encrypt(identifier, to, format, kind, ttl, binding));
       return 0;
     }
     if (!args[0].equals("search") || gateway == null || jwks != null) {
@@ -99,8 +116,10 @@ public final class Main {
     }
     Search.Result result = null;
     for (int attempt = 0; attempt < 2; attempt++) {
-      GatewayKey key = GatewayKey.choose(Search.fetchJwks(gateway), kid, format == Client.Format.HPKE);
-      result = Search.search(gateway, Client.encrypt(identifier, key, format, kind, ttl), kind);
+      GatewayKey to =
+          GatewayKey.choose(Search.fetchJwks(http, gateway), kid, format == Client.Format.HPKE);
+      String token = Client.encrypt(identifier, to, format, kind, ttl, binding);
+      result = Search.search(http, gateway, token, kind);
       // ERR_TOKEN_KID_UNKNOWN: the key was rotated out; fetch the JWKS again and encrypt again.
       if (!"ERR_TOKEN_KID_UNKNOWN".equals(result.errorCode)) break;
     }

@@ -18,18 +18,30 @@ public final class Search {
   private Search() {}
 
   static String get(String url, String accept) throws IOException, InterruptedException {
+    return get(HTTP, url, accept);
+  }
+
+  static String get(HttpClient http, String url, String accept)
+      throws IOException, InterruptedException {
     HttpRequest request =
         HttpRequest.newBuilder(URI.create(url))
             .timeout(Duration.ofSeconds(30))
             .header("Accept", accept)
             .build();
-    return HTTP.send(request, HttpResponse.BodyHandlers.ofString()).body();
+    return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
   }
 
   /** The gateway's published keys ({base}/.well-known/jwks.json). */
   public static List<GatewayKey> fetchJwks(String baseUrl) throws IOException, InterruptedException {
+    return fetchJwks(HTTP, baseUrl);
+  }
+
+  /** As fetchJwks, over http (Binding.httpClient for mTLS). */
+  public static List<GatewayKey> fetchJwks(HttpClient http, String baseUrl)
+      throws IOException, InterruptedException {
     String base = baseUrl.replaceAll("/+$", "");
-    return GatewayKey.parseJwks(get(base + "/.well-known/jwks.json", "application/jwk-set+json"));
+    return GatewayKey.parseJwks(
+        get(http, base + "/.well-known/jwks.json", "application/jwk-set+json"));
   }
 
   /** A search's answer: the Patient ids of a Bundle, or the OperationOutcome's error code. */
@@ -43,11 +55,18 @@ public final class Search {
     }
   }
 
-  @SuppressWarnings("unchecked")
   public static Result search(String baseUrl, String token, Identifiers.Kind kind)
       throws IOException, InterruptedException {
+    return search(HTTP, baseUrl, token, kind);
+  }
+
+  /** As search, over http (Binding.httpClient: the mTLS connection a bound token needs). */
+  @SuppressWarnings("unchecked")
+  public static Result search(HttpClient http, String baseUrl, String token, Identifiers.Kind kind)
+      throws IOException, InterruptedException {
     Map<String, Object> body =
-        Json.parseObject(get(Client.patientSearchUrl(baseUrl, token, kind), "application/fhir+json"));
+        Json.parseObject(
+            get(http, Client.patientSearchUrl(baseUrl, token, kind), "application/fhir+json"));
     List<String> ids = new ArrayList<>();
     if ("Bundle".equals(body.get("resourceType"))) {
       Object entries = body.get("entry");
