@@ -15,7 +15,7 @@ import { createLogger } from '../src/log/logger.js'
 import { createTestDatabase, type TestDatabase } from './support/db.js'
 import { twoKeyRing } from './support/keys.js'
 import { capturingLogger, errorCode, searchPath, type Outcome } from './support/app.js'
-import { b64, flipBit, jweFor, reheader, unb64 } from './support/tokens.js'
+import { b64, flipBit, hpkeFor, jweFor, reheader, unb64 } from './support/tokens.js'
 
 const NOW = new Date()
 const NOW_S = Math.floor(NOW.getTime() / 1000)
@@ -53,6 +53,20 @@ const token = (plaintext: string = MBI, header: Record<string, unknown> = {}) =>
 const withHeader = async (edit: (h: Record<string, unknown>) => void) =>
   reheader(await token(), edit)
 const search = async (t: Promise<string> | string) => searchPath(await t)
+
+/** x5t#S256 values (RFC 8705 §3.1): the SHA-256 of some client certificate, and of another. */
+const X5T = b64(new Uint8Array(32).fill(0xa5))
+const OTHER_X5T = b64(new Uint8Array(32).fill(0x5a))
+const bound = () => token(MBI, { 'x5t#S256': X5T })
+const withBinding = async (value: unknown) =>
+  reheader(await bound(), (h) => {
+    h['x5t#S256'] = value
+  })
+/** The bound token's header with its JSON text edited: a member JSON.parse would collapse. */
+const rawHeader = async (edit: (json: string) => string) => {
+  const [head, ...rest] = (await bound()).split('.')
+  return [b64(edit(unb64(head!).toString('utf8'))), ...rest].join('.')
+}
 
 const CASES: Case[] = [
   ['alg none', () => search(withHeader((h) => (h.alg = 'none'))), 400, 'ERR_TOKEN_ALG_UNSUPPORTED'],
@@ -386,6 +400,56 @@ const CASES: Case[] = [
     () => search(token(JSON.stringify({ mbi: MBI.slice(0, 10) + '\u0301' }))),
     400,
     'ERR_TOKEN_IDENTIFIER_INVALID',
+  ],
+  // Sender-bound tokens (docs/TOKENS.md): the member is parsed before any key is used, and a
+  // bound token over a connection without its certificate (here: plain HTTP) is refused.
+  [
+    'x5t#S256 of 42 characters',
+    () => search(withBinding(X5T.slice(0, 42))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  ['x5t#S256 of 44 characters', () => search(withBinding(X5T + 'A')), 400, 'ERR_TOKEN_MALFORMED'],
+  [
+    'x5t#S256 with padding',
+    () => search(withBinding(X5T.slice(0, 42) + '=')),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'x5t#S256 in base64 (+/)',
+    () => search(withBinding(X5T.slice(0, 41) + '+/')),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'x5t#S256 of 48 bytes',
+    () => search(withBinding(b64(new Uint8Array(48)))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  ['x5t#S256 empty', () => search(withBinding('')), 400, 'ERR_TOKEN_MALFORMED'],
+  ['x5t#S256 as an array', () => search(withBinding([X5T])), 400, 'ERR_TOKEN_MALFORMED'],
+  ['x5t#S256 as an object', () => search(withBinding({ $ne: null })), 400, 'ERR_TOKEN_MALFORMED'],
+  ['x5t#S256 oversized', () => search(withBinding('A'.repeat(300))), 400, 'ERR_TOKEN_MALFORMED'],
+  [
+    'x5t#S256 twice',
+    () => search(rawHeader((j) => j.replace('{', `{"x5t#S256":"${OTHER_X5T}",`))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  [
+    'x5t#S256 twice, once spelled with \\u0023',
+    () => search(rawHeader((j) => j.replace(/}$/, `,"x5t\\u0023S256":"${OTHER_X5T}"}`))),
+    400,
+    'ERR_TOKEN_MALFORMED',
+  ],
+  ['a bound JWE over plain HTTP', () => search(bound()), 403, 'ERR_TOKEN_SENDER_MISMATCH'],
+  [
+    'a bound HPKE token (version 3) over plain HTTP',
+    () => search(hpkeFor(x25519, MBI, unb64(X5T))),
+    403,
+    'ERR_TOKEN_SENDER_MISMATCH',
   ],
 ]
 

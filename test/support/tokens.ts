@@ -51,12 +51,17 @@ export function flipBit(token: string, index: number, bit = 0): string {
 
 /**
  * Seals any plaintext to an X25519 ring key as an HPKE token (docs/TOKENS.md layout), for
- * payloads the client library refuses to make.
+ * payloads the client library refuses to make; with `certThumbprint` (32 bytes) version 3.
  */
-export async function hpkeFor(key: RingKey, plaintext: string): Promise<string> {
+export async function hpkeFor(
+  key: RingKey,
+  plaintext: string,
+  certThumbprint?: Uint8Array,
+): Promise<string> {
   if (key.crv !== 'X25519' || key.hpkeKeyId === undefined) throw new Error('an X25519 ring key')
-  const header = encodeHeader({ keyId: key.hpkeKeyId, kemId: 0x20, kdfId: 1, aeadId: 1 })
-  const info = tokenInfo(header, new Uint8Array(unb64(key.kid)))
+  const bound = certThumbprint !== undefined
+  const header = encodeHeader({ bound, keyId: key.hpkeKeyId, kemId: 0x20, kdfId: 1, aeadId: 1 })
+  const info = tokenInfo(header, new Uint8Array(unb64(key.kid)), certThumbprint)
   const { enc, ciphertext } = await sealBase(
     cipherSuite(0x0020, 0x0001, 0x0001),
     new Uint8Array(unb64(key.publicJwk.x)),
