@@ -31,7 +31,8 @@ options:
   --enc ENC           jwe only: A256GCM (default) or A128GCM
   --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
-  --base URL          gateway base URL for the printed search URL (default: from config)`
+  --base URL          gateway base URL for the printed search URL (default: from config)
+  -h, --help          this text`
 
 const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
 const ENCS: readonly string[] = ['A256GCM', 'A128GCM']
