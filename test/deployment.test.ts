@@ -65,7 +65,7 @@ describe.runIf(url && existsSync(HAPROXY))(
     const startGateway = async (i: number) => {
       const running = start(
         process.execPath,
-        ['--import', 'tsx', 'src/index.ts'],
+        ['dist/index.js'], // the build, as the systemd unit runs it
         childEnv({
           PORT: String(ports[i]),
           KEYS_DIR: keysDir,
