@@ -5,7 +5,9 @@
  *   dist/keys.js, seed.js, encrypt.js, legacy-hash.js   the commands an operator runs
  *   dist/migrations/                                     the schema migrations the gateway applies
  * Everything sits in one folder, so paths the code finds beside itself (../package.json,
- * ./migrations/) hold in dist/ as in src/. npm packages stay imports (node_modules is needed).
+ * ./migrations/) hold in dist/ as in src/. npm packages stay imports (node_modules is needed);
+ * the workspace's partner library (@sealed-search/client, mapped to its sources by tsconfig.json
+ * "paths") is bundled, so dist/ does not need packages/client built.
  * `--if-needed` builds only when dist/ is missing or older than a source file (npm start does).
  * Plain JavaScript on purpose: production runs it (npm start) without TypeScript tooling.
  */
@@ -19,12 +21,22 @@ const OUT = join(ROOT, 'dist')
 const STAMP = '.built'
 /** The commands compiled beside the gateway; fuzz and the benches stay development tools (tsx). */
 export const COMMANDS = ['keys', 'seed', 'encrypt', 'legacy-hash']
-const INPUTS = ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']
+/** What the build reads: the gateway, the commands, the partner library it bundles, the settings. */
+const INPUTS = [
+  'src',
+  'scripts',
+  'packages/client/src',
+  'packages/client/package.json',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+]
 
 const USAGE = `usage: npm run build [-- --if-needed]
 
 Compiles src/index.ts and the commands ${COMMANDS.join(', ')} to dist/ (esbuild, ESM, Node 20).
-  --if-needed   build only when dist/ is missing or older than a source file
+  --if-needed   build only when dist/ is missing or older than a source file (without
+                esbuild, a production install, an existing dist/ is used as it is)
   -h, --help    this text`
 
 async function newest(path) {
@@ -48,6 +60,20 @@ export async function isCurrent() {
   if (!built) return false
   for (const input of INPUTS) if ((await newest(join(ROOT, input))) > built) return false
   return true
+}
+
+async function hasBuild() {
+  return stat(join(OUT, STAMP)).then(
+    () => true,
+    () => false,
+  )
+}
+
+async function esbuildInstalled() {
+  return import('esbuild').then(
+    () => true,
+    () => false,
+  )
 }
 
 async function loadEsbuild() {
@@ -108,11 +134,14 @@ async function main() {
       strict: true,
     }))
   } catch (error) {
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`)
+    process.stderr.write(`error: ${error.message} (usage: npm run build -- --help)\n`)
     process.exit(2)
   }
   if (values.help) return void process.stdout.write(USAGE + '\n')
   if (values['if-needed'] && (await isCurrent())) return
+  // A production install (npm prune --omit=dev, which also rewrites package-lock.json) has no
+  // esbuild: it runs the build it was deployed with.
+  if (values['if-needed'] && (await hasBuild()) && !(await esbuildInstalled())) return
   await build()
 }
 

@@ -42,10 +42,15 @@ export function parse<T extends ParseArgsConfig['options']>(args: string[], opti
   }
 }
 
-/** The `npm run <name> -- --help` that a usage error points at, from the usage text. */
+/**
+ * The `npm run <name> -- --help` (or `npx tsx scripts/<name>.ts --help`) that a usage error
+ * points at, from the usage text.
+ */
 function helpCommand(usage: string): string {
-  const m = /^usage: (npm run \S+)/.exec(usage)
-  return m ? `${m[1]} -- --help` : '--help'
+  const npm = /^usage: (npm run \S+)/.exec(usage)
+  if (npm) return `${npm[1]} -- --help`
+  const tsx = /^usage: (npx tsx \S+)/.exec(usage)
+  return tsx ? `${tsx[1]} --help` : '--help'
 }
 
 /**

@@ -17,9 +17,11 @@ vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 const exec = promisify(execFile)
 const TSX = 'node_modules/tsx/dist/cli.mjs'
 
-/** npm script name -> how npm runs it. */
+/** npm script name (or the script, for one run through npx tsx) -> how it runs. */
 const COMMANDS: Record<string, string[]> = {
   start: ['dist/index.js'],
+  dev: [TSX, 'src/index.ts'],
+  build: ['scripts/build.mjs'],
   keys: ['dist/keys.js'],
   encrypt: ['dist/encrypt.js'],
   seed: ['dist/seed.js'],
@@ -27,6 +29,15 @@ const COMMANDS: Record<string, string[]> = {
   fuzz: [TSX, 'scripts/fuzz.ts'],
   bench: [TSX, 'scripts/bench.ts'],
   'bench:decrypt': [TSX, 'scripts/bench-decrypt.ts'],
+  'docs:config': [TSX, 'scripts/docs-config.ts'],
+  'scripts/bfd-paths.ts': [TSX, 'scripts/bfd-paths.ts'],
+}
+
+/** The help command a usage error points at: the gateway's is npm start's (dev runs the same). */
+function helpCommand(name: string): string {
+  if (name === 'start' || name === 'dev') return 'npm start -- --help'
+  if (name.startsWith('scripts/')) return `npx tsx ${name} --help`
+  return `npm run ${name} -- --help`
 }
 
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -39,11 +50,11 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   }
 }
 
-describe.each(Object.entries(COMMANDS))('npm run %s', (name, argv) => {
+describe.each(Object.entries(COMMANDS))('%s', (name, argv) => {
   it.each(['--help', '-h'])('answers %s with its usage on stdout and exit 0', async (flag) => {
     const r = await run([...argv, flag])
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^usage: npm (start|run \S+)/)
+    expect(r.stdout).toMatch(/^usage: (npm start|npm run \S+|npx tsx \S+)/)
     expect(r.stdout).toMatch(/-h, --help/)
     expect(r.stderr).toBe('')
   })
@@ -52,9 +63,7 @@ describe.each(Object.entries(COMMANDS))('npm run %s', (name, argv) => {
     const r = await run([...argv, ...(name === 'keys' ? ['list'] : []), '--no-such-option'])
     expect(r.code).toBe(2)
     expect(r.stderr.split('\n')).toEqual([expect.stringMatching(/--help\)$/), ''])
-    expect(r.stderr).toContain(
-      name === 'start' ? 'npm start -- --help' : `npm run ${name} -- --help`,
-    )
+    expect(r.stderr).toContain(helpCommand(name))
     expect(r.stdout).toBe('')
   })
 })

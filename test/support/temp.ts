@@ -15,5 +15,8 @@ export async function tempDir(prefix = 'sealed-search-'): Promise<string> {
 export async function removeTempDirs(): Promise<void> {
   const dirs = [...made]
   made.clear()
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+  // A process that has just stopped may still be closing files: rm retries ENOTEMPTY and EBUSY.
+  await Promise.all(
+    dirs.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })),
+  )
 }
