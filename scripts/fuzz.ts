@@ -99,8 +99,8 @@ async function main(): Promise<void> {
   )
   await sql.end()
   await db.close()
-  await removeTempDirs() // the key pair made for this run
   if (failures || fiveHundreds) process.exitCode = 1
 }
 
-run(main, USAGE)
+// The key pair made for the run is removed however the run ends.
+run(() => main().finally(removeTempDirs), USAGE)
