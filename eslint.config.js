@@ -64,7 +64,7 @@ export const KEY_BOUNDARY_RULES = {
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.data', 'coverage', 'packages/*/dist'] },
+  { ignores: ['node_modules', '.data', 'coverage', 'dist', 'packages/*/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

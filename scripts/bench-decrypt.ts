@@ -30,7 +30,11 @@ Measures, one operation at a time, for S seconds per row (default 2):
 Each measurement runs in a process of its own; only one runs at a time. Each row's time is spread
 over ${ROUNDS} windows taken in turn, so load that drifts during the run weighs on every row alike,
 and its rate is the median of its windows, so a burst of load from elsewhere does not decide it.
-Prints one table and the ratios against the targets (PASS/MISS).`
+Prints one table and the ratios against the targets (PASS/MISS).
+
+  --seconds S   seconds per row (default 2)
+  --tokens N    pre-generated tokens per row (default 200)
+  -h, --help    this text`
 
 /** Targets of issue 6, as ratios from one run. */
 const TARGETS = { x25519OverJose: 5, x25519OfEcdh: 0.6, p256OverJose: 2.5 }

@@ -1,11 +1,12 @@
 /**
  * The end-to-end benchmark: `npm run bench -- [options]` (see USAGE). Seeds a real PostgreSQL,
- * starts the gateway as its own process, drives it with autocannon at a fixed concurrency for a
- * fixed time with pre-generated tokens, and prints one table; writes it to BENCHMARKS.md.
+ * starts the built gateway (node dist/index.js) as its own process, drives it with autocannon at
+ * a fixed concurrency for a fixed time with pre-generated tokens, and prints one table; writes it
+ * between the markers of BENCHMARKS.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { openSync } from 'node:fs'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -24,6 +25,7 @@ import { seed, seededMbi } from '../src/db/seed.js'
 import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/store.js'
+import { writeGenerated } from './bench/report.js'
 import { parse, run, UsageError } from './cli.js'
 
 const USAGE = `usage: npm run bench -- [options]
@@ -38,8 +40,11 @@ options:
   --workers LIST    gateway process layouts to measure: 0 = one process, auto = one per core
                     (default 0,auto)
   --scale LIST      also measure JWE P-256 search latency at these row counts (e.g. 100000,1000000)
-  --out FILE        where to write the report (default BENCHMARKS.md; - for stdout only)
-  --smoke           a few thousand requests on 2,000 rows, for CI (report to stdout)`
+  --out FILE        write the results between the markers of FILE (default BENCHMARKS.md;
+                    - for stdout only); the text outside the markers is kept
+  --logs DIR        keep the gateway's log and audit log in DIR (default: deleted after the run)
+  --smoke           a few thousand requests on 2,000 rows, for CI (report to stdout)
+  -h, --help        this text`
 
 interface Row {
   name: string
@@ -96,12 +101,11 @@ interface Gateway {
   stop(): Promise<void>
 }
 
+/** The production build, as an operator runs it: node dist/index.js. */
 async function startGateway(env: NodeJS.ProcessEnv, logFile: string): Promise<Gateway> {
   const out = openSync(logFile, 'a')
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/index.ts'], {
-    env,
-    stdio: ['ignore', out, 'pipe'],
-  })
+  const child = spawn(process.execPath, ['dist/index.js'], { env, stdio: ['ignore', out, 'pipe'] })
+  closeSync(out)
   let stderr = ''
   const base = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -219,6 +223,7 @@ async function main(): Promise<void> {
     workers: { type: 'string' },
     scale: { type: 'string' },
     out: { type: 'string' },
+    logs: { type: 'string' },
     smoke: { type: 'boolean' },
     help: { type: 'boolean' },
   })
@@ -243,90 +248,104 @@ async function main(): Promise<void> {
     : []
   const out = values.out ?? (smoke ? '-' : 'BENCHMARKS.md')
 
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { stdio: 'inherit' })
+  // The keys (private JWKs) and, unless --logs, the logs live in a directory removed at the end.
   const work = await mkdtemp(join(tmpdir(), 'sealed-bench-'))
-  const keysDir = join(work, 'keys')
-  await addGeneratedKey(keysDir, 'P-256')
-  await addGeneratedKey(keysDir, 'X25519')
-  const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
-    ...processEnvironment(),
-    PORT: '0',
-    DATABASE_URL: url,
-    DATABASE_SCHEMA: schema,
-    KEYS_DIR: keysDir,
-    KEYS_AUTOGENERATE: 'false',
-    CLUSTER_WORKERS: workers,
-    DB_POOL_SIZE: '10',
-    LOG_LEVEL: 'info',
-    AUDIT_LOG: join(work, 'audit.log'),
-  })
-
-  const report: string[] = []
-  const schema = await ensureSeeded(url, rows)
-  for (const workers of layouts) {
-    const gateway = await startGateway(env(schema, workers), join(work, 'gateway.log'))
-    try {
-      const jwks = JSON.parse(
-        await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
-      ) as Jwks
-      const list = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
-      const results: Row[] = []
-      for (const target of list) {
-        await measure(gateway.base, target, 1, connections) // warm-up
-        const row = await measure(gateway.base, target, seconds, connections)
-        process.stderr.write(
-          `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
-        )
-        results.push(row)
-      }
-      const label =
-        workers === '0'
-          ? 'one process'
-          : `CLUSTER_WORKERS=${workers} (${workers === 'auto' ? cpus().length : workers} workers)`
-      report.push(
-        `### ${rows.toLocaleString('en-US')} rows, ${label}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
-      )
-    } finally {
-      await gateway.stop()
-    }
+  const logs = values.logs ?? work
+  if (values.logs) await mkdir(values.logs, { recursive: true })
+  try {
+    await measureAll(url, work, logs)
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+  if (values.logs) {
+    process.stderr.write(`logs kept: ${join(logs, 'gateway.log')} and ${join(logs, 'audit.log')}\n`)
   }
 
-  if (scale.length) {
-    const lines = [
-      '| rows | requests/s | p50 ms | p99 ms | errors |',
-      '| ---: | ---: | ---: | ---: | ---: |',
-    ]
-    const p50s: number[] = []
-    for (const n of scale) {
-      const s = await ensureSeeded(url, n)
-      const gateway = await startGateway(env(s, '0'), join(work, 'gateway.log'))
+  async function measureAll(url: string, work: string, logs: string): Promise<void> {
+    const keysDir = join(work, 'keys')
+    await addGeneratedKey(keysDir, 'P-256')
+    await addGeneratedKey(keysDir, 'X25519')
+    const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
+      ...processEnvironment(),
+      PORT: '0',
+      DATABASE_URL: url,
+      DATABASE_SCHEMA: schema,
+      KEYS_DIR: keysDir,
+      KEYS_AUTOGENERATE: 'false',
+      CLUSTER_WORKERS: workers,
+      DB_POOL_SIZE: '10',
+      LOG_LEVEL: 'info',
+      AUDIT_LOG: join(logs, 'audit.log'),
+    })
+
+    const report: string[] = []
+    const schema = await ensureSeeded(url, rows)
+    for (const workers of layouts) {
+      const gateway = await startGateway(env(schema, workers), join(logs, 'gateway.log'))
       try {
         const jwks = JSON.parse(
           await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
         ) as Jwks
-        const [, jweP256] = await targets(gateway.base, jwks, n, 500)
-        await measure(gateway.base, jweP256!, 1, connections)
-        const row = await measure(gateway.base, jweP256!, seconds, connections)
-        p50s.push(row.p50)
-        lines.push(
-          `| ${n.toLocaleString('en-US')} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} |`,
+        const list = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
+        const results: Row[] = []
+        for (const target of list) {
+          await measure(gateway.base, target, 1, connections) // warm-up
+          const row = await measure(gateway.base, target, seconds, connections)
+          process.stderr.write(
+            `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
+          )
+          results.push(row)
+        }
+        const label =
+          workers === '0'
+            ? 'one process'
+            : `CLUSTER_WORKERS=${workers} (${workers === 'auto' ? cpus().length : workers} workers)`
+        report.push(
+          `### ${rows.toLocaleString('en-US')} rows, ${label}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
         )
       } finally {
         await gateway.stop()
       }
     }
-    const spread = Math.max(...p50s) / Math.max(Math.min(...p50s), 0.001)
-    report.push(
-      `### Search latency by table size (JWE ECDH-ES P-256, one process)\n\n${lines.join('\n')}\n\nlargest p50 / smallest p50: ${spread.toFixed(2)}x`,
-    )
-  }
 
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
-  const text = `# Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 10)} with \`${command}\`\n(DATABASE_URL pointing at a local PostgreSQL server). Tokens are made before the run, so the load generator measures the gateway, not the encryption. Ratios are requests/s against the plaintext baseline (a).\n\nMachine:\n\n${await machine(url)}\n\n${report.join('\n\n')}\n`
-  process.stdout.write(text)
-  if (out !== '-') {
-    const previous = await readFile(out, 'utf8').catch(() => '')
-    await writeFile(out, text)
-    process.stderr.write(`wrote ${out}${previous ? ' (replaced)' : ''}\n`)
+    if (scale.length) {
+      const lines = [
+        '| rows | requests/s | p50 ms | p99 ms | errors |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+      ]
+      const p50s: number[] = []
+      for (const n of scale) {
+        const s = await ensureSeeded(url, n)
+        const gateway = await startGateway(env(s, '0'), join(logs, 'gateway.log'))
+        try {
+          const jwks = JSON.parse(
+            await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
+          ) as Jwks
+          const [, jweP256] = await targets(gateway.base, jwks, n, 500)
+          await measure(gateway.base, jweP256!, 1, connections)
+          const row = await measure(gateway.base, jweP256!, seconds, connections)
+          p50s.push(row.p50)
+          lines.push(
+            `| ${n.toLocaleString('en-US')} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} |`,
+          )
+        } finally {
+          await gateway.stop()
+        }
+      }
+      const spread = Math.max(...p50s) / Math.max(Math.min(...p50s), 0.001)
+      report.push(
+        `### Search latency by table size (JWE ECDH-ES P-256, one process)\n\n${lines.join('\n')}\n\nlargest p50 / smallest p50: ${spread.toFixed(2)}x`,
+      )
+    }
+
+    const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+    const text = `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\`\n(DATABASE_URL pointing at a local PostgreSQL server). Tokens are made before the run, so the load generator measures the gateway, not the encryption. Ratios are requests/s against the plaintext baseline (a).\n\nMachine:\n\n${await machine(url)}\n\n${report.join('\n\n')}\n`
+    process.stdout.write(text)
+    if (out !== '-') {
+      await writeGenerated(out, text)
+      process.stderr.write(`wrote the results between the markers of ${out}\n`)
+    }
   }
 }
 

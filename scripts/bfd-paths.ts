@@ -8,6 +8,15 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { jsonPaths } from '../test/support/json-paths.js'
+import { parse, run, UsageError } from './cli.js'
+
+const USAGE = `usage: npx tsx scripts/bfd-paths.ts DIR
+
+Prints the JSON paths (no values) of BFD's v2 Patient responses in DIR, as in
+test/vectors/bfd-patient-paths.json. DIR holds patientRead.json,
+patientReadWithIncludeIdentifiers.json, patientByIdentifier.json and patientSearchById.json.
+
+  -h, --help  this text`
 
 const SOURCES = {
   patient: ['patientRead.json'],
@@ -16,8 +25,10 @@ const SOURCES = {
 }
 
 async function main(): Promise<void> {
-  const dir = process.argv[2]
-  if (!dir) throw new Error('usage: npx tsx scripts/bfd-paths.ts DIR')
+  const { values, positionals } = parse(process.argv.slice(2), {})
+  if (values.help) return void process.stdout.write(USAGE + '\n')
+  if (positionals.length !== 1) throw new UsageError('give one directory')
+  const dir = positionals[0]!
   const out: Record<string, string[]> = {}
   for (const [kind, files] of Object.entries(SOURCES)) {
     const paths = new Set<string>()
@@ -30,4 +41,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(out, null, 2) + '\n')
 }
 
-await main()
+run(main, USAGE)

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { SealedSearchError } from '../src/errors.js'
 
-/** Thrown for a bad command line: the script prints the message and its usage, and exits 2. */
+/** Thrown for a bad command line: the script prints one line naming its --help, and exits 2. */
 export class UsageError extends SealedSearchError<'ERR_USAGE'> {
   constructor(message: string) {
     super('ERR_USAGE', message)
@@ -9,10 +9,16 @@ export class UsageError extends SealedSearchError<'ERR_USAGE'> {
   }
 }
 
+/** `-h` is `--help` for every command (before `--`, after which everything is an argument). */
+function helpFlags(args: string[]): string[] {
+  const end = args.indexOf('--')
+  return args.map((a, i) => (a === '-h' && (end === -1 || i < end) ? '--help' : a))
+}
+
 /**
- * Key ids are base64url and may begin with `-`. The scripts have no single-letter options, so an
- * argument with one leading `-` (other than `-` itself, stdin) is always a positional argument:
- * it is moved behind `--`, where the parser takes it as one.
+ * Key ids are base64url and may begin with `-`. The scripts have no single-letter options but
+ * -h, so an argument with one leading `-` (other than `-` itself, stdin) is always a positional
+ * argument: it is moved behind `--`, where the parser takes it as one.
  */
 function positionalDashes(args: string[]): string[] {
   const dashed = (a: string) => a.length > 1 && a.startsWith('-') && !a.startsWith('--')
@@ -22,11 +28,12 @@ function positionalDashes(args: string[]): string[] {
   return [...args.filter((a) => !dashed(a)), '--', ...moved]
 }
 
+/** Parses a command line strictly; every command takes --help (and -h). */
 export function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
   try {
     return parseArgs({
-      args: positionalDashes(args),
-      options,
+      args: positionalDashes(helpFlags(args)),
+      options: { ...options, help: { type: 'boolean' } } as T & { help: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
     })
@@ -35,15 +42,29 @@ export function parse<T extends ParseArgsConfig['options']>(args: string[], opti
   }
 }
 
-/** Runs a script's main: usage errors exit 2, other failures 1, never with a stack trace. */
+/**
+ * The `npm run <name> -- --help` (or `npx tsx scripts/<name>.ts --help`) that a usage error
+ * points at, from the usage text.
+ */
+function helpCommand(usage: string): string {
+  const npm = /^usage: (npm run \S+)/.exec(usage)
+  if (npm) return `${npm[1]} -- --help`
+  const tsx = /^usage: (npx tsx \S+)/.exec(usage)
+  return tsx ? `${tsx[1]} --help` : '--help'
+}
+
+/**
+ * Runs a script's main: a usage error is one line and exit 2, any other failure one line and
+ * exit 1, never a stack trace.
+ */
 export function run(main: () => Promise<void>, usage: string): void {
   main().catch((error: unknown) => {
-    const e = error as { message?: string; code?: string }
-    process.stderr.write(`error: ${e.message ?? String(error)}\n`)
+    const message = (error as { message?: string }).message ?? String(error)
     if (error instanceof UsageError) {
-      process.stderr.write(`\n${usage}\n`)
+      process.stderr.write(`error: ${message} (usage: ${helpCommand(usage)})\n`)
       process.exit(2)
     }
+    process.stderr.write(`error: ${message}\n`)
     process.exit(1)
   })
 }

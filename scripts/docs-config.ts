@@ -10,7 +10,10 @@ import { withConfigTable } from './docs/config-table.js'
 const USAGE = `usage: npm run docs:config -- [--check]
 
 Writes the configuration table in README.md (between <!-- config:start --> and
-<!-- config:end -->) from src/config/variables.ts. --check: only report whether it is current.`
+<!-- config:end -->) from src/config/variables.ts.
+
+  --check     write nothing; exit 1 when the table is not current
+  -h, --help  this text`
 
 async function main(): Promise<void> {
   const { values } = parse(process.argv.slice(2), {

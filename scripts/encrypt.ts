@@ -37,7 +37,8 @@ options:
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
   --base URL          gateway base URL for the printed search URL (default: from config)
   --bind-cert FILE    bind the token to this mTLS client certificate (PEM or DER): the gateway
-                      opens it only over a connection that presents it (docs/TOKENS.md)`
+                      opens it only over a connection that presents it (docs/TOKENS.md)
+  -h, --help          this text`
 
 const ALGS: readonly string[] = ['ECDH-ES', 'ECDH-ES+A256KW']
 const ENCS: readonly string[] = ['A256GCM', 'A128GCM']

@@ -76,7 +76,7 @@ ${Object.values(HELP)
 
 options for every command:
   --dir DIR    key directory, for KEY_STORE=dir (default: $KEYS_DIR or keys)
-  --help       explain a command: npm run keys -- rotate --help
+  -h, --help   explain a command: npm run keys -- rotate --help
 
 The store is KEY_STORE's: dir (default) or postgres (the key ring tables of DATABASE_URL).`
 
@@ -148,6 +148,10 @@ async function loadRing(store: KeyStore): Promise<{ keys: RingKey[]; errors: str
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2)
+  if (command === '--help' || command === '-h' || command === 'help') return out(USAGE)
+  if (!command) throw new UsageError(`give a command: ${Object.keys(HELP).join(', ')}`)
+  if (command.startsWith('-')) throw new UsageError('the command comes first, then its options')
+  if (!(command in HELP)) throw new UsageError(`unknown command: ${command}`)
   const { values, positionals } = parse(rest, {
     dir: { type: 'string' },
     curve: { type: 'string' },
@@ -157,10 +161,7 @@ async function main(): Promise<void> {
     metrics: { type: 'string' },
     gateways: { type: 'string' },
     force: { type: 'boolean' },
-    help: { type: 'boolean' },
   })
-  if (!command || command === '--help' || command === 'help') return out(USAGE)
-  if (!(command in HELP)) throw new UsageError(`unknown command: ${command}`)
   if (values.help) return out(HELP[command]!)
 
   const config = loadConfig()

@@ -26,6 +26,7 @@ Safe to stop and run again: it picks up the MBIs still missing.
                      without either: LEGACY_HASH_PEPPER or LEGACY_HASH_PEPPER_FILE
   --batch-size N     MBIs per batch (default 1000)
   --reset            empty legacy_mbi_hash first (to re-hash with another pepper or count)
+  -h, --help         this text
 
 The pepper is a secret: it is never printed, logged or stored.`
 

@@ -13,7 +13,11 @@ import { parse, run, UsageError } from './cli.js'
 const USAGE = `usage: npm run seed -- [--count N]
 
 Loads N synthetic beneficiaries (default 1000; negative bene_ids, MBIs with S in position 2,
-every 5th with an earlier MBI in beneficiaries_history) plus two that share one MBI.`
+every 5th with an earlier MBI in beneficiaries_history) plus two that share one MBI.
+Uses DATABASE_URL, or the embedded database under DATA_DIR (refused while a gateway holds it).
+
+  --count N   beneficiaries to load (default 1000)
+  -h, --help  this text`
 
 async function main(): Promise<void> {
   const { values } = parse(process.argv.slice(2), {

@@ -27,7 +27,34 @@ function banner(url: string, exampleUrl: string | undefined, workerPids?: number
   return lines.join('\n') + '\n\n'
 }
 
+const USAGE = `usage: npm start                (from a checkout: builds dist/ first when needed)
+       node dist/index.js       (production)
+
+Starts the gateway: FHIR R4 Patient search by encrypted MBI. Every setting is an environment
+variable (README.md, "Configuration"); the first ones to know:
+  HOST, PORT        where to listen (default 127.0.0.1:8080; PORT=0: any free port)
+  DATABASE_URL      the PostgreSQL server; unset: the embedded database under DATA_DIR
+  KEYS_DIR          the key directory (default keys)
+  CLUSTER_WORKERS   worker processes sharing the port (auto: one per core; needs DATABASE_URL)
+SIGTERM or SIGINT stops it (exit 0); SIGHUP reloads the key ring.
+
+  -h, --help        this text`
+
+/** The gateway takes no arguments but --help: a usage error is one line and exit 2. */
+function commandLine(args: string[]): 'help' | 'run' {
+  if (args.length === 0) return 'run'
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return 'help'
+  process.stderr.write(
+    `sealed-search: unexpected argument ${JSON.stringify(args[0])}: settings are environment variables (usage: npm start -- --help)\n`,
+  )
+  process.exit(2)
+}
+
 async function main(): Promise<void> {
+  if (commandLine(process.argv.slice(2)) === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return
+  }
   const config = loadConfig()
   const logger = createLogger(config.server.logLevel)
   // Cluster mode: this process prepares once, forks the workers and supervises them.

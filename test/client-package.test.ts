@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop()
-  if (scratch) await rm(scratch, { recursive: true, force: true })
+  if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
 })
 
 /**
@@ -254,6 +254,10 @@ describe('the packed library in a browser', () => {
       await new Promise<void>((resolve) => page!.listen(0, '127.0.0.1', resolve))
       const origin = `http://127.0.0.1:${(page.address() as AddressInfo).port}`
       const profile = join(scratch, 'chromium-profile')
+      // Chromium leaves an org.chromium.Chromium.* folder (its singleton socket) in its temporary
+      // directory: give it one of its own, removed after this file. A short path: the socket's
+      // must fit in 107 bytes.
+      const browserTmp = await tempDir('c-')
       const browser = start(
         CHROMIUM,
         [
@@ -265,7 +269,7 @@ describe('the packed library in a browser', () => {
           `--user-data-dir=${profile}`,
           `${origin}/`,
         ],
-        { ...process.env, HOME: scratch },
+        { ...process.env, HOME: scratch, TMPDIR: browserTmp },
       )
       try {
         const timeout = new Promise<never>((_, reject) =>

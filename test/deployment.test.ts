@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -65,7 +65,7 @@ describe.runIf(url && existsSync(HAPROXY))(
     const startGateway = async (i: number) => {
       const running = start(
         process.execPath,
-        ['--import', 'tsx', 'src/index.ts'],
+        ['dist/index.js'], // the build, as the systemd unit runs it
         childEnv({
           PORT: String(ports[i]),
           KEYS_DIR: keysDir,
@@ -164,6 +164,14 @@ describe.runIf(url && existsSync(HAPROXY))(
     })
   },
 )
+
+describe('the systemd unit (docs/deploy)', () => {
+  it('runs the build with node, without TypeScript tooling (tsx is a development dependency)', async () => {
+    const unit = await readFile('docs/deploy/sealed-search.service', 'utf8')
+    expect(unit.match(/^ExecStart=.*$/gm)).toEqual(['ExecStart=/usr/bin/node dist/index.js'])
+    expect(unit).not.toMatch(/tsx|src\/index\.ts/)
+  })
+})
 
 describe.runIf(existsSync('/usr/bin/systemd-analyze'))('the systemd unit (docs/deploy)', () => {
   it('passes systemd-analyze verify', async () => {

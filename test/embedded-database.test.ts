@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { LOCK_FILE, lockDataDir } from '../src/db/data-dir-lock.js'
 import { startEmbeddedDatabase } from '../src/db/embedded.js'
@@ -11,6 +11,9 @@ import { seededMbi } from '../src/db/seed.js'
 import { tempDir } from './support/keys.js'
 import { childEnv, start, type Running } from './support/process.js'
 import { gatewayArgs, runScript } from './support/scripts.js'
+
+// Each test starts processes (and PGlite): generous limits for a loaded machine; no time is asserted.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 
 /** Every file and directory under `dir`, with its permission bits. */
 async function modes(dir: string): Promise<Map<string, number>> {

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CompactEncrypt, importJWK } from 'jose'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { chooseKey, encryptMbiJwe, fetchJwks, type GatewayJwk } from '@sealed-search/client'
 import {
   AMBIGUOUS_HICN,
@@ -25,6 +25,10 @@ import { legacyIdentifierHash } from '../src/identifiers/legacy-hash.js'
 import { tempDir } from './support/keys.js'
 import { HICN_ENCRYPTED, MBI_HASH, US_MBI } from './support/parity.js'
 import { childEnv, start, type Running } from './support/process.js'
+import { scriptArgs } from './support/scripts.js'
+
+// Three script runs and a gateway process: generous limits for a loaded machine; no time is asserted.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })
 
 const COUNT = 24
 const PEPPER_UTF8 = 'a-secret-pepper-for-this-test-only'
@@ -58,11 +62,7 @@ describe('nothing the gateway writes on the parity and migration paths holds an 
     const dir = await tempDir()
     const env = childEnv({ DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys') })
     const script = async (name: string, args: string[], extra: Record<string, string> = {}) => {
-      const r = await run(
-        process.execPath,
-        ['node_modules/tsx/dist/cli.mjs', `scripts/${name}.ts`, ...args],
-        { env: { ...env, ...extra } },
-      )
+      const r = await run(...scriptArgs(name, args), { env: { ...env, ...extra } })
       return r.stdout + r.stderr
     }
     const pepperFile = join(dir, 'pepper.hex')

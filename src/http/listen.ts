@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import type { TlsConfig } from '../config/index.js'
+import { SealedSearchError } from '../errors.js'
 import { operationOutcome } from '../fhir/outcome.js'
 import type { Logger } from '../log/logger.js'
 
@@ -14,6 +15,42 @@ export interface ListenOptions {
   /** mTLS: HTTPS that requires a client certificate chaining to the client CA. */
   tls?: TlsConfig | undefined
   logger: Logger
+}
+
+export type ListenErrorCode =
+  'ERR_LISTEN_PORT_IN_USE' | 'ERR_LISTEN_NOT_PERMITTED' | 'ERR_LISTEN_FAILED'
+
+/** The gateway could not listen: a start-up error that names the port and what to do. */
+export class ListenError extends SealedSearchError<ListenErrorCode> {
+  constructor(code: ListenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'ListenError'
+  }
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): ListenError {
+  const where = `${host}:${port}`
+  if (error.code === 'EADDRINUSE') {
+    return new ListenError(
+      'ERR_LISTEN_PORT_IN_USE',
+      `port ${port} is in use (${where}): stop the process that holds it, or set PORT`,
+      { cause: error },
+    )
+  }
+  if (error.code === 'EACCES') {
+    return new ListenError(
+      'ERR_LISTEN_NOT_PERMITTED',
+      `port ${port} needs privileges this process does not have (${where}): set PORT above 1023`,
+      { cause: error },
+    )
+  }
+  return new ListenError(
+    'ERR_LISTEN_FAILED',
+    `cannot listen on ${where}: ${error.code ?? error.message}`,
+    {
+      cause: error,
+    },
+  )
 }
 
 function rawOutcome(
@@ -48,7 +85,7 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
         minVersion: 'TLSv1.2' as const,
       }
     : undefined
-  const server = await new Promise<ServerType>((resolve) => {
+  const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve(
       {
         fetch,
@@ -56,8 +93,15 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
         port: options.port,
         ...(serverOptions ? { createServer: createHttpsServer, serverOptions } : {}),
       },
-      () => resolve(s),
+      () => {
+        s.off('error', refused)
+        resolve(s)
+      },
     )
+    // Before it listens, an error (port in use, no permission) fails start-up with one line.
+    const refused = (error: NodeJS.ErrnoException) =>
+      reject(listenError(error, options.host, options.port))
+    s.once('error', refused)
   })
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable) {

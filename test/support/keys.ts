@@ -1,12 +1,8 @@
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { addGeneratedKey } from '../../src/keys/store.js'
 import { loadKeyRing, type KeyRing } from '../../src/keys/keyring.js'
+import { tempDir } from './temp.js'
 
-export async function tempDir(prefix = 'sealed-search-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix))
-}
+export { tempDir }
 
 /** A key directory holding one active P-256 key and one active X25519 key, and its ring. */
 export async function twoKeyRing(): Promise<{ dir: string; ring: KeyRing }> {

@@ -4,14 +4,17 @@ import { childEnv } from './process.js'
 
 const exec = promisify(execFile)
 
-/** The command line that runs `scripts/<name>.ts`, as the npm script of that name does. */
+/**
+ * The command line that runs a production command from the build, as `npm run <name>` does
+ * (the suite's global setup builds dist/ first).
+ */
 export function scriptArgs(name: string, args: string[] = []): [string, string[]] {
-  return [process.execPath, ['node_modules/tsx/dist/cli.mjs', `scripts/${name}.ts`, ...args]]
+  return [process.execPath, [`dist/${name}.js`, ...args]]
 }
 
 /** The command line that runs the gateway in the foreground, as `npm start` does. */
 export function gatewayArgs(): [string, string[]] {
-  return [process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/index.ts']]
+  return [process.execPath, ['dist/index.js']]
 }
 
 export interface ScriptResult {
