@@ -114,9 +114,14 @@ describe.skipIf(Boolean(missing) && !CI)(
       expect(result.stderr + result.stdout).not.toContain('1S00E00AA0O')
     })
 
-    it('answers a usage error with exit 2', async () => {
+    it('answers a usage error with exit 2, and -h or --help with the usage and exit 0', async () => {
       expect((await cli(['decrypt'], seededMbi(1))).code).toBe(2)
       expect((await cli(['encrypt'], seededMbi(1))).code).toBe(2)
+      for (const args of [['-h'], ['--help'], ['encrypt', '-h'], ['search', '--help']]) {
+        const result = await cli(args, '')
+        expect(result.code, args.join(' ')).toBe(0)
+        expect(result.stdout).toMatch(/^usage: sealed-search encrypt/)
+      }
     })
 
     describe('sender-bound tokens over mTLS', () => {

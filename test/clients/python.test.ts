@@ -126,6 +126,14 @@ describe.skipIf(Boolean(missing) && !CI)(
       expect((await cli(args, seededMbi(1))).code).toBe(2)
     })
 
+    it('answers -h and --help with the usage and exit 0', async () => {
+      for (const flag of ['-h', '--help']) {
+        const result = await cli([flag], '')
+        expect(result.code, flag).toBe(0)
+        expect(result.stdout).toMatch(/^usage: /)
+      }
+    })
+
     describe('sender-bound tokens over mTLS', () => {
       /** The search command over `over`'s client certificate, the token bound to partner-a. */
       const boundSearch = (format: string, over: string, i: number) =>

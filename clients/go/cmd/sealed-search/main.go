@@ -11,6 +11,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,15 +25,25 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+const usageText = `usage: sealed-search encrypt --jwks FILE|URL [--kid=KID] [--ttl SECONDS] [--hicn] < identifier
+       sealed-search search [--kid=KID] [--ttl SECONDS] [--hicn] GATEWAY_URL < identifier
+  both: [--bind-cert FILE] [--cert FILE --key FILE] [--cacert FILE]`
+
+// usage answers a usage error: one line naming it, the usage, and exit 2.
 func usage(message string) int {
 	fmt.Fprintln(os.Stderr, "sealed-search: "+message)
-	fmt.Fprintln(os.Stderr, "usage: sealed-search encrypt --jwks FILE|URL [--kid=KID] [--ttl SECONDS] [--hicn] < identifier")
-	fmt.Fprintln(os.Stderr, "       sealed-search search [--kid=KID] [--ttl SECONDS] [--hicn] GATEWAY_URL < identifier")
-	fmt.Fprintln(os.Stderr, "  both: [--bind-cert FILE] [--cert FILE --key FILE] [--cacert FILE]")
+	fmt.Fprintln(os.Stderr, usageText)
 	return 2
 }
 
+// isHelp is -h or --help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
+
 func run(args []string) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Println(usageText)
+		return 0
+	}
 	if len(args) == 0 || (args[0] != "encrypt" && args[0] != "search") {
 		return usage("give a command: encrypt or search")
 	}
@@ -47,6 +58,10 @@ func run(args []string) int {
 	key := flags.String("key", "", "mTLS: its private key (PEM)")
 	caCert := flags.String("cacert", "", "the CA of the gateway's certificate (PEM)")
 	if err := flags.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Println(usageText)
+			return 0
+		}
 		return usage(err.Error())
 	}
 	if *key != "" && *cert == "" {
