@@ -178,7 +178,7 @@ export const VARIABLES = {
     parse: boolean,
     fallback: true,
     description:
-      'generate a development key when the key directory has none; set `false` in production',
+      'generate development keys (one P-256, one X25519) when the key store has none; set `false` in production',
     secret: false,
   }),
   KEYS_PASSPHRASE: variable({

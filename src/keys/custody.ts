@@ -1,3 +1,4 @@
+import { DEVELOPMENT_CURVES } from './bootstrap.js'
 import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve } from './jwk.js'
 import type { KeyEntry, KeyStore } from './key-store.js'
@@ -80,13 +81,20 @@ export async function generateInStore(
   }, now)
 }
 
-/** In a store with no key at all, one active P-256 key (KEYS_AUTOGENERATE); else nothing. */
-export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry | undefined> {
-  if ((await store.read()).entries.length > 0) return undefined
+/**
+ * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): one active key per
+ * curve of DEVELOPMENT_CURVES; else nothing.
+ */
+export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
+  if ((await store.read()).entries.length > 0) return []
   return store.change(async ({ entries, addKey }) => {
-    if (entries.length > 0) return undefined // another instance was first
-    const added = await addKey(await generateKey('P-256'), new Date())
-    entries.push(added)
+    if (entries.length > 0) return [] // another instance was first
+    const added: KeyEntry[] = []
+    for (const crv of DEVELOPMENT_CURVES) {
+      const entry = await addKey(await generateKey(crv), new Date())
+      entries.push(entry)
+      added.push(entry)
+    }
     return added
   })
 }
