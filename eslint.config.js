@@ -21,7 +21,6 @@ const PRIVATE_KEY_MODULE_EXPORTS = [
   'openPrivateJwk',
   'generateKey',
   'writeNewKey',
-  'inProcessAgreement',
   'inProcessFromJwk',
   'ringKeyFromPrivateJwk',
   'PrivateJwk',

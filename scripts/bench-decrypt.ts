@@ -4,8 +4,11 @@
  * and node's own ECDH key-agreement rate, all measured in this one run.
  *   npm run bench:decrypt -- [--seconds S] [--tokens N]
  */
-import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { execFile, execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { promisify } from 'node:util'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +16,10 @@ import * as client from '@sealed-search/client'
 import { openToken } from '../src/crypto/token.js'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'
 import type { Curve } from '../src/keys/jwk.js'
+import { processEnvironment } from '../src/config/environment.js'
 import { loadKeyRing, type KeyRing, type RingKey } from '../src/keys/keyring.js'
+import { readManifest } from '../src/keys/manifest.js'
+import { readPublicKeyFile } from '../src/keys/pkcs11/store.js'
 import { addGeneratedKey } from '../src/keys/store.js'
 import type { FromMeter, MeterSetup, MeterWindow, ToMeter } from './bench/decrypt-meter.js'
 import { parse, run, UsageError } from './cli.js'
@@ -26,7 +32,10 @@ const USAGE = `usage: npm run bench:decrypt -- [--seconds S] [--tokens N]
 Measures, one operation at a time, for S seconds per row (default 2):
   JWE ECDH-ES and ECDH-ES+A256KW (A256GCM) with P-256 and X25519, and HPKE when supported:
   the gateway's decrypt path and jose's compactDecrypt on the same N pre-generated tokens
-  (default 200, each with its own ephemeral key); and crypto.diffieHellman, the native limit.
+  (default 200, each with its own ephemeral key); the fastest node:crypto agreement alone (the
+  native limit: ECDH.computeSecret for P-256, diffieHellman for X25519); OpenSSL's own ceiling
+  (openssl speed -seconds S ecdhp256 ecdhx25519, run in the same run); and, where SoftHSM2 and
+  pkcs11js are installed, the gateway's path with the P-256 key in a PKCS#11 token.
 Each measurement runs in a process of its own; only one runs at a time. Each row's time is spread
 over ${ROUNDS} windows taken in turn, so load that drifts during the run weighs on every row alike,
 and its rate is the median of its windows, so a burst of load from elsewhere does not decide it.
@@ -39,12 +48,101 @@ Prints one table and the ratios against the targets (PASS/MISS).
 /** Targets of issue 6, as ratios from one run. */
 const TARGETS = { x25519OverJose: 5, x25519OfEcdh: 0.6, p256OverJose: 2.5 }
 
-type Encrypt = (mbi: string, key: RingKey) => Promise<string>
+type Encrypt = (mbi: string, key: Pick<RingKey, 'publicJwk'>) => Promise<string>
 interface Row {
   name: string
   crv: Curve
   jwe: boolean
   encrypt: Encrypt
+  /** The key is in the SoftHSM2 token, not in process. */
+  hsm?: boolean
+}
+
+const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so'
+
+/**
+ * A SoftHSM2 token in `dir` with one P-256 key, when SoftHSM2 and pkcs11js are installed: made by
+ * `npm run keys -- generate --hsm` into <dir>/keys, as a custodian would. The library reads its
+ * configuration from SOFTHSM2_CONF, so the token is used only by child processes given it.
+ */
+async function softHsm(
+  dir: string,
+): Promise<
+  { pkcs11: NonNullable<MeterSetup['pkcs11']>; key: Pick<RingKey, 'kid' | 'publicJwk'> } | undefined
+> {
+  try {
+    createRequire(import.meta.url)('pkcs11js')
+  } catch {
+    return undefined
+  }
+  if (!existsSync(SOFTHSM)) return undefined
+  await mkdir(join(dir, 'tokens'), { recursive: true })
+  const conf = join(dir, 'softhsm2.conf')
+  await writeFile(
+    conf,
+    `directories.tokendir = ${join(dir, 'tokens')}
+objectstore.backend = file
+log.level = ERROR
+`,
+  )
+  const pin = '246810'
+  const env = { ...processEnvironment(), SOFTHSM2_CONF: conf }
+  execFileSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', 'bench', '--pin', pin, '--so-pin', '13579135'],
+    { stdio: 'pipe', env },
+  )
+  const keys = join(dir, 'keys')
+  execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(new URL('./keys.ts', import.meta.url)),
+      'generate',
+      '--curve',
+      'P-256',
+      '--hsm',
+      '--dir',
+      keys,
+    ],
+    {
+      stdio: 'pipe',
+      env: {
+        ...env,
+        KEY_STORE: 'dir',
+        PKCS11_MODULE: SOFTHSM,
+        PKCS11_TOKEN_LABEL: 'bench',
+        PKCS11_PIN: pin,
+      },
+    },
+  )
+  const [entry] = (await readManifest(keys)).keys
+  const publicJwk = { ...(await readPublicKeyFile(keys, entry!)), hpke_key_id: entry!.hpkeKeyId }
+  return {
+    pkcs11: { module: SOFTHSM, tokenLabel: 'bench', pin, sessions: 4, conf },
+    key: { kid: entry!.kid, publicJwk },
+  }
+}
+
+/** ECDH operations/s of OpenSSL itself (`openssl speed`), per curve: the ceiling. */
+async function opensslCeiling(seconds: number): Promise<Partial<Record<Curve, number>>> {
+  const { stdout } = await promisify(execFile)('openssl', [
+    'speed',
+    '-seconds',
+    String(Math.max(1, Math.round(seconds))),
+    'ecdhp256',
+    'ecdhx25519',
+  ])
+  const rate = (pattern: RegExp) => {
+    const m = pattern.exec(stdout)
+    return m ? Number(m[1]) : undefined
+  }
+  const out: Partial<Record<Curve, number>> = {}
+  const p256 = rate(/ecdh \(nistp256\)\s+\S+s\s+([\d.]+)/)
+  const x25519 = rate(/ecdh \(X25519\)\s+\S+s\s+([\d.]+)/)
+  if (p256) out['P-256'] = p256
+  if (x25519) out.X25519 = x25519
+  return out
 }
 
 function jweRow(alg: 'ECDH-ES' | 'ECDH-ES+A256KW', crv: Curve): Row {
@@ -88,9 +186,14 @@ class Meter {
   readonly #child: ChildProcess
   #pending: ((message: FromMeter) => void) | undefined
 
-  constructor() {
+  /** `env`: variables the meter's libraries read for themselves (SOFTHSM2_CONF). */
+  constructor(env: Record<string, string> = {}) {
     const path = fileURLToPath(new URL('./bench/decrypt-meter.ts', import.meta.url))
-    this.#child = fork(path, [], { execArgv: process.execArgv, stdio: 'inherit' })
+    this.#child = fork(path, [], {
+      execArgv: process.execArgv,
+      stdio: 'inherit',
+      env: { ...processEnvironment(), ...env },
+    })
     this.#child.on('message', (message: FromMeter) => this.#pending?.(message))
     this.#child.on('exit', (code) =>
       this.#pending?.({ error: `the meter exited with ${code} before answering` }),
@@ -161,22 +264,42 @@ async function main(): Promise<void> {
     await addGeneratedKey(dir, 'X25519')
     const ring = await loadKeyRing(dir)
     const keyOf = (crv: Curve) => ring.keys.find((k) => k.crv === crv)!
+    const hsmDir = join(dir, 'hsm')
+    const hsm = await softHsm(hsmDir)
     const rows: Row[] = [
       jweRow('ECDH-ES', 'P-256'),
       jweRow('ECDH-ES', 'X25519'),
       jweRow('ECDH-ES+A256KW', 'P-256'),
       jweRow('ECDH-ES+A256KW', 'X25519'),
       ...(await hpkeRows(ring)),
+      ...(hsm
+        ? [
+            {
+              ...jweRow('ECDH-ES', 'P-256'),
+              name: 'JWE ECDH-ES P-256 (PKCS#11, SoftHSM2)',
+              hsm: true,
+            },
+            {
+              ...jweRow('ECDH-ES', 'P-256'),
+              name: 'HPKE P-256 (PKCS#11, SoftHSM2)',
+              jwe: false,
+              encrypt: (mbi: string, key: Pick<RingKey, 'publicJwk'>) =>
+                client.encryptMbiHpke(mbi, key.publicJwk),
+              hsm: true,
+            },
+          ]
+        : []),
     ]
 
     // Tokens are made here, before any timing; every meter checks its tokens open right.
     const mbis = Array.from({ length: count }, (_, i) => syntheticMbi(i))
     const setup = async (row: Row, kind: MeterSetup['kind']): Promise<Meter> => {
-      const key = keyOf(row.crv)
+      const key = row.hsm ? hsm!.key : keyOf(row.crv)
       const tokens = await Promise.all(mbis.map((mbi) => row.encrypt(mbi, key)))
-      const meter = new Meter()
+      const meter = new Meter(row.hsm ? { SOFTHSM2_CONF: hsm!.pkcs11.conf } : {})
       meters.push(meter)
-      await meter.setup({ dir, kind, kid: key.kid, tokens, mbis })
+      const where = row.hsm ? { dir: join(hsmDir, 'keys'), pkcs11: hsm!.pkcs11 } : { dir }
+      await meter.setup({ ...where, kind, kid: key.kid, tokens, mbis })
       return meter
     }
     // The native limit: diffieHellman alone, on the epks of ECDH-ES tokens, already imported.
@@ -189,7 +312,7 @@ async function main(): Promise<void> {
       measured.push({
         row,
         gateway: await setup(row, 'gateway'),
-        jose: row.jwe ? await setup(row, 'jose') : undefined,
+        jose: row.jwe && !row.hsm ? await setup(row, 'jose') : undefined,
       })
     }
 
@@ -207,6 +330,11 @@ async function main(): Promise<void> {
     }
 
     const limit = { 'P-256': limits['P-256'].perCpuSecond(), X25519: limits.X25519.perCpuSecond() }
+    const ceiling = await opensslCeiling(seconds)
+    const ofCeiling = (crv: Curve, rate: number) => {
+      const c = ceiling[crv]
+      return c ? percent(rate / c) : '-'
+    }
     const results = measured.map(({ row, gateway, jose }) => ({
       row,
       native: gateway.perCpuSecond(),
@@ -214,7 +342,16 @@ async function main(): Promise<void> {
       wall: [gateway.perWallSecond(), jose?.perWallSecond()] as const,
     }))
     const table = [
-      ['row', 'gateway/s', 'jose/s', 'gateway÷jose', 'of ECDH limit', 'wall: gateway/s', 'jose/s'],
+      [
+        'row',
+        'gateway/s',
+        'jose/s',
+        'gateway÷jose',
+        'of ECDH limit',
+        'wall: gateway/s',
+        'jose/s',
+        'of OpenSSL',
+      ],
       ...results.map(({ row, native, jose, wall }) => [
         row.name,
         int(native),
@@ -223,15 +360,27 @@ async function main(): Promise<void> {
         percent(native / limit[row.crv]),
         int(wall[0]),
         wall[1] === undefined ? '-' : int(wall[1]),
+        ofCeiling(row.crv, native),
       ]),
       ...(['P-256', 'X25519'] as const).map((crv) => [
-        `ECDH limit ${crv} (diffieHellman)`,
+        `ECDH limit ${crv} (${crv === 'P-256' ? 'computeSecret' : 'diffieHellman'})`,
         int(limit[crv]),
         '-',
         '-',
         '100%',
         int(limits[crv].perWallSecond()),
         '-',
+        ofCeiling(crv, limit[crv]),
+      ]),
+      ...(['P-256', 'X25519'] as const).map((crv) => [
+        `OpenSSL ceiling ${crv} (openssl speed)`,
+        ceiling[crv] === undefined ? '-' : int(ceiling[crv]!),
+        '-',
+        '-',
+        ceiling[crv] === undefined ? '-' : percent(ceiling[crv]! / limit[crv]),
+        '-',
+        '-',
+        ceiling[crv] === undefined ? '-' : '100%',
       ]),
     ]
     const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))

@@ -182,6 +182,10 @@ async function targets(
       name: '(f) GET /v2/fhir/metadata (static)',
       requests: [{ method: 'GET', path: '/v2/fhir/metadata' }],
     },
+    {
+      name: '(g) GET HPKE P-256',
+      requests: get(await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), p256)))),
+    },
   ]
   return list
 }
@@ -199,7 +203,24 @@ function table(rows: Row[]): string {
         : `${((r.rps / baseline) * 100).toFixed(0)}%`
     lines.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |`)
   }
-  return lines.join('\n')
+  return lines.join('\n') + '\n\n' + curveRatios(rows)
+}
+
+/** Issue 12's targets: each curve's end-to-end rate (JWE ECDH-ES) as a share of the baseline. */
+const CURVE_TARGETS = [
+  ['P-256', '(b)', 0.85],
+  ['X25519', '(c)', 0.95],
+] as const
+
+function curveRatios(rows: Row[]): string {
+  const baseline = rows[0]!.rps
+  const parts = CURVE_TARGETS.map(([crv, row, target]) => {
+    const found = rows.find((r) => r.name.startsWith(row))
+    if (!found) return `${crv}: -`
+    const ratio = found.rps / baseline
+    return `${crv} ${ratio.toFixed(2)} (target ${target}: ${ratio >= target ? 'PASS' : 'MISS'})`
+  })
+  return `End to end, of the plaintext POST baseline (a): ${parts.join('; ')}.`
 }
 
 async function machine(url: string): Promise<string> {

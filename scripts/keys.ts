@@ -9,10 +9,13 @@ import { loadConfig, type Config } from '../src/config/index.js'
 import { migrate } from '../src/db/migrate.js'
 import { createSql } from '../src/db/sql.js'
 import {
+  closePkcs11Tokens,
   CURVES,
   doctor,
   fleetStatus,
   generateInStore,
+  hsmDoctor,
+  hsmFindings,
   isCurve,
   openKeyStore,
   retireInStore,
@@ -23,32 +26,39 @@ import {
   type Curve,
   type KeyEntry,
   type KeyStore,
+  type Pkcs11Options,
   type RingKey,
 } from '../src/keys/index.js'
 import { parseKeyLastUsed } from '../src/metrics/index.js'
 import { parse, run, UsageError } from './cli.js'
 
 const HELP: Record<string, string> = {
-  generate: `npm run keys -- generate [--curve P-256|X25519] [--publish-delay DURATION] [--force]
+  generate: `npm run keys -- generate [--curve P-256|X25519] [--hsm] [--publish-delay DURATION] [--force]
   Generates a key pair. Into a ring with no published key it is active at once; otherwise it is
   pending (accepted, not published) for the publish delay, as in rotate: by default three
   KEYS_POLL_INTERVALs with KEY_STORE=postgres, none (active at once) with KEY_STORE=dir. KEY_STORE=dir: the
   private JWK is written to <dir>/<kid>.private.jwk.json with mode 0600, or sealed with the
   passphrase (PBES2) to <dir>/<kid>.private.jwk.jwe when KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE
   is set. KEY_STORE=postgres: sealed with the passphrase (required) into key_ring_keys.
+  With --hsm the key pair is generated inside the PKCS#11 token (PKCS11_MODULE,
+  PKCS11_TOKEN_LABEL, PKCS11_PIN or PKCS11_PIN_FILE): sensitive, never extractable, derive only,
+  labelled with its kid; the store records the kid, the token and the key's CKA_ID, no private
+  material (KEY_STORE=dir writes the public JWK to <dir>/<kid>.public.jwk.json).
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
   list: `npm run keys -- list [--metrics URL]
-  One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check.
+  One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check
+  (a PKCS#11 key: pkcs11, its token, and whether doctor's checks of it pass).
   A pending key's publishAt is when every gateway publishes it. Last use is read from a running
   gateway's /metrics when --metrics is given.`,
-  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--grace DURATION] [--publish-delay DURATION] [--force]
+  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
   Adds a new key of the curve (default: each curve that has an active key) as pending: every
   gateway accepts it as soon as it has loaded it, none publishes it before the publish delay has
   passed (default three KEYS_POLL_INTERVALs; must be longer than two unless --force). Then it is
   active, and the previous active key of the curve is retiring: no longer published, still
   accepted for the grace period (default 24h; must be longer than the JWKS cache lifetime,
   JWKS_MAX_AGE, unless --force). DURATION: a number with s, m, h or d. Running gateways pick
-  the change up by themselves.`,
+  the change up by themselves. The new key is made in the PKCS#11 token when the curve's active
+  key is there, or with --hsm.`,
   retire: `npm run keys -- retire <kid> [--force]
   Stops accepting the key. Do this once its traffic has drained to 0 (see list --metrics).
   Refuses to retire the only active key unless --force.`,
@@ -61,7 +71,8 @@ const HELP: Record<string, string> = {
   Checks the store. dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
-  ring version matches the keys. Exits 1 when it finds an error.`,
+  ring version matches the keys. Both: a PKCS#11 key is in its token with the kid's public key,
+  sensitive and never extractable. Exits 1 when it finds an error.`,
   status: `npm run keys -- status --gateways URL[,URL...]
   Asks each gateway for the key ring version it serves (/health/ready) and prints it beside the
   store's. Exits 0 when every gateway serves the store's version (converged), 1 when not.`,
@@ -101,6 +112,14 @@ async function fileCheck(path: string): Promise<string> {
   }
 }
 
+/** The list column of a PKCS#11 key: its token, and whether doctor would object. */
+async function tokenCheck(entry: KeyEntry, pkcs11: Pkcs11Options | undefined): Promise<string> {
+  const where = `pkcs11 ${entry.pkcs11?.token ?? '?'}`
+  if (entry.state === 'retired' || entry.state === 'revoked') return where
+  const [error] = await hsmFindings(entry, pkcs11)
+  return error === undefined ? `${where} ok` : `${where} ${error}`
+}
+
 async function lastUsed(url: string | undefined): Promise<Map<string, Date>> {
   if (!url) return new Map()
   const res = await fetch(url)
@@ -130,6 +149,7 @@ async function openStore(config: Config, dir: string): Promise<KeyStore> {
       kind: config.keys.store,
       dir,
       passphrase: config.keys.passphrase,
+      pkcs11: config.keys.pkcs11,
       databaseUrl: config.db.url,
       databaseSchema: config.db.schema,
     },
@@ -161,6 +181,7 @@ async function main(): Promise<void> {
     metrics: { type: 'string' },
     gateways: { type: 'string' },
     force: { type: 'boolean' },
+    hsm: { type: 'boolean' },
   })
   if (values.help) return out(HELP[command]!)
 
@@ -203,10 +224,15 @@ async function main(): Promise<void> {
           store,
           curve() ?? 'P-256',
           publishDelay(store.kind === 'dir' ? 0 : undefined),
+          undefined,
+          { hsm: values.hsm ?? false },
         )
-        const where = entry.file
-          ? `private key: ${join(dir, entry.file)} (mode 0600)`
-          : store.location
+        const where =
+          entry.backend === 'pkcs11'
+            ? `private key in token ${entry.pkcs11!.token}, never extractable; ${entry.file ? `public key: ${join(dir, entry.file)}` : store.location}`
+            : entry.file
+              ? `private key: ${join(dir, entry.file)} (mode 0600)`
+              : store.location
         note(`generated ${entry.crv} key, ${describe(entry)}; ${where}`)
         return out(entry.kid)
       }
@@ -218,7 +244,12 @@ async function main(): Promise<void> {
         out([...head, store.kind === 'dir' ? 'file' : 'key'].join('\t'))
         for (const k of entries) {
           const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
-          const check = k.file ? await fileCheck(join(dir, k.file)) : 'sealed'
+          const check =
+            k.backend === 'pkcs11'
+              ? await tokenCheck(k, config.keys.pkcs11)
+              : k.file
+                ? await fileCheck(join(dir, k.file))
+                : 'sealed'
           const publishAt = k.publishAt ?? k.retireAt ?? '-'
           out(
             [
@@ -247,6 +278,7 @@ async function main(): Promise<void> {
           ...(wanted ? { curves: [wanted] } : {}),
           graceSeconds: grace,
           publishDelaySeconds: publishDelay(),
+          hsm: values.hsm ?? false,
         })
         for (const { added, retiring } of staged) {
           for (const r of retiring) {
@@ -292,8 +324,9 @@ async function main(): Promise<void> {
             ? await doctor(dir, {
                 passphrase: config.keys.passphrase,
                 jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
+                pkcs11: config.keys.pkcs11,
               })
-            : await storeDoctor(store)
+            : await storeDoctor(store, config.keys.pkcs11)
         for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
         if (findings.some((f) => f.level === 'error')) process.exitCode = 1
         return
@@ -314,6 +347,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await store.close()
+    closePkcs11Tokens()
   }
 }
 
@@ -322,7 +356,7 @@ function describe(entry: KeyEntry): string {
 }
 
 /** The postgres store's checks: what `doctor` checks of a directory that applies to a table. */
-async function storeDoctor(store: KeyStore) {
+async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
   const out: { level: 'error' | 'warning' | 'ok'; message: string }[] = []
   const stored = await store.read()
   const { keys, errors } = await loadRing(store)
@@ -334,10 +368,11 @@ async function storeDoctor(store: KeyStore) {
     })
   }
   const now = new Date()
+  out.push(...(await hsmDoctor(stored.entries, pkcs11, now)))
   const active = keys.filter((k) => stateAt(k, now) === 'active')
   if (active.length === 0)
     out.push({ level: 'error', message: 'no active key: partners have nothing to encrypt to' })
-  for (const k of stored.entries) {
+  for (const k of stored.entries.filter((e) => e.backend !== 'pkcs11')) {
     if (stateAt(k, now) === 'retiring' && k.notAfter && now >= new Date(k.notAfter)) {
       out.push({
         level: 'warning',

@@ -5,6 +5,7 @@ import { SealedSearchError } from './errors.js'
 import { KeyStoreError } from './keys/errors.js'
 import { ringFromStore } from './keys/follow.js'
 import { gatewayKeyStore } from './keys/gateway-store.js'
+import { closePkcs11Tokens } from './keys/index.js'
 import type { Logger } from './log/logger.js'
 import { prepareGateway, type RunningGateway } from './server.js'
 
@@ -72,6 +73,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
     }
   } finally {
     await store.close()
+    closePkcs11Tokens() // the workers open the token themselves
   }
 
   const workers = new Set<Worker>()

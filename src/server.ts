@@ -12,7 +12,7 @@ import { createApp } from './http/app.js'
 import { listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
-import { ensureDevelopmentKey } from './keys/bootstrap.js'
+import { ensureDevelopmentKeys } from './keys/bootstrap.js'
 import { ensureKeyInStore } from './keys/custody.js'
 import { KeyStoreError } from './keys/errors.js'
 import { followKeyStore, type FollowingKeyRing } from './keys/follow.js'
@@ -55,15 +55,21 @@ export async function prepareGateway(config: Config, db: Database, logger: Logge
     logger.info({ count: config.db.seedCount }, 'seeded synthetic beneficiaries')
   }
   if (config.keys.autoGenerate && config.keys.store === 'dir') {
-    const kid = await ensureDevelopmentKey(config.keys.dir, { passphrase: config.keys.passphrase })
-    if (kid) logger.warn({ kid, dir: config.keys.dir }, 'generated a development key pair')
+    const kids = await ensureDevelopmentKeys(config.keys.dir, {
+      passphrase: config.keys.passphrase,
+    })
+    // One key per curve of DEVELOPMENT_CURVES; the message is the one operators grep for.
+    if (kids.length > 0)
+      logger.warn({ kids, dir: config.keys.dir }, 'generated a development key pair')
   }
   if (config.keys.autoGenerate && config.keys.store === 'postgres') {
     const store = gatewayKeyStore(config, { listen: false })
     try {
       const added = await ensureKeyInStore(store)
-      if (added)
-        logger.warn({ kid: added.kid, store: 'postgres' }, 'generated a development key pair')
+      if (added.length > 0) {
+        const kids = added.map((k) => k.kid)
+        logger.warn({ kids, store: 'postgres' }, 'generated a development key pair')
+      }
     } finally {
       await store.close()
     }

@@ -2,6 +2,7 @@
  * The attack battery: hostile requests, each with the exact status and OperationOutcome code it
  * must get. None may produce a 5xx, echo the token or leak an identifier.
  */
+import { rm } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import type { ServerType } from '@hono/node-server'
@@ -10,10 +11,15 @@ import { encryptMbiJwe } from '@sealed-search/client'
 import { seed, seededMbi } from '../src/db/seed.js'
 import { createApp } from '../src/http/app.js'
 import { listen } from '../src/http/listen.js'
+import { generateInStore } from '../src/keys/custody.js'
+import { dirKeyStore } from '../src/keys/dir-store.js'
+import { ringFromStore } from '../src/keys/follow.js'
 import { KeyRing, staticKeyRing, type RingKey } from '../src/keys/keyring.js'
+import { closePkcs11Tokens } from '../src/keys/pkcs11/store.js'
 import { createLogger } from '../src/log/logger.js'
 import { createTestDatabase, type TestDatabase } from './support/db.js'
-import { twoKeyRing } from './support/keys.js'
+import { tempDir, twoKeyRing } from './support/keys.js'
+import { softHsmMissing, startSoftHsm, type SoftHsm } from './support/softhsm.js'
 import { capturingLogger, errorCode, searchPath, type Outcome } from './support/app.js'
 import { b64, flipBit, hpkeFor, jweFor, reheader, unb64 } from './support/tokens.js'
 
@@ -37,14 +43,19 @@ beforeAll(async () => {
   p256 = ring.keys.find((k) => k.crv === 'P-256')!
   x25519 = ring.keys.find((k) => k.crv === 'X25519')!
   retired = { ...other.keys.find((k) => k.crv === 'P-256')!, state: 'retired' }
+  buildApps()
+})
+afterAll(() => db?.close())
+
+/** The apps over the ring of p256, x25519 and a retired key, logging into `lines`. */
+function buildApps() {
   const keys = staticKeyRing(new KeyRing([p256, x25519, retired]))
   const captured = capturingLogger()
   lines = captured.lines
   const base = { keys, sql: db.sql, logger: captured.logger, publicBaseUrl: 'http://gw.test' }
   app = createApp(base)
   strictApp = createApp({ ...base, tokenPolicy: { requireExp: true, maxLifetimeSeconds: 300 } })
-})
-afterAll(() => db?.close())
+}
 
 type Case = [name: string, path: () => Promise<string>, status: number, code: string]
 
@@ -453,7 +464,37 @@ const CASES: Case[] = [
   ],
 ]
 
-describe('the attack battery', () => {
+// The battery runs against the P-256 key in process and, where SoftHSM2 and pkcs11js are
+// installed (.ci/run makes sure), against a P-256 key in a SoftHSM2 token (src/keys/pkcs11/).
+const P256_BACKENDS = softHsmMissing() ? ['in process'] : ['in process', 'in a SoftHSM2 token']
+
+describe.each(P256_BACKENDS)('the attack battery, the P-256 key %s', (backend) => {
+  let hsm: SoftHsm | undefined
+  let hsmDir: string | undefined
+  let inProcess: RingKey
+  beforeAll(async () => {
+    if (backend === 'in process') return
+    inProcess = p256
+    hsm = await startSoftHsm('sealed-attacks')
+    hsmDir = await tempDir('sealed-attacks-hsm-')
+    const store = dirKeyStore(hsmDir, { pkcs11: hsm.options })
+    const entry = await generateInStore(store, 'P-256', 0, undefined, { hsm: true })
+    const ring = await ringFromStore(await store.read(), new Map(), (error) => {
+      throw error
+    })
+    p256 = ring.get(entry.kid)!
+    expect(p256.store).toBe('pkcs11')
+    buildApps()
+  }, 60_000)
+  afterAll(async () => {
+    if (backend === 'in process') return
+    p256 = inProcess
+    buildApps()
+    closePkcs11Tokens()
+    if (hsmDir) await rm(hsmDir, { recursive: true, force: true })
+    await hsm?.close()
+  })
+
   it('has at least 30 cases', () => {
     expect(CASES.length).toBeGreaterThanOrEqual(30)
   })

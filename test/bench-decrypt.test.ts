@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { childEnv } from './support/process.js'
+import { softHsmMissing } from './support/softhsm.js'
 
 const exec = promisify(execFile)
 
@@ -23,7 +24,7 @@ describe('npm run bench:decrypt', () => {
     const [head, targets] = stdout.split('\ntargets\n') as [string, string]
     const lines = head.split('\n').filter(Boolean)
     const header = lines.findIndex((l) =>
-      /^row\s+gateway\/s\s+jose\/s\s+gateway÷jose\s+of ECDH limit\s+wall: gateway\/s\s+jose\/s$/.test(
+      /^row\s+gateway\/s\s+jose\/s\s+gateway÷jose\s+of ECDH limit\s+wall: gateway\/s\s+jose\/s\s+of OpenSSL$/.test(
         l,
       ),
     )
@@ -49,9 +50,27 @@ describe('npm run bench:decrypt', () => {
       expect(wallGateway).toMatch(count)
       expect(wallJose).toMatch(count)
     }
-    for (const name of ['ECDH limit P-256 (diffieHellman)', 'ECDH limit X25519 (diffieHellman)']) {
+    for (const name of ['ECDH limit P-256 (computeSecret)', 'ECDH limit X25519 (diffieHellman)']) {
       expect(rows.get(name)?.[0]).toMatch(count)
       expect(rows.get(name)?.[4]).toMatch(count)
+    }
+    // OpenSSL's own rate in the same run, and each row's share of it.
+    for (const name of [
+      'OpenSSL ceiling P-256 (openssl speed)',
+      'OpenSSL ceiling X25519 (openssl speed)',
+    ]) {
+      expect(rows.get(name)?.[0]).toMatch(count)
+      expect(rows.get(name)?.at(-1)).toBe('100%')
+    }
+    expect(rows.get('JWE ECDH-ES P-256')?.at(-1)).toMatch(/^\d+%$/)
+    // The key in a SoftHSM2 token, where SoftHSM2 and pkcs11js are installed (.ci/run).
+    if (softHsmMissing() === undefined) {
+      for (const name of [
+        'JWE ECDH-ES P-256 (PKCS#11, SoftHSM2)',
+        'HPKE P-256 (PKCS#11, SoftHSM2)',
+      ]) {
+        expect(rows.get(name)?.[0]).toMatch(count)
+      }
     }
     // HPKE rows appear when the gateway opens HPKE tokens; no jose column for them.
     for (const [name, cells] of rows) {

@@ -252,7 +252,8 @@ describe('rotation under load, over real HTTP', () => {
     gateway = await startGateway(config, createLogger('silent'))
     if (url) await seed(gateway.db.sql, { count: 40 })
     const base = gateway.url
-    const oldKey = chooseKey(await fetchJwks(`${base}/.well-known/jwks.json`))
+    // The development ring has a P-256 and an X25519 key; this test rotates the P-256 one.
+    const oldKey = chooseKey(await fetchJwks(`${base}/.well-known/jwks.json`), 'P-256')
     const oldTokens = await Promise.all(
       [0, 1, 2, 3].map((i) => encryptMbiJwe(seededMbi(i), oldKey)),
     )
@@ -279,6 +280,8 @@ describe('rotation under load, over real HTTP', () => {
     await new Promise((r) => setTimeout(r, 300))
     const rotated = await keys([
       'rotate',
+      '--curve',
+      'P-256',
       '--grace',
       '1h',
       '--publish-delay',
@@ -293,10 +296,11 @@ describe('rotation under load, over real HTTP', () => {
     expect(
       await until(async () => {
         const jwks = await fetchJwks(`${base}/.well-known/jwks.json`)
-        return jwks.keys.length === 1 && jwks.keys[0]!.kid === newKid
+        const p256 = jwks.keys.filter((k) => k.crv === 'P-256')
+        return p256.length === 1 && p256[0]!.kid === newKid
       }, 2000),
     ).toBe(true)
-    const newKey = chooseKey(await fetchJwks(`${base}/.well-known/jwks.json`))
+    const newKey = chooseKey(await fetchJwks(`${base}/.well-known/jwks.json`), 'P-256')
     newTokens = await Promise.all([0, 1, 2, 3].map((i) => encryptMbiJwe(seededMbi(i), newKey)))
     await new Promise((r) => setTimeout(r, 500))
     stop = true

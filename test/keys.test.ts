@@ -140,10 +140,35 @@ describe('the key directory', () => {
       'an unsupported curve',
       '{"version":1,"keys":[{"kid":"a","crv":"P-384","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.private.jwk.json"}]}',
     ],
+    [
+      'a PKCS#11 key without its token references',
+      '{"version":1,"keys":[{"kid":"a","crv":"P-256","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.public.jwk.json","backend":"pkcs11"}]}',
+    ],
+    [
+      'a PKCS#11 key with a private key file',
+      '{"version":1,"keys":[{"kid":"a","crv":"P-256","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.private.jwk.json","backend":"pkcs11","pkcs11":{"token":"t","id":"a"}}]}',
+    ],
+    [
+      'token references on a key file',
+      '{"version":1,"keys":[{"kid":"a","crv":"P-256","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.private.jwk.json","pkcs11":{"token":"t","id":"a"}}]}',
+    ],
+    [
+      'an unknown backend',
+      '{"version":1,"keys":[{"kid":"a","crv":"P-256","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.private.jwk.json","backend":"kms"}]}',
+    ],
   ])('refuses a manifest with %s', (_what, text) => {
     expect(() => parseManifest(text)).toThrow(
       expect.objectContaining({ code: 'ERR_KEYS_MANIFEST_INVALID' }),
     )
+  })
+})
+
+it('reads a PKCS#11 key of a manifest: its backend and token references', () => {
+  const text =
+    '{"version":1,"keys":[{"kid":"a","crv":"P-256","state":"active","created":"2026-01-01T00:00:00Z","notAfter":null,"file":"a.public.jwk.json","backend":"pkcs11","pkcs11":{"token":"gw token","id":"a"}}]}'
+  expect(parseManifest(text).keys[0]).toMatchObject({
+    backend: 'pkcs11',
+    pkcs11: { token: 'gw token', id: 'a' },
   })
 })
 

@@ -4,12 +4,23 @@
  * The parent sends the tokens once, then asks for timed windows in turn; the meter answers each
  * with the operations done, the wall-clock time and the CPU time of this process.
  */
-import { createPublicKey, diffieHellman, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
+import {
+  createECDH,
+  createPublicKey,
+  diffieHellman,
+  type JsonWebKey as NodeJsonWebKey,
+} from 'node:crypto'
 import { openToken } from '../../src/crypto/token.js'
+import { dirKeyStore } from '../../src/keys/dir-store.js'
+import { ringFromStore } from '../../src/keys/follow.js'
 import { loadKeyRing } from '../../src/keys/keyring.js'
 import { openJweWithJose, privateKeysOf } from '../../test/support/jose-reference.js'
 
-/** gateway: openToken; jose: openJweWithJose; ecdh: crypto.diffieHellman on imported epks. */
+/**
+ * gateway: openToken; jose: openJweWithJose; ecdh: the fastest node:crypto agreement alone
+ * (P-256: ECDH.computeSecret on the point's bytes, the scalar set once; X25519: diffieHellman on
+ * imported epks).
+ */
 export type MeterKind = 'gateway' | 'jose' | 'ecdh'
 
 export interface MeterSetup {
@@ -18,6 +29,8 @@ export interface MeterSetup {
   kid: string
   tokens: string[]
   mbis: string[]
+  /** The token of a PKCS#11 key (and the SoftHSM2 configuration file it needs). */
+  pkcs11?: { module: string; tokenLabel: string; pin: string; sessions: number; conf: string }
 }
 
 export interface MeterWindow {
@@ -38,12 +51,34 @@ function epkOf(token: string): NodeJsonWebKey {
 
 /** The operation to time, after checking that every token opens to its MBI. */
 async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
-  const ring = await loadKeyRing(setup.dir)
+  // A key in a token is opened as the gateway opens it: from its store's entry.
+  const ring = setup.pkcs11
+    ? await ringFromStore(
+        await dirKeyStore(setup.dir, { pkcs11: setup.pkcs11 }).read(),
+        new Map(),
+        (error) => {
+          throw error
+        },
+      )
+    : await loadKeyRing(setup.dir)
   const { tokens, mbis } = setup
   // The bench's reference rows read the private key from its file, as a test fixture would.
-  const privateKeys = await privateKeysOf(setup.dir)
+  const privateKeys = setup.pkcs11 ? () => undefined as never : await privateKeysOf(setup.dir)
   if (setup.kind === 'ecdh') {
     const privateKey = privateKeys(setup.kid)
+    if (privateKey.asymmetricKeyType === 'ec') {
+      const ecdh = createECDH('prime256v1')
+      ecdh.setPrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'))
+      const points = tokens.map((t) => {
+        const { x, y } = epkOf(t)
+        return Buffer.concat([
+          Buffer.of(4),
+          Buffer.from(x!, 'base64url'),
+          Buffer.from(y!, 'base64url'),
+        ])
+      })
+      return (i) => ecdh.computeSecret(points[i]!)
+    }
     const publics = tokens.map((t) => createPublicKey({ key: epkOf(t), format: 'jwk' }))
     return (i) => diffieHellman({ privateKey, publicKey: publics[i]! })
   }

@@ -7,6 +7,7 @@ import type {
   DbConfig,
   FeaturesConfig,
   KeysConfig,
+  Pkcs11Config,
   ServerConfig,
   TlsConfig,
   TokensConfig,
@@ -73,6 +74,24 @@ export function keys(env: Env): KeysConfig {
     store,
     pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
     staleReadySeconds: read(env, 'KEYS_STALE_READY_SECONDS'),
+    pkcs11: pkcs11(env),
+  }
+}
+
+const PKCS11_VARIABLES = ['PKCS11_MODULE', 'PKCS11_TOKEN_LABEL', 'PKCS11_PIN'] as const
+
+/** HSM keys: module, token label and PIN all set, or none. */
+function pkcs11(env: Env): Pkcs11Config | undefined {
+  const sessions = read(env, 'PKCS11_SESSIONS') // checked even when unused
+  if (!PKCS11_VARIABLES.some((n) => isSet(env, n))) return undefined
+  const missing = PKCS11_VARIABLES.find((n) => !isSet(env, n))
+  if (missing)
+    throw new ConfigError(missing, `a PKCS#11 token needs all of ${PKCS11_VARIABLES.join(', ')}`)
+  return {
+    module: read(env, 'PKCS11_MODULE')!,
+    tokenLabel: read(env, 'PKCS11_TOKEN_LABEL')!,
+    pin: read(env, 'PKCS11_PIN')!,
+    sessions,
   }
 }
 

@@ -66,6 +66,17 @@ export interface KeysConfig {
   pollIntervalSeconds: number
   /** Seconds the key store may be unreadable before readiness fails (KEYS_STALE_READY_SECONDS). */
   staleReadySeconds: number
+  /** The PKCS#11 token that holds HSM keys (PKCS11_*), when one is configured. */
+  pkcs11: Pkcs11Config | undefined
+}
+
+/** A PKCS#11 token: library, token label, user PIN, sessions for key agreement. */
+export interface Pkcs11Config {
+  module: string
+  tokenLabel: string
+  /** Never logged, never quoted in an error. */
+  pin: string
+  sessions: number
 }
 
 /** Replay window: require `exp` in tokens, at most `maxLifetimeSeconds` after `iat` (or now). */

@@ -178,7 +178,7 @@ export const VARIABLES = {
     parse: boolean,
     fallback: true,
     description:
-      'generate a development key when the key directory has none; set `false` in production',
+      'generate development keys (one P-256, one X25519) when the key store has none; set `false` in production',
     secret: false,
   }),
   KEYS_PASSPHRASE: variable({
@@ -189,6 +189,42 @@ export const VARIABLES = {
     shown: 'none: keys unsealed',
     description: 'passphrase that seals the private key files (`npm run keys -- seal`)',
     secret: true,
+  }),
+  PKCS11_MODULE: variable({
+    section: 'keys',
+    type: 'path',
+    parse: text,
+    fallback: undefined,
+    shown: 'none: keys in process',
+    description:
+      'PKCS#11 library of the token holding HSM keys (e.g. `/usr/lib/softhsm/libsofthsm2.so`); needs the optional `pkcs11js`',
+    secret: false,
+  }),
+  PKCS11_TOKEN_LABEL: variable({
+    section: 'keys',
+    type: 'text',
+    parse: text,
+    fallback: undefined,
+    shown: 'none',
+    description: 'label of the token (with `PKCS11_MODULE`)',
+    secret: false,
+  }),
+  PKCS11_PIN: variable({
+    section: 'keys',
+    type: 'text',
+    parse: text,
+    fallback: undefined,
+    shown: 'none',
+    description: 'user PIN of the token (with `PKCS11_MODULE`)',
+    secret: true,
+  }),
+  PKCS11_SESSIONS: variable({
+    section: 'keys',
+    type: 'whole number, 1-64',
+    parse: integer(1, 64),
+    fallback: 4,
+    description: 'token sessions for key agreement, each used by one request at a time',
+    secret: false,
   }),
   KEYS_WATCH: variable({
     section: 'keys',

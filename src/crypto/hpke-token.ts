@@ -1,5 +1,6 @@
 import { concatBytes } from '@noble/hashes/utils.js'
 import type { KeyResolver, RingKey } from '../keys/keyring.js'
+import { isKeyUnavailable } from '../keys/agreement.js'
 import { isAccepted } from '../keys/manifest.js'
 import { decodeBase64url } from './base64url.js'
 import { senderThumbprint, type Binding, type Sender } from './binding.js'
@@ -102,6 +103,8 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
     const info = tokenInfo(frame.header, thumbprint, certThumbprint)
     plaintext = await openWithKey(suite, enc, key, publicKey, info, frame.header, ciphertext)
   } catch (cause) {
+    // A key store that cannot compute is the gateway's failure (503), not the token's.
+    if (isKeyUnavailable(cause)) throw cause
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause, senderBound: frame.bound })
   }
   const claims = parseIdentifierPayload(plaintext, now, kind)

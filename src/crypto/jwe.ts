@@ -1,3 +1,4 @@
+import { isKeyUnavailable } from '../keys/agreement.js'
 import { isAccepted } from '../keys/manifest.js'
 import type { KeyResolver, RingKey } from '../keys/keyring.js'
 import { decodeBase64url } from './base64url.js'
@@ -114,6 +115,8 @@ export async function openJwe<K extends IdentifierKind = 'mbi'>(
   try {
     plaintext = await decryptJweNative(jwe, key)
   } catch (cause) {
+    // A key store that cannot compute is the gateway's failure (503), not the token's.
+    if (isKeyUnavailable(cause)) throw cause
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause })
   }
   return opened(plaintext, now, kind, key, jwe)

@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception'
 import { isTokenError, type TokenErrorCode } from '../crypto/errors.js'
+import { isKeyUnavailable } from '../keys/agreement.js'
 import type { IssueType } from '../fhir/outcome.js'
 import { isSearchError, type SearchErrorCode } from '../search/index.js'
 import { HttpError } from './errors.js'
@@ -64,6 +65,20 @@ export function classify(err: unknown): Classified {
       error: new HttpError(status, err.issue, err.code, err.message, headers),
       cause: err.code,
       unexpected: false,
+    }
+  }
+  if (isKeyUnavailable(err)) {
+    // A PKCS#11 token (or another key store) that cannot compute now: retry, like a database.
+    return {
+      error: new HttpError(
+        503,
+        'transient',
+        'ERR_KEY_UNAVAILABLE',
+        'the decryption key is unavailable; retry later',
+        { 'Retry-After': '5' },
+      ),
+      cause: 'ERR_KEY_UNAVAILABLE',
+      unexpected: true,
     }
   }
   if (err instanceof HTTPException) {

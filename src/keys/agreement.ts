@@ -1,4 +1,5 @@
 import { ECDH } from 'node:crypto'
+import { SealedSearchError } from '../errors.js'
 import type { Curve } from './jwk.js'
 
 /**
@@ -21,12 +22,9 @@ export type AgreementErrorCode =
   /** The key's store cannot compute now (token removed, module error, quota): not the token's fault. */
   | 'ERR_KEY_UNAVAILABLE'
 
-export class AgreementError extends Error {
-  constructor(
-    readonly code: AgreementErrorCode,
-    options?: { cause?: unknown },
-  ) {
-    super(MESSAGES[code], options)
+export class AgreementError extends SealedSearchError<AgreementErrorCode> {
+  constructor(code: AgreementErrorCode, options?: { cause?: unknown }) {
+    super(code, MESSAGES[code], options)
     this.name = 'AgreementError'
   }
 }

@@ -1,6 +1,7 @@
+import { DEVELOPMENT_CURVES } from './bootstrap.js'
 import { KeyStoreError } from './errors.js'
 import { generateKey, type Curve } from './jwk.js'
-import type { KeyEntry, KeyStore } from './key-store.js'
+import type { KeyEntry, KeyStore, RingChange } from './key-store.js'
 import { stateAt } from './manifest.js'
 import { retireKey, revokeKey, stageRotation } from './staging.js'
 
@@ -21,15 +22,29 @@ export interface RotateOptions {
   graceSeconds: number
   publishDelaySeconds: number
   now?: Date
+  /** Make the new keys in the store's PKCS#11 token (`--hsm`). */
+  hsm?: boolean
+}
+
+/** A new key of `crv`: in the store's PKCS#11 token, or in process (sealed per the store). */
+async function addNewKey(
+  change: RingChange,
+  crv: Curve,
+  now: Date,
+  inToken: boolean,
+): Promise<KeyEntry> {
+  return inToken ? change.addHsmKey(crv, now) : change.addKey(await generateKey(crv), now)
 }
 
 /**
  * Adds a new pending key per curve, published after the delay (staging.ts). The delay counts
  * from after the new keys are generated and sealed, just before the change commits: that is
- * when gateways can first see them.
+ * when gateways can first see them. A new key is made where its predecessor is: in the PKCS#11
+ * token when an active key of the curve is there, or with `hsm`.
  */
 export async function rotateKeys(store: KeyStore, options: RotateOptions): Promise<StagedKey[]> {
-  return store.change(async ({ entries, addKey }) => {
+  return store.change(async (change) => {
+    const { entries } = change
     const curves =
       options.curves ??
       [
@@ -46,8 +61,17 @@ export async function rotateKeys(store: KeyStore, options: RotateOptions): Promi
       )
     }
     const added: KeyEntry[] = []
-    for (const crv of curves)
-      added.push(await addKey(await generateKey(crv), options.now ?? new Date()))
+    for (const crv of curves) {
+      const inToken =
+        options.hsm === true ||
+        entries.some(
+          (k) =>
+            k.crv === crv &&
+            k.backend === 'pkcs11' &&
+            stateAt(k, options.now ?? new Date()) === 'active',
+        )
+      added.push(await addNewKey(change, crv, options.now ?? new Date(), inToken))
+    }
     const now = options.now ?? new Date()
     return added.map((key) => ({
       added: key,
@@ -57,18 +81,20 @@ export async function rotateKeys(store: KeyStore, options: RotateOptions): Promi
 }
 
 /**
- * Adds one key of `crv`. Into a ring with no published key it is active at once (there is
- * nothing to keep working); otherwise it is pending for `publishDelaySeconds`, like a rotation
- * that replaces nothing.
+ * Adds one key of `crv`, in the store's PKCS#11 token with `hsm`. Into a ring with no published
+ * key it is active at once (there is nothing to keep working); otherwise it is pending for
+ * `publishDelaySeconds`, like a rotation that replaces nothing.
  */
 export async function generateInStore(
   store: KeyStore,
   crv: Curve,
   publishDelaySeconds: number,
   now?: Date,
+  options: { hsm?: boolean } = {},
 ): Promise<KeyEntry> {
-  return store.change(async ({ entries, addKey }) => {
-    const added = await addKey(await generateKey(crv), now ?? new Date())
+  return store.change(async (change) => {
+    const { entries } = change
+    const added = await addNewKey(change, crv, now ?? new Date(), options.hsm === true)
     const at = now ?? new Date()
     const published = entries.some((k) => stateAt(k, at) === 'active')
     if (published && publishDelaySeconds > 0) {
@@ -80,13 +106,20 @@ export async function generateInStore(
   }, now)
 }
 
-/** In a store with no key at all, one active P-256 key (KEYS_AUTOGENERATE); else nothing. */
-export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry | undefined> {
-  if ((await store.read()).entries.length > 0) return undefined
+/**
+ * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): one active key per
+ * curve of DEVELOPMENT_CURVES; else nothing.
+ */
+export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
+  if ((await store.read()).entries.length > 0) return []
   return store.change(async ({ entries, addKey }) => {
-    if (entries.length > 0) return undefined // another instance was first
-    const added = await addKey(await generateKey('P-256'), new Date())
-    entries.push(added)
+    if (entries.length > 0) return [] // another instance was first
+    const added: KeyEntry[] = []
+    for (const crv of DEVELOPMENT_CURVES) {
+      const entry = await addKey(await generateKey(crv), new Date())
+      entries.push(entry)
+      added.push(entry)
+    }
     return added
   })
 }

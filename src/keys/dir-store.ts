@@ -1,6 +1,7 @@
 import { withDirLock } from './dir-lock.js'
-import type { KeyEntry, KeyStore, StoreEvents } from './key-store.js'
+import type { KeyEntry, KeyStore, StoreEvents, StoreTokenOptions } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
+import { makeHsmKey, writeHsmKey } from './pkcs11/store.js'
 import { ringVersion } from './ring-version.js'
 import { settle } from './staging.js'
 import { watchKeyDirectory, type WatchOptions } from './watch.js'
@@ -16,7 +17,7 @@ import {
  * KEY_STORE=dir (the default): the ring is the directory's manifest.json and private key files,
  * for one host. Changes hold the directory's lock file and write the manifest atomically.
  */
-export interface DirStoreOptions extends KeyFileOptions {
+export interface DirStoreOptions extends KeyFileOptions, StoreTokenOptions {
   /** The directory watch (tests): its identity poll interval, and whether file events are used. */
   watch?: Pick<WatchOptions, 'pollMs' | 'events'>
 }
@@ -42,6 +43,7 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
         version: ringVersion(keys),
         entries: keys,
         privateKey: (entry) => readPrivateKeyFile(dir, entry as ManifestEntry, options),
+        pkcs11: options.pkcs11,
       }
     },
     change(apply, now = new Date()) {
@@ -54,6 +56,10 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
             // Sealed or in clear as the keys already here: a forgotten passphrase never mixes them.
             checkSealingMatches(manifest, options)
             return withHpkeKeyId(await writeNewKey(dir, key, options, at), manifest)
+          },
+          addHsmKey: async (crv, at) => {
+            const key = await makeHsmKey(options.pkcs11, crv, manifest.keys)
+            return withHpkeKeyId(await writeHsmKey(dir, key, at), manifest)
           },
         })
         await writeManifest(dir, manifest)

@@ -4,6 +4,8 @@ import { KeyStoreError } from './errors.js'
 import { thumbprint, toPublicJwk } from './jwk.js'
 import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from './manifest.js'
 import { PBES2_ITERATIONS, sealParameters } from './protect.js'
+import { hsmDoctor } from './pkcs11/doctor.js'
+import type { StoreTokenOptions } from './key-store.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
 export interface Finding {
@@ -39,7 +41,7 @@ async function weakSeal(path: string): Promise<number | undefined> {
  */
 export async function doctor(
   dir: string,
-  options: KeyFileOptions & { jwksMaxAgeSeconds?: number } = {},
+  options: KeyFileOptions & StoreTokenOptions & { jwksMaxAgeSeconds?: number } = {},
   now = new Date(),
 ): Promise<Finding[]> {
   const out: Finding[] = []
@@ -62,7 +64,9 @@ export async function doctor(
   const dirMode = (await stat(dir)).mode & 0o777
   if (dirMode & 0o022) error(`${dir}: writable by group or others (mode ${dirMode.toString(8)})`)
 
-  for (const entry of manifest.keys) {
+  // Keys in a PKCS#11 token have no private key file: hsmDoctor asks their token.
+  out.push(...(await hsmDoctor(manifest.keys, options.pkcs11, now, dir)))
+  for (const entry of manifest.keys.filter((k) => k.backend !== 'pkcs11')) {
     if (entry.state === 'retired' || entry.state === 'revoked') continue
     try {
       const jwk = await readPrivateKeyFile(dir, entry, options)

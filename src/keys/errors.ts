@@ -18,6 +18,14 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED'
   | 'ERR_KEYS_LOCKED'
   | 'ERR_KEYS_STORE_UNAVAILABLE'
+  /** The PKCS#11 library, token or login cannot be used (or pkcs11js is not installed). */
+  | 'ERR_KEYS_HSM_UNAVAILABLE'
+  /** The manifest lists a PKCS#11 key but no PKCS11_MODULE/TOKEN_LABEL/PIN is configured. */
+  | 'ERR_KEYS_HSM_UNCONFIGURED'
+  /** The token does not hold the key the manifest names, or holds it twice, or another one. */
+  | 'ERR_KEYS_HSM_KEY'
+  /** The token cannot generate or derive on this curve (e.g. X25519 without EC_MONTGOMERY). */
+  | 'ERR_KEYS_HSM_CURVE_UNSUPPORTED'
 
 /** A problem with the key directory: raised at start-up or by the key scripts, never per request. */
 export class KeyStoreError extends SealedSearchError<KeyStoreErrorCode> {

@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js'
 import type { KeyStore, StoredRing, StoreSubscription } from './key-store.js'
 import {
   KeyRing,
-  openKey,
+  openStoredKey,
   ringKey,
   type KeyRingSource,
   type OpenedKey,
@@ -59,7 +59,7 @@ export async function ringFromStore(
     let opened = cache.get(entry.kid)
     if (!opened) {
       try {
-        opened = await openKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+        opened = await openStoredKey(stored, entry)
       } catch (error) {
         onKeyError(error)
         continue

@@ -9,6 +9,7 @@ export function gatewayKeyStore(config: Config, options: { listen?: boolean } = 
       kind: config.keys.store,
       dir: config.keys.dir,
       passphrase: config.keys.passphrase,
+      pkcs11: config.keys.pkcs11,
       databaseUrl: config.db.url,
       databaseSchema: config.db.schema,
       connectTimeoutSeconds: config.db.connectTimeoutSeconds,

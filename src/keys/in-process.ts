@@ -3,11 +3,12 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  type ECDH,
   type KeyObject,
 } from 'node:crypto'
 import { AgreementError, type KeyAgreement } from './agreement.js'
 import { KeyStoreError } from './errors.js'
-import type { Curve, PrivateJwk, PublicJwk } from './jwk.js'
+import type { PrivateJwk, PublicJwk } from './jwk.js'
 
 /**
  * The in-process backend: the private key is a node:crypto KeyObject held in this closure and
@@ -16,33 +17,47 @@ import type { Curve, PrivateJwk, PublicJwk } from './jwk.js'
  * (SECURITY.md). Nothing outside src/keys/ can reach it: a ring key exposes `agree` only.
  */
 
-const b64 = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
-
-/** The ephemeral point as a node public KeyObject; node checks a P-256 point is on the curve. */
-function importPoint(crv: Curve, point: Uint8Array): KeyObject {
-  const jwk =
-    crv === 'X25519'
-      ? { kty: 'OKP', crv, x: b64(point) }
-      : { kty: 'EC', crv, x: b64(point.subarray(1, 33)), y: b64(point.subarray(33)) }
-  try {
-    return createPublicKey({ key: jwk, format: 'jwk' })
-  } catch (cause) {
-    throw new AgreementError('ERR_AGREEMENT_POINT_INVALID', { cause })
+/**
+ * P-256: an OpenSSL ECDH context with the private scalar set once, at load. computeSecret decodes
+ * the point from its bytes (EC_POINT_oct2point, which refuses coordinates not below p and points
+ * off the curve: NIST SP 800-56A §5.6.2.3.4) and returns the x-coordinate of d·Q: one call, no
+ * KeyObject import per token. It would take the hybrid 0x06/0x07 forms; checkEncoding
+ * (agreement.ts) has already required 0x04.
+ */
+function p256Agreement(ecdh: ECDH): KeyAgreement {
+  return {
+    store: 'in-process',
+    crv: 'P-256',
+    checksPoints: true,
+    derive(point) {
+      let z: Buffer
+      try {
+        z = ecdh.computeSecret(point)
+      } catch (cause) {
+        throw new AgreementError('ERR_AGREEMENT_POINT_INVALID', { cause })
+      }
+      return new Uint8Array(z.buffer, z.byteOffset, z.byteLength)
+    },
   }
 }
 
-/** A backend computing Z with `privateKey` (node:crypto diffieHellman). */
-export function inProcessAgreement(crv: Curve, privateKey: KeyObject): KeyAgreement {
+/**
+ * X25519: node has no raw X25519 public-key import before v24, and a JWK is its fastest import
+ * (an SPKI goes through OpenSSL's decoder framework, several times slower); any 32 bytes are a
+ * key (RFC 7748 §5), and OpenSSL refuses the all-zero output of a small-order point.
+ */
+function x25519Agreement(privateKey: KeyObject): KeyAgreement {
   return {
     store: 'in-process',
-    crv,
+    crv: 'X25519',
     checksPoints: true,
     derive(point) {
-      const publicKey = importPoint(crv, point)
       let z: Buffer
       try {
-        // OpenSSL 3 refuses the all-zero X25519 output of a small-order point here already.
+        const x = Buffer.from(point.buffer, point.byteOffset, point.byteLength).toString(
+          'base64url',
+        )
+        const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' })
         z = diffieHellman({ privateKey, publicKey })
       } catch (cause) {
         throw new AgreementError('ERR_AGREEMENT_DEGENERATE', { cause })
@@ -52,20 +67,24 @@ export function inProcessAgreement(crv: Curve, privateKey: KeyObject): KeyAgreem
   }
 }
 
-/** The public key of the private scalar itself, as JWK coordinates. */
-function derivePublic(jwk: PrivateJwk, privateKey: KeyObject): { x?: string; y?: string } {
+/** The backend and the public key computed from the private scalar itself (never the JWK's). */
+function fromScalar(jwk: PrivateJwk): { backend: KeyAgreement; x?: string; y?: string } {
   if (jwk.crv === 'X25519') {
     // node builds an X25519 KeyObject from `d` alone, so its public half is derived from d.
-    return createPublicKey(privateKey).export({ format: 'jwk' })
+    const privateKey = createPrivateKey({ key: { ...jwk }, format: 'jwk' })
+    const { x } = createPublicKey(privateKey).export({ format: 'jwk' })
+    return { backend: x25519Agreement(privateKey), x }
   }
-  // A P-256 KeyObject keeps the JWK's x and y as they are (OpenSSL does not check them against
-  // d), so derive d·G with ECDH instead.
-  const point = createECDH('prime256v1')
-  point.setPrivateKey(Buffer.from(jwk.d, 'base64url'))
-  const uncompressed = point.getPublicKey()
+  // setPrivateKey refuses a scalar outside [1, n-1] and computes d·G itself.
+  const ecdh = createECDH('prime256v1')
+  const d = Buffer.from(jwk.d, 'base64url')
+  ecdh.setPrivateKey(d)
+  d.fill(0)
+  const point = ecdh.getPublicKey()
   return {
-    x: uncompressed.subarray(1, 33).toString('base64url'),
-    y: uncompressed.subarray(33).toString('base64url'),
+    backend: p256Agreement(ecdh),
+    x: point.subarray(1, 33).toString('base64url'),
+    y: point.subarray(33).toString('base64url'),
   }
 }
 
@@ -78,16 +97,14 @@ export function inProcessFromJwk(
   publicJwk: PublicJwk,
   source: string,
 ): KeyAgreement {
-  let privateKey: KeyObject
-  let derived: { x?: string; y?: string }
+  let made: ReturnType<typeof fromScalar>
   try {
-    privateKey = createPrivateKey({ key: { ...jwk }, format: 'jwk' })
-    derived = derivePublic(jwk, privateKey)
+    made = fromScalar(jwk)
   } catch (cause) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${source}: not a usable key`, { cause })
   }
-  if (derived.x !== publicJwk.x || derived.y !== publicJwk.y) {
+  if (made.x !== publicJwk.x || made.y !== publicJwk.y) {
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${source}: d is not the private key of x/y`)
   }
-  return inProcessAgreement(jwk.crv, privateKey)
+  return made.backend
 }

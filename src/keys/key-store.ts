@@ -1,5 +1,6 @@
-import type { PrivateJwk } from './jwk.js'
+import type { Curve, PrivateJwk } from './jwk.js'
 import type { ManifestEntry } from './manifest.js'
+import type { Pkcs11Options } from './pkcs11/token.js'
 
 /** A key as every store records it: the manifest entry without the directory's file name. */
 export type KeyEntry = Omit<ManifestEntry, 'file'> & { file?: string }
@@ -15,6 +16,8 @@ export interface StoredRing {
   entries: readonly KeyEntry[]
   /** The private key of an entry of this reading; errors name the key, never its content. */
   privateKey(entry: KeyEntry): Promise<PrivateJwk>
+  /** The token of the entries with `backend: 'pkcs11'` (PKCS11_*), when one is configured. */
+  pkcs11?: Pkcs11Options | undefined
 }
 
 /** What a custodian change sees inside its transaction. */
@@ -27,6 +30,16 @@ export interface RingChange {
    * stages it (staging.ts) or pushes it.
    */
   addKey(key: PrivateJwk, now: Date): Promise<KeyEntry>
+  /**
+   * Generates a key pair of `crv` in the store's PKCS#11 token and records it by kid with its
+   * references (src/keys/pkcs11/store.ts), no private material; its entry, as addKey's.
+   */
+  addHsmKey(crv: Curve, now: Date): Promise<KeyEntry>
+}
+
+/** The token of a store's HSM keys (PKCS11_*), when one is configured. */
+export interface StoreTokenOptions {
+  pkcs11?: Pkcs11Options | undefined
 }
 
 export interface StoreSubscription {

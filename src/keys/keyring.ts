@@ -1,6 +1,8 @@
 import { agreeWith, type Agreeing, type KeyAgreement } from './agreement.js'
 import { KeyStoreError } from './errors.js'
 import { inProcessFromJwk } from './in-process.js'
+import type { KeyEntry, StoredRing } from './key-store.js'
+import { openHsmKey } from './pkcs11/store.js'
 import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
 import { isAccepted, isPublished, readManifest, type KeyState } from './manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
@@ -154,6 +156,16 @@ export async function openKey(
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: kid is not its thumbprint`)
   }
   return { publicJwk, backend: inProcessFromJwk(jwk, publicJwk, where) }
+}
+
+/**
+ * Opens a key of a store's reading: a private JWK the store holds (checked by `openKey`), or a
+ * key whose private half stays in a PKCS#11 token (`backend: 'pkcs11'`), which the token must
+ * hold with the public key the kid names.
+ */
+export async function openStoredKey(stored: StoredRing, entry: KeyEntry): Promise<OpenedKey> {
+  if (entry.backend === 'pkcs11') return openHsmKey(entry, stored.pkcs11)
+  return openKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
 }
 
 /** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */

@@ -33,8 +33,23 @@ export interface ManifestEntry {
   publishAt?: string | null
   /** ISO 8601 time an active key stops being published (its successor's publishAt). */
   retireAt?: string | null
-  /** File name of the private JWK, relative to the key directory. */
+  /** File name of the private JWK (or, for a PKCS#11 key, of its public JWK), in the key directory. */
   file: string
+  /**
+   * Where the private key is when no store holds it: 'pkcs11', generated in and never leaving a
+   * PKCS#11 token (`pkcs11` names it). Absent: the private JWK, in `file` or a sealed row.
+   */
+  backend?: 'pkcs11'
+  /** A PKCS#11 key's references: the token's label and the CKA_ID of the key pair there. */
+  pkcs11?: Pkcs11Ref
+}
+
+/** Where a PKCS#11 key is: references only, no private material. */
+export interface Pkcs11Ref {
+  /** CKA_LABEL of the token (PKCS11_TOKEN_LABEL when the key was generated). */
+  token: string
+  /** CKA_ID of the key pair in the token, as text (the kid). */
+  id: string
 }
 
 export interface Manifest {
@@ -47,6 +62,11 @@ export const MANIFEST_FILE = 'manifest.json'
 /** The private JWK in clear (mode 0600), or sealed with a passphrase (see protect.ts). */
 export function privateKeyFileName(kid: string, sealed = false): string {
   return sealed ? `${kid}.private.jwk.jwe` : `${kid}.private.jwk.json`
+}
+
+/** The public JWK of a key whose private half stays in a PKCS#11 token. */
+export function publicKeyFileName(kid: string): string {
+  return `${kid}.public.jwk.json`
 }
 
 export function isSealedKeyFile(file: string): boolean {
@@ -70,6 +90,18 @@ export function nextHpkeKeyId(keys: readonly { hpkeKeyId?: number }[]): number {
     )
   }
   return next
+}
+
+function isPkcs11Ref(value: unknown): value is Pkcs11Ref {
+  const ref = value as Partial<Record<keyof Pkcs11Ref, unknown>> | null | undefined
+  return (
+    typeof ref === 'object' &&
+    ref !== null &&
+    typeof ref.token === 'string' &&
+    /^[\x20-\x7e]{1,32}$/.test(ref.token) &&
+    typeof ref.id === 'string' &&
+    /^[A-Za-z0-9_-]{1,64}$/.test(ref.id)
+  )
 }
 
 function isIsoDate(value: unknown): value is string {
@@ -112,9 +144,13 @@ export function parseManifest(text: string): Manifest {
     if (e.retireAt != null && !isIsoDate(e.retireAt)) fail(`keys[${i}].retireAt`)
     if (e.retireAt != null && e.notAfter == null) fail(`keys[${i}]: retireAt needs notAfter`)
     const kid = e.kid as string
-    if (e.file !== privateKeyFileName(kid) && e.file !== privateKeyFileName(kid, true)) {
-      fail(`keys[${i}].file`)
-    }
+    if (e.backend !== undefined && e.backend !== 'pkcs11') fail(`keys[${i}].backend`)
+    if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) fail(`keys[${i}].pkcs11`)
+    const files =
+      e.backend === 'pkcs11'
+        ? [publicKeyFileName(kid)]
+        : [privateKeyFileName(kid), privateKeyFileName(kid, true)]
+    if (!files.includes(e.file as string)) fail(`keys[${i}].file`)
   }
   return { version: 1, keys: assignMissingHpkeKeyIds(keys as ManifestEntry[]) }
 }

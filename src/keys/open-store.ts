@@ -2,12 +2,15 @@ import { createSql, type Sql } from '../db/sql.js'
 import { dirKeyStore } from './dir-store.js'
 import type { KeyStore, KeyStoreKind } from './key-store.js'
 import { postgresKeyStore } from './pg-store.js'
+import type { Pkcs11Options } from './pkcs11/token.js'
 
 export interface KeyStoreSettings {
   kind: KeyStoreKind
   /** The key directory (KEY_STORE=dir). */
   dir: string
   passphrase: string | undefined
+  /** The token of HSM keys (PKCS11_*), when configured. */
+  pkcs11?: Pkcs11Options | undefined
   /** The primary (DATABASE_URL): the postgres store reads, writes and listens there. */
   databaseUrl?: string | undefined
   databaseSchema?: string | undefined
@@ -22,7 +25,8 @@ export function openKeyStore(
   settings: KeyStoreSettings,
   options: { listen?: boolean } = {},
 ): KeyStore {
-  if (settings.kind === 'dir') return dirKeyStore(settings.dir, { passphrase: settings.passphrase })
+  const { passphrase, pkcs11 } = settings
+  if (settings.kind === 'dir') return dirKeyStore(settings.dir, { passphrase, pkcs11 })
   const url = settings.databaseUrl
   if (!url) throw new Error('KEY_STORE=postgres needs DATABASE_URL') // config refuses this first
   const searchPath = settings.databaseSchema
@@ -35,7 +39,8 @@ export function openKeyStore(
   })
   const store = postgresKeyStore({
     sql,
-    passphrase: settings.passphrase,
+    passphrase,
+    pkcs11,
     ...(options.listen === false ? {} : { listen: { url, searchPath } }),
   })
   return {

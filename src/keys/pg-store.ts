@@ -2,8 +2,10 @@ import type { Sql } from '../db/sql.js'
 import { KeyStoreError } from './errors.js'
 import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
-import { nextHpkeKeyId, type KeyState } from './manifest.js'
+import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
+import { makeHsmKey } from './pkcs11/store.js'
+import type { Pkcs11Options } from './pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
 import { ringVersion } from './ring-version.js'
 import { settle } from './staging.js'
@@ -19,6 +21,9 @@ interface KeyRow {
   retire_at: Date | null
   custody: 'sealed' | 'hsm'
   sealed_private_jwk: string | null
+  /** custody 'hsm' (migration 006): the token's label and the key pair's CKA_ID there. */
+  hsm_token: string | null
+  hsm_id: string | null
 }
 
 export interface PostgresKeyStoreOptions {
@@ -26,6 +31,8 @@ export interface PostgresKeyStoreOptions {
   sql: Sql
   /** Seals new private keys and opens stored ones; required (KEYS_PASSPHRASE[_FILE]). */
   passphrase: string | undefined
+  /** The token of HSM keys (custody 'hsm'), when configured. */
+  pkcs11?: Pkcs11Options | undefined
   /** Where LISTEN connects: DATABASE_URL, never a standby. Without it, subscribe only polls. */
   listen?: { url: string; searchPath?: string | undefined; retryMs?: number }
 }
@@ -43,6 +50,9 @@ function toEntry(row: KeyRow): KeyEntry {
     notAfter: iso(row.not_after),
     publishAt: iso(row.publish_at),
     retireAt: iso(row.retire_at),
+    ...(row.custody === 'hsm'
+      ? { backend: 'pkcs11' as const, pkcs11: { token: row.hsm_token!, id: row.hsm_id! } }
+      : {}),
   }
 }
 
@@ -120,6 +130,7 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       return {
         version: ringVersion(entries),
         entries,
+        pkcs11: options.pkcs11,
         privateKey: (entry) => {
           const row = byKid.get(entry.kid)
           if (!row) throw new KeyStoreError('ERR_KEYS_UNKNOWN_KID', `no key with kid ${entry.kid}`)
@@ -135,10 +146,34 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         const entries = rows.map(toEntry)
         const before = new Map(entries.map((e) => [e.kid, JSON.stringify(e)]))
         settle(entries, now)
-        const added = new Map<string, { publicJwk: PublicJwk; sealed: string }>()
+        const added = new Map<
+          string,
+          { publicJwk: PublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
+        >()
         let nextId = 1
+        // Never an id used before, whether or not an earlier new key was pushed yet.
+        const nextHpke = () => {
+          const id = Math.max(nextId, nextHpkeKeyId(entries))
+          nextId = id + 1
+          return id
+        }
         const result = await apply({
           entries,
+          async addHsmKey(crv, at) {
+            const key = await makeHsmKey(options.pkcs11, crv, entries)
+            const { kid } = key.publicJwk
+            added.set(kid, { publicJwk: key.publicJwk, sealed: null, hsm: key.ref })
+            return {
+              kid,
+              hpkeKeyId: nextHpke(),
+              crv,
+              state: 'active',
+              created: at.toISOString(),
+              notAfter: null,
+              backend: 'pkcs11',
+              pkcs11: key.ref,
+            }
+          },
           async addKey(key, at) {
             if (passphrase === undefined) {
               throw new KeyStoreError(
@@ -147,13 +182,10 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
               )
             }
             const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
-            // Never an id used before, whether or not an earlier new key was pushed yet.
-            const hpkeKeyId = Math.max(nextId, nextHpkeKeyId(entries))
-            nextId = hpkeKeyId + 1
-            added.set(key.kid, { publicJwk: toPublicJwk(key), sealed })
+            added.set(key.kid, { publicJwk: toPublicJwk(key), sealed, hsm: null })
             return {
               kid: key.kid,
-              hpkeKeyId,
+              hpkeKeyId: nextHpke(),
               crv: key.crv,
               state: 'active',
               created: at.toISOString(),
@@ -166,10 +198,11 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
           if (fresh) {
             await tx`
               insert into key_ring_keys (kid, hpke_key_id, crv, state, created, not_after,
-                publish_at, retire_at, public_jwk, custody, sealed_private_jwk)
+                publish_at, retire_at, public_jwk, custody, sealed_private_jwk, hsm_token, hsm_id)
               values (${e.kid}, ${e.hpkeKeyId}, ${e.crv}, ${e.state}, ${date(e.created)},
                 ${date(e.notAfter)}, ${date(e.publishAt)}, ${date(e.retireAt)},
-                ${tx.json({ ...fresh.publicJwk })}, 'sealed', ${fresh.sealed})`
+                ${tx.json({ ...fresh.publicJwk })}, ${fresh.hsm ? 'hsm' : 'sealed'},
+                ${fresh.sealed}, ${fresh.hsm?.token ?? null}, ${fresh.hsm?.id ?? null})`
           } else if (JSON.stringify(e) !== before.get(e.kid)) {
             await tx`
               update key_ring_keys set state = ${e.state}, not_after = ${date(e.notAfter)},

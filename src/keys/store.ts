@@ -59,7 +59,10 @@ export async function writeNewKey(
 export function checkSealingMatches(manifest: Manifest, options: KeyFileOptions): void {
   const sealed = options.passphrase !== undefined
   const other = manifest.keys.find(
-    (k) => (k.state === 'active' || k.state === 'retiring') && isSealedKeyFile(k.file) !== sealed,
+    (k) =>
+      (k.state === 'active' || k.state === 'retiring') &&
+      k.backend !== 'pkcs11' && // in a token: no key file at all
+      isSealedKeyFile(k.file) !== sealed,
   )
   if (!other) return
   throw new KeyStoreError(

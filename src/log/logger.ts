@@ -15,7 +15,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       base: { service: 'sealed-search', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       hooks: { streamWrite: maskMbis },
-      redact: { paths: ['*.d', '*.privateKey', '*.passphrase'], censor: '[redacted]' },
+      redact: { paths: ['*.d', '*.privateKey', '*.passphrase', '*.pin'], censor: '[redacted]' },
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   )

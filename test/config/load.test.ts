@@ -159,6 +159,24 @@ describe('configuration', () => {
     expect((missing.cause as NodeJS.ErrnoException).code).toBe('ENOENT')
   })
 
+  it('takes a PKCS#11 token as module, label and PIN (or its file) together, or none', async () => {
+    expect(loadConfig({}).keys.pkcs11).toBeUndefined()
+    const dir = await tempDir()
+    dirs.push(dir)
+    await writeFile(join(dir, 'pin'), '1234-pin-zz\n')
+    const token = { PKCS11_MODULE: '/lib/p11.so', PKCS11_TOKEN_LABEL: 'gw' }
+    expect(loadConfig({ ...token, PKCS11_PIN_FILE: join(dir, 'pin') }).keys.pkcs11).toEqual({
+      module: '/lib/p11.so',
+      tokenLabel: 'gw',
+      pin: '1234-pin-zz',
+      sessions: 4,
+    })
+    const partial = refusal({ ...token })
+    expect(partial.variable).toBe('PKCS11_PIN')
+    expect(refusal({ PKCS11_PIN: '1234-pin-zz' }).message).not.toContain('1234-pin-zz')
+    expect(refusal({ PKCS11_SESSIONS: '0' }).variable).toBe('PKCS11_SESSIONS')
+  })
+
   it('uses https in the base URL when mTLS is on, and PUBLIC_BASE_URL when set', () => {
     const tls = {
       TLS_CERT_FILE: 'c',

@@ -65,13 +65,14 @@ describe('the variable table', () => {
     }
   })
 
-  it('marks the passphrase, the audit HMAC key, the pepper and the connection strings as secrets', () => {
+  it('marks the passphrase, the audit HMAC key, the pepper, the connection strings and the token PIN as secrets', () => {
     expect(SECRETS.sort()).toEqual([
       'AUDIT_HMAC_KEY',
       'DATABASE_READ_URL',
       'DATABASE_URL',
       'KEYS_PASSPHRASE',
       'LEGACY_HASH_PEPPER',
+      'PKCS11_PIN',
     ])
   })
 })

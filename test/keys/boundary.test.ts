@@ -31,7 +31,7 @@ const REACHING_FOR_KEYS = {
   'node:crypto by dynamic import': `export const f = () => import('node:crypto')`,
   'the key file reader': `import { readPrivateKeyFile } from '../keys/store.js'\nexport const f = readPrivateKeyFile`,
   'the key index': `import { openPrivateJwk } from '../keys/index.js'\nexport const f = openPrivateJwk`,
-  'the in-process backend': `import { inProcessAgreement } from '../keys/in-process.js'\nexport const f = inProcessAgreement`,
+  'the in-process backend': `import { inProcessFromJwk } from '../keys/in-process.js'\nexport const f = inProcessFromJwk`,
   'a privateKey member': `export const f = (k: { privateKey: unknown }) => k.privateKey`,
 }
 

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql, type Sql } from '../../src/db/sql.js'
+import { DEVELOPMENT_CURVES } from '../../src/keys/bootstrap.js'
 import {
+  ensureKeyInStore,
   generateInStore,
   retireInStore,
   revokeInStore,
@@ -108,6 +110,17 @@ describe.each(stores)('the %s key store', (_name, open) => {
     expect(ring.get(x.kid)).toBeUndefined()
     expect(kids(ring.jwks().keys)).toEqual([a.kid])
     await expect(retireInStore(store, x.kid)).rejects.toMatchObject({ code: 'ERR_KEYS_STATE' })
+  })
+
+  it('makes the development ring in an empty store once: one active P-256 and one X25519 key', async () => {
+    const store = await open()
+    const added = await ensureKeyInStore(store)
+    expect(added.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
+    expect(added.map((k) => k.state)).toEqual(['active', 'active'])
+    const ring = await ringAt(store)
+    expect(ring.jwks().keys.map((k) => k.crv)).toEqual(['P-256', 'X25519'])
+    expect(await ensureKeyInStore(store)).toEqual([])
+    expect((await store.read()).entries).toHaveLength(2)
   })
 
   it('serialises concurrent custodians: four generates give four keys with distinct HPKE ids', async () => {

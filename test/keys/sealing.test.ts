@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CompactEncrypt } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ensureDevelopmentKey } from '../../src/keys/bootstrap.js'
+import { ensureDevelopmentKeys } from '../../src/keys/bootstrap.js'
 import { doctor } from '../../src/keys/doctor.js'
 import { loadKeyRing } from '../../src/keys/keyring.js'
 import { rotate } from '../../src/keys/lifecycle.js'
@@ -62,12 +62,14 @@ async function reseal(dir: string, file: string, clearJwk: string, p2c: number):
 }
 
 describe('generated keys honour the passphrase', () => {
-  it('seals the development key made at start-up when a passphrase is set', async () => {
+  it('seals the development keys made at start-up when a passphrase is set', async () => {
     const dir = await keyDir()
-    const kid = await ensureDevelopmentKey(dir, { passphrase: PASS })
-    expect(await readdir(dir)).toContain(`${kid}.private.jwk.jwe`)
+    const kids = await ensureDevelopmentKeys(dir, { passphrase: PASS })
+    expect(kids).toHaveLength(2)
+    for (const kid of kids) expect(await readdir(dir)).toContain(`${kid}.private.jwk.jwe`)
     await expect(loadKeyRing(dir)).rejects.toMatchObject({ code: 'ERR_KEYS_PASSPHRASE' })
-    expect((await loadKeyRing(dir, { passphrase: PASS })).get(kid!)?.state).toBe('active')
+    const ring = await loadKeyRing(dir, { passphrase: PASS })
+    for (const kid of kids) expect(ring.get(kid)?.state).toBe('active')
   })
 
   it('writes new seals with 600,000 iterations', async () => {
