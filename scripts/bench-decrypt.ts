@@ -4,10 +4,8 @@
  * and node's own ECDH key-agreement rate, all measured in this one run.
  *   npm run bench:decrypt -- [--seconds S] [--tokens N]
  */
-import { execFile, execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { execFile, fork, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,10 +16,9 @@ import { syntheticMbi } from '../src/identifiers/synthetic.js'
 import type { Curve } from '../src/keys/jwk.js'
 import { processEnvironment } from '../src/config/environment.js'
 import { loadKeyRing, type KeyRing, type RingKey } from '../src/keys/keyring.js'
-import { readManifest } from '../src/keys/manifest.js'
-import { readPublicKeyFile } from '../src/keys/pkcs11/store.js'
 import { addGeneratedKey } from '../src/keys/store.js'
 import type { FromMeter, MeterSetup, MeterWindow, ToMeter } from './bench/decrypt-meter.js'
+import { softHsm } from './bench/softhsm.js'
 import { parse, run, UsageError } from './cli.js'
 
 /** Each row's time is spread over this many windows, taken in turn; its rate is their median. */
@@ -56,72 +53,6 @@ interface Row {
   encrypt: Encrypt
   /** The key is in the SoftHSM2 token, not in process. */
   hsm?: boolean
-}
-
-const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so'
-
-/**
- * A SoftHSM2 token in `dir` with one P-256 key, when SoftHSM2 and pkcs11js are installed: made by
- * `npm run keys -- generate --hsm` into <dir>/keys, as a custodian would. The library reads its
- * configuration from SOFTHSM2_CONF, so the token is used only by child processes given it.
- */
-async function softHsm(
-  dir: string,
-): Promise<
-  { pkcs11: NonNullable<MeterSetup['pkcs11']>; key: Pick<RingKey, 'kid' | 'publicJwk'> } | undefined
-> {
-  try {
-    createRequire(import.meta.url)('pkcs11js')
-  } catch {
-    return undefined
-  }
-  if (!existsSync(SOFTHSM)) return undefined
-  await mkdir(join(dir, 'tokens'), { recursive: true })
-  const conf = join(dir, 'softhsm2.conf')
-  await writeFile(
-    conf,
-    `directories.tokendir = ${join(dir, 'tokens')}
-objectstore.backend = file
-log.level = ERROR
-`,
-  )
-  const pin = '246810'
-  const env = { ...processEnvironment(), SOFTHSM2_CONF: conf }
-  execFileSync(
-    'softhsm2-util',
-    ['--init-token', '--free', '--label', 'bench', '--pin', pin, '--so-pin', '13579135'],
-    { stdio: 'pipe', env },
-  )
-  const keys = join(dir, 'keys')
-  execFileSync(
-    process.execPath,
-    [
-      ...process.execArgv,
-      fileURLToPath(new URL('./keys.ts', import.meta.url)),
-      'generate',
-      '--curve',
-      'P-256',
-      '--hsm',
-      '--dir',
-      keys,
-    ],
-    {
-      stdio: 'pipe',
-      env: {
-        ...env,
-        KEY_STORE: 'dir',
-        PKCS11_MODULE: SOFTHSM,
-        PKCS11_TOKEN_LABEL: 'bench',
-        PKCS11_PIN: pin,
-      },
-    },
-  )
-  const [entry] = (await readManifest(keys)).keys
-  const publicJwk = { ...(await readPublicKeyFile(keys, entry!)), hpke_key_id: entry!.hpkeKeyId }
-  return {
-    pkcs11: { module: SOFTHSM, tokenLabel: 'bench', pin, sessions: 4, conf },
-    key: { kid: entry!.kid, publicJwk },
-  }
 }
 
 /** ECDH operations/s of OpenSSL itself (`openssl speed`), per curve: the ceiling. */

@@ -27,11 +27,13 @@ import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/store.js'
 import { writeGenerated } from './bench/report.js'
 import { parse, run, UsageError } from './cli.js'
+import { softHsm } from './bench/softhsm.js'
 
 const USAGE = `usage: npm run bench -- [options]
 
 Needs DATABASE_URL (a real PostgreSQL server). Rows are seeded once per row count, in the schema
-bench_<rows>, and kept for later runs.
+bench_<rows>, and kept for later runs. Where SoftHSM2 and pkcs11js are installed, the one-process
+layout is measured again with its P-256 key generated in a SoftHSM2 token (row h).
 
 options:
   --rows N          beneficiaries in the database (default 1000000)
@@ -153,7 +155,8 @@ async function targets(
 ): Promise<Target[]> {
   const indexes = Array.from({ length: distinct }, (_, i) => Math.floor((i * 7919) % rows))
   const p256 = chooseKey(jwks, 'P-256')
-  const x25519 = chooseKey(jwks, 'X25519')
+  // A ring without an X25519 key (the SoftHSM2 one) has only the P-256 rows.
+  const x25519 = jwks.keys.some((k) => k.crv === 'X25519') ? chooseKey(jwks, 'X25519') : undefined
   const get = (tokens: string[]): autocannon.Request[] =>
     tokens.map((t) => {
       const u = new URL(patientSearchUrl(base, t))
@@ -172,12 +175,20 @@ async function targets(
       })),
     },
     { name: '(b) GET JWE ECDH-ES P-256', requests: get(await jwe(p256, 'ECDH-ES')) },
-    { name: '(c) GET JWE ECDH-ES X25519', requests: get(await jwe(x25519, 'ECDH-ES')) },
+    ...(x25519
+      ? [{ name: '(c) GET JWE ECDH-ES X25519', requests: get(await jwe(x25519, 'ECDH-ES')) }]
+      : []),
     { name: '(d) GET JWE ECDH-ES+A256KW P-256', requests: get(await jwe(p256, 'ECDH-ES+A256KW')) },
-    {
-      name: '(e) GET HPKE X25519',
-      requests: get(await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), x25519)))),
-    },
+    ...(x25519
+      ? [
+          {
+            name: '(e) GET HPKE X25519',
+            requests: get(
+              await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), x25519))),
+            ),
+          },
+        ]
+      : []),
     {
       name: '(f) GET /v2/fhir/metadata (static)',
       requests: [{ method: 'GET', path: '/v2/fhir/metadata' }],
@@ -207,20 +218,22 @@ function table(rows: Row[]): string {
 }
 
 /** Issue 12's targets: each curve's end-to-end rate (JWE ECDH-ES) as a share of the baseline. */
+const HSM_ROW = '(h) GET JWE ECDH-ES P-256, key in SoftHSM2'
 const CURVE_TARGETS = [
   ['P-256', '(b)', 0.85],
   ['X25519', '(c)', 0.95],
+  ['SoftHSM2 P-256', '(h)', 0.7],
 ] as const
 
 function curveRatios(rows: Row[]): string {
   const baseline = rows[0]!.rps
   const parts = CURVE_TARGETS.map(([crv, row, target]) => {
     const found = rows.find((r) => r.name.startsWith(row))
-    if (!found) return `${crv}: -`
+    if (!found) return undefined
     const ratio = found.rps / baseline
     return `${crv} ${ratio.toFixed(2)} (target ${target}: ${ratio >= target ? 'PASS' : 'MISS'})`
   })
-  return `End to end, of the plaintext POST baseline (a): ${parts.join('; ')}.`
+  return `End to end, of the plaintext POST baseline (a): ${parts.filter(Boolean).join('; ')}.`
 }
 
 async function machine(url: string): Promise<string> {
@@ -324,6 +337,43 @@ async function main(): Promise<void> {
             : `CLUSTER_WORKERS=${workers} (${workers === 'auto' ? cpus().length : workers} workers)`
         report.push(
           `### ${rows.toLocaleString('en-US')} rows, ${label}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
+        )
+      } finally {
+        await gateway.stop()
+      }
+    }
+
+    // The key in a PKCS#11 token (SoftHSM2), where installed: the same one-process gateway with
+    // its P-256 key in the token, measured against its own plaintext baseline.
+    const hsm = layouts.includes('0') ? await softHsm(join(work, 'hsm')) : undefined
+    if (hsm) {
+      const gateway = await startGateway(
+        {
+          ...env(schema, '0'),
+          KEYS_DIR: join(work, 'hsm', 'keys'),
+          PKCS11_MODULE: hsm.pkcs11.module,
+          PKCS11_TOKEN_LABEL: hsm.pkcs11.tokenLabel,
+          PKCS11_PIN: hsm.pkcs11.pin,
+          SOFTHSM2_CONF: hsm.pkcs11.conf,
+        },
+        join(logs, 'gateway.log'),
+      )
+      try {
+        const jwks = JSON.parse(
+          await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
+        ) as Jwks
+        const [baseline, jweP256] = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
+        const results: Row[] = []
+        for (const target of [baseline!, { ...jweP256!, name: HSM_ROW }]) {
+          await measure(gateway.base, target, 1, connections) // warm-up
+          const row = await measure(gateway.base, target, seconds, connections)
+          process.stderr.write(
+            `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
+          )
+          results.push(row)
+        }
+        report.push(
+          `### ${rows.toLocaleString('en-US')} rows, one process, P-256 key in a SoftHSM2 token (PKCS#11), ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
         )
       } finally {
         await gateway.stop()
