@@ -14,9 +14,9 @@ import { patientSearchUrl } from '@sealed-search/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBeneId, seededHicn, seededMbi } from '../../src/db/seed.js'
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js'
-import { codeOf, get } from '../support/https.js'
 import { tempDir } from '../support/keys.js'
-import { mtlsOptions, startMtlsGatewayProcess, x5tS256, type MtlsGateway } from '../support/mtls.js'
+import { startMtlsGatewayProcess, type MtlsGateway } from '../support/mtls.js'
+import { senderBindingTests } from '../support/partner-binding.js'
 import { refusal, runWithInput, tamper } from '../support/partner-cli.js'
 
 /** Debian's interpreter, where apt installs the modules; -E and -s ignore PYTHON* and user sites. */
@@ -134,53 +134,14 @@ describe.skipIf(Boolean(missing) && !CI)(
       }
     })
 
-    describe('sender-bound tokens over mTLS', () => {
-      /** The search command over `over`'s client certificate, the token bound to partner-a. */
-      const boundSearch = (format: string, over: string, i: number) =>
-        cli(
-          [
-            'search',
-            mtls.gateway.url,
-            ...['--format', format, ...mtlsOptions(mtls.pki, over, 'partner-a')],
-          ],
-          seededMbi(i),
-        )
-
-      it.each([
+    senderBindingTests({
+      cli,
+      started: () => ({ gateway, mtls, jwksFile }),
+      searchArgs: (format, options, url) => ['search', url, '--format', format, ...options],
+      formats: [
         ['jwe', 'ERR_TOKEN_SENDER_MISMATCH'],
         ['hpke', 'ERR_TOKEN_DECRYPTION_FAILED'],
-      ])(
-        'binds a %s token to partner-a: found over partner-a, refused over partner-b (%s)',
-        async (format, code) => {
-          const overA = await boundSearch(format, 'partner-a', 30)
-          expect(overA).toMatchObject({ code: 0, stdout: `Patient/${seededBeneId(30)}` })
-          const overB = await boundSearch(format, 'partner-b', 30)
-          expect(overB).toMatchObject({ code: 1, stdout: '', stderr: code })
-        },
-      )
-
-      it('binds with encrypt --bind-cert to a DER file: x5t#S256 is the certificate SHA-256', async () => {
-        const a = mtls.pki.partners['partner-a']!
-        const made = await cli(
-          ['encrypt', '--jwks', jwksFile, '--bind-cert', a.derFile],
-          seededMbi(31),
-        )
-        expect(made.code).toBe(0)
-        const header = JSON.parse(Buffer.from(made.stdout.split('.')[0]!, 'base64url').toString())
-        expect(header['x5t#S256']).toBe(x5tS256(a))
-        // Sealed to the plain gateway's key: that gateway has no mTLS, so it refuses the token.
-        const plain = await get(patientSearchUrl(gateway.url, made.stdout))
-        expect([plain.status, codeOf(plain)]).toEqual([403, 'ERR_TOKEN_SENDER_MISMATCH'])
-      })
-
-      it('refuses a file that is not a certificate before encrypting (exit 1)', async () => {
-        const result = await cli(
-          ['encrypt', '--jwks', jwksFile, '--bind-cert', jwksFile],
-          seededMbi(1),
-        )
-        expect(result).toMatchObject({ code: 1, stdout: '' })
-        expect(result.stderr).toContain('not a PEM or DER X.509 certificate')
-      })
+      ],
     })
   },
 )
