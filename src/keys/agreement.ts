@@ -58,6 +58,11 @@ export interface KeyAgreement {
    * refuses, ERR_KEY_UNAVAILABLE when its store cannot compute; the caller owns (and wipes) Z.
    */
   derive(point: Uint8Array): Uint8Array | Promise<Uint8Array>
+  /**
+   * Whether the store can compute now, for readiness (a key in process always can, so it has
+   * none). Never throws: a store that cannot answer is unavailable.
+   */
+  available?(): Promise<boolean>
 }
 
 /** Constant-time all-zero test: OR every byte, branch once. */

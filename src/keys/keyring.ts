@@ -30,6 +30,8 @@ export interface RingKeyInfo {
 export interface RingKey extends RingKeyInfo, Agreeing {
   /** Where the private key lives. */
   readonly store: KeyAgreement['store']
+  /** Whether its store can compute now (readiness); absent for a key in process. */
+  available?(): Promise<boolean>
 }
 
 /** A ring key computing with `backend`: every `agree` goes through `agreeWith`'s checks. */
@@ -39,6 +41,7 @@ export function ringKey(info: RingKeyInfo, backend: KeyAgreement): RingKey {
     ...info,
     store: backend.store,
     agree: (ephemeralPublicKey: Uint8Array) => agreeWith(backend, ephemeralPublicKey),
+    ...(backend.available ? { available: backend.available.bind(backend) } : {}),
   })
 }
 

@@ -412,7 +412,7 @@ describe.skipIf(missing !== undefined)(
         if (realServer) await db.sql`drop schema if exists ${db.sql(schema)} cascade`
       })
 
-      it('serves the right Patient under concurrent searches, reports its ring version to keys status, and answers 503 ERR_KEY_UNAVAILABLE, never 500, once the token is gone', async () => {
+      it('serves the right Patient under concurrent searches, reports its ring version to keys status, and answers 503 ERR_KEY_UNAVAILABLE, never 500, and turns unready, once the token is gone', async () => {
         dir = await newDir('sealed-hsm-gateway-')
         const keyDir = join(dir, 'keys')
         const store = dirKeyStore(keyDir, { pkcs11: hsm.options })
@@ -448,8 +448,15 @@ describe.skipIf(missing !== undefined)(
         const status = await keysCli(['status', '--gateways', gateway.url], { KEYS_DIR: keyDir })
         expect([status.code, status.stdout]).toEqual([0, expect.stringContaining('converged')])
 
+        // Readiness computes once with the token's key: ready while the token answers.
+        expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200)
+
         const token = await encryptMbiJwe(seededMbi(1), key.publicJwk)
         hsm.removeToken()
+        // Not ready once the token is gone, so a load balancer sends partners elsewhere.
+        const ready = await fetch(`${gateway.url}/health/ready`)
+        expect(ready.status).toBe(503)
+        expect(errorCode((await ready.json()) as Outcome)).toBe('ERR_KEY_UNAVAILABLE')
         for (let i = 0; i < 3; i++) {
           const res = await fetch(patientSearchUrl(gateway.url, token))
           expect(res.status).toBe(503)

@@ -41,6 +41,26 @@ export function healthRoutes(
           'Retry-After': '5',
         })
       }
+      // A key whose store cannot compute (a PKCS#11 token gone) would answer 503 to its partners.
+      const probes = keys
+        .current()
+        .active()
+        .flatMap((k) => (k.available ? [k.available()] : []))
+      if (probes.length > 0) {
+        const timeout = new Promise<boolean[]>((resolve) =>
+          setTimeout(() => resolve([false]), READINESS_PROBE_MS).unref(),
+        )
+        const answers = await Promise.race([Promise.all(probes), timeout])
+        if (answers.includes(false)) {
+          throw new HttpError(
+            503,
+            'transient',
+            'ERR_KEY_UNAVAILABLE',
+            "an active key's store (PKCS#11 token) cannot compute",
+            { 'Retry-After': '5' },
+          )
+        }
+      }
       const stale = keys.status?.().staleSince
       if (
         stale &&

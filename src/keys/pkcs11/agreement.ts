@@ -14,5 +14,6 @@ export function pkcs11Agreement(token: Pkcs11Token, kid: string, crv: Curve): Ke
     crv,
     checksPoints: false,
     derive: (point) => token.derive(kid, point),
+    available: () => token.canDerive(kid, crv),
   }
 }

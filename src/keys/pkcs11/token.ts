@@ -1,8 +1,12 @@
+import { p256 } from '@noble/curves/nist.js'
 import type { Handle, PKCS11, Template } from 'pkcs11js'
 import { AgreementError } from '../agreement.js'
 import { KeyStoreError } from '../errors.js'
 import type { Curve } from '../jwk.js'
 import { ckr, CKK_EC_MONTGOMERY, EC_PARAMS, loadPkcs11js, type Pkcs11Lib } from './module.js'
+
+/** The P-256 base point, uncompressed: a valid peer point whose Z is public (readiness probe). */
+const P256_BASE = p256.Point.BASE.toBytes(false)
 
 /** What the gateway needs to reach a token: library, token label, user PIN, session count. */
 export interface Pkcs11Options {
@@ -365,6 +369,20 @@ export class Pkcs11Token {
       })
     } catch (cause) {
       throw this.#unavailable(cause)
+    }
+  }
+
+  /**
+   * Whether the token computes with `kid` now: one derive against the curve's base point (Z is
+   * then the key's own public x, nothing secret), as a request would. For readiness; never throws.
+   */
+  async canDerive(kid: string, crv: Curve): Promise<boolean> {
+    if (crv !== 'P-256') return (await this.#privateKey(kid).catch(() => undefined)) !== undefined
+    try {
+      ;(await this.derive(kid, P256_BASE)).fill(0)
+      return true
+    } catch {
+      return false
     }
   }
 
