@@ -33,8 +33,12 @@ import javax.net.ssl.TrustManagerFactory;
  * certificate's DER. Also the mTLS connection itself, from PEM files.
  */
 public final class Binding {
+  /** The PEM label of an unencrypted PKCS#8 key (RFC 7468 §10). */
+  private static final String PKCS8_LABEL = "PRIVATE" + " KEY";
+
   private static final Pattern PRIVATE_KEY =
-      Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
+      Pattern.compile(
+          "-----BEGIN " + PKCS8_LABEL + "-----([A-Za-z0-9+/=\\s]+)-----END " + PKCS8_LABEL + "-----");
 
   private Binding() {}
 
@@ -54,7 +58,7 @@ public final class Binding {
     return MessageDigest.getInstance("SHA-256").digest(certificate(pemOrDer).getEncoded());
   }
 
-  /** An unencrypted PKCS#8 PEM private key (BEGIN PRIVATE KEY): EC or RSA. */
+  /** An unencrypted PKCS#8 PEM private key (RFC 7468 §10 label): EC or RSA. */
   static PrivateKey privateKey(String pem) throws GeneralSecurityException {
     Matcher m = PRIVATE_KEY.matcher(pem);
     if (!m.find()) {
