@@ -102,7 +102,6 @@ export async function followKeyStore(
   // The store could not be read: the ring in place stays, and may be missing a change.
   const storeFailed = (reason: string, error: unknown) => {
     report(reason, error)
-    failing = true
     staleSince ??= clock()
     errors = [codeOf(error)]
     emit()
@@ -125,10 +124,9 @@ export async function followKeyStore(
     ring = next
     version = stored.version
     loadedAt = clock()
-    failing = keyErrors.length > 0
     staleSince = undefined
     errors = keyErrors
-    if (!failing) lastGoodLoad = loadedAt
+    if (errors.length === 0) lastGoodLoad = loadedAt
     options.onReload?.(next, version)
     emit()
     const now = new Date()
@@ -146,18 +144,16 @@ export async function followKeyStore(
 
   // Start-up: a store that cannot be read stops it; a key that cannot be opened is logged.
   const first = await store.read()
-  let errors: readonly string[] = []
-  const startErrors: string[] = []
+  // The last load's error codes: empty when it read the store and opened every key.
+  let errors: string[] = []
   let ring = await ringFromStore(first, cache, (error) => {
-    startErrors.push(codeOf(error))
+    errors.push(codeOf(error))
     report('start', error)
   })
-  errors = startErrors
-  let failing = startErrors.length > 0
   let staleSince: Date | undefined
   let version = first.version
   let loadedAt = clock()
-  let lastGoodLoad: Date | undefined = failing ? undefined : loadedAt
+  let lastGoodLoad: Date | undefined = errors.length > 0 ? undefined : loadedAt
   let seen = first.version
   options.onReload?.(ring, version)
   emit()
@@ -184,7 +180,7 @@ export async function followKeyStore(
   const poll = async () => {
     try {
       const current = await store.version()
-      if (current !== seen || current !== version || failing) {
+      if (current !== seen || current !== version || errors.length > 0) {
         if (await reload('poll')) seen = current
       }
     } catch (error) {
