@@ -3,6 +3,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DatabaseError } from './errors.js'
+import { processRuns } from '../pid.js'
 
 /** Beside PGlite's own files in the data directory; PGlite ignores files it does not know. */
 export const LOCK_FILE = 'sealed-search.lock'
@@ -22,16 +23,6 @@ export interface DataDirLock {
 
 /** Directories this process holds: a second open in the same process is refused too. */
 const held = new Set<string>()
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 async function readHolder(path: string): Promise<Holder | 'unreadable' | undefined> {
   try {
@@ -85,7 +76,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       throw inUse(dataDir, `process ${holder.pid} on ${holder.host} (remove ${path} if it is gone)`)
     }
     // Our own pid in the file is a leftover too: pid 1 in a restarted container, for instance.
-    if (holder && holder.pid !== process.pid && alive(holder.pid)) {
+    if (holder && holder.pid !== process.pid && processRuns(holder.pid)) {
       throw inUse(dataDir, `process ${holder.pid}`)
     }
     await rm(path, { force: true })

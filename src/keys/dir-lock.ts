@@ -1,18 +1,10 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from './errors.js'
+import { processRuns } from '../pid.js'
 
 /** The lock file of a key directory: held by one custodian command at a time. */
 export const LOCK_FILE = '.keys.lock'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Takes the lock or returns false; a lock left by a process that no longer runs is broken. */
 async function tryLock(path: string): Promise<boolean> {
@@ -25,7 +17,7 @@ async function tryLock(path: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
   const owner = Number(await readFile(path, 'utf8').catch(() => ''))
-  if (Number.isInteger(owner) && owner > 0 && !alive(owner)) await rm(path, { force: true })
+  if (Number.isInteger(owner) && owner > 0 && !processRuns(owner)) await rm(path, { force: true })
   return false
 }
 
