@@ -4,7 +4,7 @@ import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
 import { makeHsmKey, writeHsmKey } from './pkcs11/store.js'
 import { ringVersion } from './ring-version.js'
 import { settle } from './staging.js'
-import { watchKeyDirectory, type WatchOptions } from './watch.js'
+import { watchKeyDirectory, type DirectoryWatch } from './watch.js'
 import {
   checkSealingMatches,
   readPrivateKeyFile,
@@ -17,15 +17,14 @@ import {
  * KEY_STORE=dir (the default): the ring is the directory's manifest.json and private key files,
  * for one host. Changes hold the directory's lock file and write the manifest atomically.
  */
-export interface DirStoreOptions extends KeyFileOptions, StoreTokenOptions {
-  /** The directory watch (tests): its identity poll interval, and whether file events are used. */
-  watch?: Pick<WatchOptions, 'pollMs' | 'events'>
-}
+export type DirStoreOptions = KeyFileOptions & StoreTokenOptions
 
 export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStore {
   // Once a manifest has been read, its absence is a failure (the directory is being replaced),
   // never an empty ring: a follower keeps the ring it has.
   let seen = false
+  // The directory watch of subscribe(), re-armed from each version poll.
+  let watcher: DirectoryWatch | undefined
   const manifest = async () => {
     const read = await readManifest(dir, { required: seen })
     if (read.keys.length > 0) seen = true
@@ -35,6 +34,7 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
     kind: 'dir',
     location: dir,
     async version() {
+      await watcher?.rearm()
       return ringVersion((await manifest()).keys)
     },
     async read() {
@@ -68,13 +68,14 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
     },
     async subscribe(events: StoreEvents) {
       // Survives the directory being replaced (mv, an orchestrator's ..data symlink swap).
-      const watcher = watchKeyDirectory(dir, (reason) => events.changed(reason), {
-        ...options.watch,
+      const watch = watchKeyDirectory(dir, (reason) => events.changed(reason), {
         onWatchError: (error) => events.lost(error),
       })
+      watcher = watch
       return {
         async close() {
-          watcher.close()
+          watch.close()
+          if (watcher === watch) watcher = undefined
         },
       }
     },

@@ -57,15 +57,15 @@ const accepted = (ring: FollowingDir) =>
     .sort()
 
 /**
- * Follows `dir` as the gateway does with KEYS_WATCH; `events` only (a minute between identity
- * polls and no store poll) or `poll` only (no file events, the gateway's poll every 100 ms).
+ * Follows `dir` as the gateway does with KEYS_WATCH; `events` only (file events, no store poll)
+ * or `poll` only (no file events, the gateway's poll every 100 ms).
  */
 async function watching(dir: string, mode: 'events' | 'poll') {
   const { logger } = capturingLogger()
   const ring = await followDir(
     dir,
     mode === 'events'
-      ? { logger, subscribe: true, store: { watch: { pollMs: 60_000 } } }
+      ? { logger, subscribe: true }
       : { logger, subscribe: false, pollIntervalMs: 100 },
   )
   rings.push(ring)
