@@ -13,7 +13,7 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openToken } from '../src/crypto/token.js'
 import { jwksRoutes } from '../src/http/routes/jwks.js'
-import { staticKeyRing, type KeyRing } from '../src/keys/keyring.js'
+import { staticKeyRing, type KeyRing } from '../src/keys/ring/keyring.js'
 import { twoKeyRing } from './support/keys.js'
 
 const ENTRY = fileURLToPath(new URL('../packages/client/src/index.ts', import.meta.url))

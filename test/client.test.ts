@@ -17,7 +17,7 @@ import { aesGcmSeal, keySchedule } from '../packages/client/src/hpke/seal.js'
 import { hpkeSuiteId } from '../packages/client/src/hpke/suite.js'
 import { openToken } from '../src/crypto/token.js'
 import { jwksRoutes } from '../src/http/routes/jwks.js'
-import { staticKeyRing, type KeyRing } from '../src/keys/keyring.js'
+import { staticKeyRing, type KeyRing } from '../src/keys/ring/keyring.js'
 import { HPKE_VECTORS } from './support/hpke-vectors.js'
 import { twoKeyRing } from './support/keys.js'
 

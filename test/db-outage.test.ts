@@ -2,7 +2,7 @@ import { createServer } from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbiJwe } from '@sealed-search/client'
 import { createSql } from '../src/db/sql.js'
-import type { KeyRing } from '../src/keys/keyring.js'
+import type { KeyRing } from '../src/keys/ring/keyring.js'
 import { errorCode, searchPath, testApp, type Outcome } from './support/app.js'
 import { twoKeyRing } from './support/keys.js'
 

@@ -10,7 +10,7 @@ import {
 } from '../src/db/seed.js'
 import { pageOf, pagingLinks } from '../src/fhir/paging.js'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'
-import type { KeyRing, RingKey } from '../src/keys/keyring.js'
+import type { KeyRing, RingKey } from '../src/keys/ring/keyring.js'
 import { BASE, ENCRYPTED } from './support/app.js'
 import { createTestDatabase, realServer, type TestDatabase } from './support/db.js'
 import { twoKeyRing } from './support/keys.js'

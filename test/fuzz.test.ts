@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed } from '../src/db/seed.js'
-import type { KeyRing } from '../src/keys/keyring.js'
+import type { KeyRing } from '../src/keys/ring/keyring.js'
 import { createTestDatabase, type TestDatabase } from './support/db.js'
 import { twoKeyRing } from './support/keys.js'
 import { testApp } from './support/app.js'

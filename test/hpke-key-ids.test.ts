@@ -7,17 +7,17 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encryptMbiHpke } from '@sealed-search/client'
 import { openToken } from '../src/crypto/token.js'
-import { doctor } from '../src/keys/doctor.js'
-import { loadKeyRing } from '../src/keys/keyring.js'
-import { retire, revoke, rotate } from '../src/keys/lifecycle.js'
+import { doctor } from '../src/keys/custody/doctor.js'
+import { loadKeyRing } from '../src/keys/ring/keyring.js'
+import { retire, revoke, rotate } from '../src/keys/custody/lifecycle.js'
 import {
   HPKE_KEY_ID_MAX,
   MANIFEST_FILE,
   nextHpkeKeyId,
   parseManifest,
   readManifest,
-} from '../src/keys/manifest.js'
-import { addGeneratedKey } from '../src/keys/store.js'
+} from '../src/keys/stores/manifest.js'
+import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
 import { tempDir } from './support/keys.js'
 
 const MBI = '1S00E00AA00'

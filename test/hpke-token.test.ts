@@ -11,8 +11,13 @@ import { cipherSuite, sealBase } from '../src/crypto/hpke/setup.js'
 import { MAX_HPKE_TOKEN_LENGTH } from '../src/crypto/hpke-token.js'
 import { openToken } from '../src/crypto/token.js'
 import { SYNTHETIC_MBI_CAPACITY, syntheticMbi } from '../src/identifiers/synthetic.js'
-import { addGeneratedKey } from '../src/keys/store.js'
-import { KeyRing, loadKeyRing, ringKeyFromPrivateJwk, type RingKey } from '../src/keys/keyring.js'
+import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
+import {
+  KeyRing,
+  loadKeyRing,
+  ringKeyFromPrivateJwk,
+  type RingKey,
+} from '../src/keys/ring/keyring.js'
 import { tempDir, twoKeyRing } from './support/keys.js'
 import rfc from './vectors/rfc9180-base-mode.json' with { type: 'json' }
 

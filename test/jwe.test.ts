@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError, type TokenErrorCode } from '../src/crypto/errors.js'
 import { MAX_TOKEN_LENGTH, openToken } from '../src/crypto/token.js'
-import { KeyRing, type RingKey } from '../src/keys/keyring.js'
+import { KeyRing, type RingKey } from '../src/keys/ring/keyring.js'
 import { b64, flipBit, jweFor, replaceSegment, reheader, unb64 } from './support/tokens.js'
 import { twoKeyRing } from './support/keys.js'
 

@@ -3,9 +3,14 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { KeyStoreError } from '../src/keys/errors.js'
 import { thumbprint, toPublicJwk } from '../src/keys/jwk.js'
-import { loadKeyRing } from '../src/keys/keyring.js'
-import { MANIFEST_FILE, isAccepted, parseManifest, readManifest } from '../src/keys/manifest.js'
-import { addGeneratedKey } from '../src/keys/store.js'
+import { loadKeyRing } from '../src/keys/ring/keyring.js'
+import {
+  MANIFEST_FILE,
+  isAccepted,
+  parseManifest,
+  readManifest,
+} from '../src/keys/stores/manifest.js'
+import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
 import vector from './vectors/rfc7638-thumbprint.json' with { type: 'json' }
 import { tempDir } from './support/keys.js'
 

@@ -2,19 +2,19 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql, type Sql } from '../../src/db/sql.js'
-import { DEVELOPMENT_CURVES } from '../../src/keys/bootstrap.js'
+import { DEVELOPMENT_CURVES } from '../../src/keys/custody/bootstrap.js'
 import {
   ensureKeyInStore,
   generateInStore,
   retireInStore,
   revokeInStore,
   rotateKeys,
-} from '../../src/keys/custody.js'
-import { dirKeyStore } from '../../src/keys/dir-store.js'
-import { followKeyStore, ringFromStore } from '../../src/keys/follow.js'
-import type { KeyStore } from '../../src/keys/key-store.js'
-import { postgresKeyStore } from '../../src/keys/pg-store.js'
-import { ringVersion } from '../../src/keys/ring-version.js'
+} from '../../src/keys/custody/custody.js'
+import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
+import { followKeyStore, ringFromStore } from '../../src/keys/ring/follow.js'
+import type { KeyStore } from '../../src/keys/stores/key-store.js'
+import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'
+import { ringVersion } from '../../src/keys/ring/ring-version.js'
 import { capturingLogger } from '../support/app.js'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
 import { tempDir } from '../support/keys.js'

@@ -20,14 +20,14 @@ import {
   retireInStore,
   revokeInStore,
   rotateKeys,
-} from '../../src/keys/custody.js'
-import { dirKeyStore } from '../../src/keys/dir-store.js'
-import { doctor } from '../../src/keys/doctor.js'
-import { ringFromStore } from '../../src/keys/follow.js'
-import type { KeyStore } from '../../src/keys/key-store.js'
-import type { KeyRing, RingKey } from '../../src/keys/keyring.js'
-import { readManifest } from '../../src/keys/manifest.js'
-import { postgresKeyStore } from '../../src/keys/pg-store.js'
+} from '../../src/keys/custody/custody.js'
+import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
+import { doctor } from '../../src/keys/custody/doctor.js'
+import { ringFromStore } from '../../src/keys/ring/follow.js'
+import type { KeyStore } from '../../src/keys/stores/key-store.js'
+import type { KeyRing, RingKey } from '../../src/keys/ring/keyring.js'
+import { readManifest } from '../../src/keys/stores/manifest.js'
+import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'
 import { hsmDoctor } from '../../src/keys/pkcs11/doctor.js'
 import { closePkcs11Tokens } from '../../src/keys/pkcs11/store.js'
 import { createLogger } from '../../src/log/logger.js'

@@ -3,7 +3,7 @@ import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError } from '../../src/crypto/errors.js'
 import { openToken } from '../../src/crypto/token.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'
-import type { KeyRing } from '../../src/keys/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
 
 /** Fuzz properties shared by the CI-sized test (test/fuzz.test.ts) and `npm run fuzz`. */
 

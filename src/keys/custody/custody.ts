@@ -1,8 +1,8 @@
 import { DEVELOPMENT_CURVES } from './bootstrap.js'
-import { KeyStoreError } from './errors.js'
-import { generateKey, type Curve } from './jwk.js'
-import type { KeyEntry, KeyStore, RingChange } from './key-store.js'
-import { stateAt } from './manifest.js'
+import { KeyStoreError } from '../errors.js'
+import { generateKey, type Curve } from '../jwk.js'
+import type { KeyEntry, KeyStore, RingChange } from '../stores/key-store.js'
+import { stateAt } from '../stores/manifest.js'
 import { retireKey, revokeKey, stageRotation } from './staging.js'
 
 /**

@@ -1,6 +1,6 @@
-import type { Curve } from './jwk.js'
-import { readManifest } from './manifest.js'
-import { addGeneratedKey, type KeyFileOptions } from './store.js'
+import type { Curve } from '../jwk.js'
+import { readManifest } from '../stores/manifest.js'
+import { addGeneratedKey, type KeyFileOptions } from '../stores/dir-files.js'
 
 /**
  * The development ring: one P-256 key (every partner JOSE stack, and cloud KMSs, support it) and

@@ -1,6 +1,6 @@
-import { KeyStoreError } from './errors.js'
-import type { KeyEntry } from './key-store.js'
-import { stateAt } from './manifest.js'
+import { KeyStoreError } from '../errors.js'
+import type { KeyEntry } from '../stores/key-store.js'
+import { stateAt } from '../stores/manifest.js'
 
 /**
  * Staged key changes on a ring's entries, the same for every store (the directory and

@@ -7,8 +7,8 @@ import {
   type KeyObject,
 } from 'node:crypto'
 import { AgreementError, type KeyAgreement } from './agreement.js'
-import { KeyStoreError } from './errors.js'
-import type { PrivateJwk, PublicJwk } from './jwk.js'
+import { KeyStoreError } from '../errors.js'
+import type { PrivateJwk, PublicJwk } from '../jwk.js'
 
 /**
  * The in-process backend: the private key is a node:crypto KeyObject held in this closure and

@@ -1,17 +1,17 @@
 import { withDirLock } from './dir-lock.js'
 import type { KeyEntry, KeyStore, StoreEvents, StoreTokenOptions } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
-import { makeHsmKey, writeHsmKey } from './pkcs11/store.js'
-import { ringVersion } from './ring-version.js'
-import { settle } from './staging.js'
-import { watchKeyDirectory, type DirectoryWatch } from './watch.js'
+import { makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
+import { ringVersion } from '../ring/ring-version.js'
+import { settle } from '../custody/staging.js'
+import { watchKeyDirectory, type DirectoryWatch } from '../ring/watch.js'
 import {
   checkSealingMatches,
   readPrivateKeyFile,
   withHpkeKeyId,
   writeNewKey,
   type KeyFileOptions,
-} from './store.js'
+} from './dir-files.js'
 
 /**
  * KEY_STORE=dir (the default): the ring is the directory's manifest.json and private key files,

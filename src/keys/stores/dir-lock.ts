@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KeyStoreError } from './errors.js'
-import { processRuns } from '../pid.js'
+import { KeyStoreError } from '../errors.js'
+import { processRuns } from '../../pid.js'
 
 /** The lock file of a key directory: held by one custodian command at a time. */
 export const LOCK_FILE = '.keys.lock'

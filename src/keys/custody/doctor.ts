@@ -1,17 +1,16 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KeyStoreError } from './errors.js'
-import { thumbprint, toPublicJwk } from './jwk.js'
-import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from './manifest.js'
-import { PBES2_ITERATIONS, sealParameters } from './protect.js'
-import { hsmDoctor } from './pkcs11/doctor.js'
-import type { StoreTokenOptions } from './key-store.js'
-import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
+import { KeyStoreError } from '../errors.js'
+import { thumbprint, toPublicJwk } from '../jwk.js'
+import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from '../stores/manifest.js'
+import { PBES2_ITERATIONS, sealParameters } from '../stores/protect.js'
+import { hsmDoctor } from '../pkcs11/doctor.js'
+import type { StoreTokenOptions } from '../stores/key-store.js'
+import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
 
-export interface Finding {
-  level: 'error' | 'warning' | 'ok'
-  message: string
-}
+import type { Finding } from './finding.js'
+
+export type { Finding }
 
 /** Keys a manifest from before HPKE key ids lists without one (readManifest numbers them). */
 async function keysWithoutHpkeKeyId(dir: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { compactDecrypt, CompactEncrypt } from 'jose'
-import { KeyStoreError } from './errors.js'
+import { KeyStoreError } from '../errors.js'
 
 /**
  * Passphrase protection of a private JWK at rest: the JWK is the plaintext of a JWE with

@@ -1,4 +1,4 @@
-import type { Config } from '../config/types.js'
+import type { Config } from '../../config/types.js'
 import type { KeyStore } from './key-store.js'
 import { openKeyStore } from './open-store.js'
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { ManifestEntry } from './manifest.js'
+import type { ManifestEntry } from '../stores/manifest.js'
 
 /** What a ring version covers: every member that changes what a gateway accepts or publishes. */
 type Versioned = Pick<

@@ -1,6 +1,6 @@
-import type { Curve, PrivateJwk } from './jwk.js'
+import type { Curve, PrivateJwk } from '../jwk.js'
 import type { ManifestEntry } from './manifest.js'
-import type { Pkcs11Options } from './pkcs11/token.js'
+import type { Pkcs11Options } from '../pkcs11/token.js'
 
 /** A key as every store records it: the manifest entry without the directory's file name. */
 export type KeyEntry = Omit<ManifestEntry, 'file'> & { file?: string }

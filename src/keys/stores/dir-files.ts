@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KeyStoreError } from './errors.js'
-import { generateKey, type Curve, type PrivateJwk } from './jwk.js'
+import { KeyStoreError } from '../errors.js'
+import { generateKey, type Curve, type PrivateJwk } from '../jwk.js'
 import {
   isSealedKeyFile,
   nextHpkeKeyId,

@@ -1,14 +1,14 @@
-import type { Sql } from '../db/sql.js'
-import { KeyStoreError } from './errors.js'
-import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
+import type { Sql } from '../../db/sql.js'
+import { KeyStoreError } from '../errors.js'
+import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
 import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
-import { makeHsmKey } from './pkcs11/store.js'
-import type { Pkcs11Options } from './pkcs11/token.js'
+import { makeHsmKey } from '../pkcs11/store.js'
+import type { Pkcs11Options } from '../pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
-import { ringVersion } from './ring-version.js'
-import { settle } from './staging.js'
+import { ringVersion } from '../ring/ring-version.js'
+import { settle } from '../custody/staging.js'
 
 interface KeyRow {
   kid: string

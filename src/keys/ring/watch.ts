@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { LOCK_FILE } from './dir-lock.js'
+import { LOCK_FILE } from '../stores/dir-lock.js'
 
 export interface DirectoryWatch {
   /**

@@ -1,6 +1,6 @@
 import { ECDH } from 'node:crypto'
-import { SealedSearchError } from '../errors.js'
-import type { Curve } from './jwk.js'
+import { SealedSearchError } from '../../errors.js'
+import type { Curve, PublicJwk } from '../jwk.js'
 
 /**
  * The key-agreement boundary. A ring key computes the ECDH shared secret Z for an ephemeral
@@ -134,4 +134,10 @@ export async function withSharedSecret<T>(
   } finally {
     z.fill(0)
   }
+}
+
+/** A key's public JWK and agreement backend from its private JWK (a file, a table row). */
+export interface OpenedKey {
+  publicJwk: PublicJwk
+  backend: KeyAgreement
 }

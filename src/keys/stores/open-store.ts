@@ -1,8 +1,8 @@
-import { createSql, type Sql } from '../db/sql.js'
+import { createSql, type Sql } from '../../db/sql.js'
 import { dirKeyStore } from './dir-store.js'
 import type { KeyStore, KeyStoreKind } from './key-store.js'
 import { postgresKeyStore } from './pg-store.js'
-import type { Pkcs11Options } from './pkcs11/token.js'
+import type { Pkcs11Options } from '../pkcs11/token.js'
 
 export interface KeyStoreSettings {
   kind: KeyStoreKind

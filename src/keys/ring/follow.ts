@@ -1,5 +1,5 @@
-import type { Logger } from '../log/logger.js'
-import type { KeyStore, StoredRing, StoreSubscription } from './key-store.js'
+import type { Logger } from '../../log/logger.js'
+import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
 import {
   KeyRing,
   openStoredKey,
@@ -9,7 +9,7 @@ import {
   type RingKey,
   type RingStatus,
 } from './keyring.js'
-import { stateAt } from './manifest.js'
+import { stateAt } from '../stores/manifest.js'
 
 export interface FollowOptions {
   logger: Logger

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KeyStoreError } from './errors.js'
-import { isCurve, type Curve } from './jwk.js'
+import { KeyStoreError } from '../errors.js'
+import { isCurve, type Curve } from '../jwk.js'
 
 /**
  * Key lifecycle, per key:

@@ -1,11 +1,11 @@
-import { agreeWith, type Agreeing, type KeyAgreement } from './agreement.js'
-import { KeyStoreError } from './errors.js'
+import { agreeWith, type Agreeing, type KeyAgreement, type OpenedKey } from './agreement.js'
+import { KeyStoreError } from '../errors.js'
 import { inProcessFromJwk } from './in-process.js'
-import type { KeyEntry, StoredRing } from './key-store.js'
-import { openHsmKey } from './pkcs11/store.js'
-import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
-import { isAccepted, isPublished, readManifest, type KeyState } from './manifest.js'
-import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
+import type { KeyEntry, StoredRing } from '../stores/key-store.js'
+import { openHsmKey } from '../pkcs11/store.js'
+import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
+import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
+import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
 
 /** What the manifest and the published JWK say about a ring key. */
 export interface RingKeyInfo {
@@ -139,12 +139,6 @@ export function staticKeyRing(ring: KeyRing): KeyRingSource {
   return { current: () => ring }
 }
 
-/** A key's public JWK and agreement backend from its private JWK (a file, a table row). */
-export interface OpenedKey {
-  publicJwk: PublicJwk
-  backend: KeyAgreement
-}
-
 /**
  * Checks a private JWK against its entry — the kid must be the public key's RFC 7638 thumbprint,
  * and d the private key of x/y — and keeps it in an in-process backend. `where` names it.
@@ -192,3 +186,5 @@ export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Pr
 export function ringKeyFromPrivateJwk(info: RingKeyInfo, jwk: PrivateJwk): RingKey {
   return ringKey(info, inProcessFromJwk(jwk, info.publicJwk, `key ${info.kid}`))
 }
+
+export type { OpenedKey } from './agreement.js'

@@ -1,7 +1,12 @@
-import { KeyStoreError } from './errors.js'
-import { generateKey, type Curve } from './jwk.js'
-import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
-import { checkSealingMatches, withHpkeKeyId, writeNewKey, type KeyFileOptions } from './store.js'
+import { KeyStoreError } from '../errors.js'
+import { generateKey, type Curve } from '../jwk.js'
+import { readManifest, writeManifest, type ManifestEntry } from '../stores/manifest.js'
+import {
+  checkSealingMatches,
+  withHpkeKeyId,
+  writeNewKey,
+  type KeyFileOptions,
+} from '../stores/dir-files.js'
 
 /**
  * Key lifecycle commands. Each reads the manifest, changes it in memory and writes it back
