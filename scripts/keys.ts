@@ -56,7 +56,8 @@ const HELP: Record<string, string> = {
   passed (default three KEYS_POLL_INTERVALs; must be longer than two unless --force). Then it is
   active, and the previous active key of the curve is retiring: no longer published, still
   accepted for the grace period (default 24h; must be longer than the JWKS cache lifetime,
-  JWKS_MAX_AGE, unless --force). DURATION: a number with s, m, h or d. Running gateways pick
+  JWKS_MAX_AGE, unless --force). DURATION: a number with s, m, h or d; --grace at most
+  366d, --publish-delay at most 7d (more is a usage error, exit 2). Running gateways pick
   the change up by themselves. The new key is made in the PKCS#11 token when the curve's active
   key is there, or with --hsm.`,
   retire: `npm run keys -- retire <kid> [--force]
@@ -94,13 +95,21 @@ The store is KEY_STORE's: dir (default) or postgres (the key ring tables of DATA
 const out = (line: string): void => void process.stdout.write(line + '\n')
 const note = (line: string): void => void process.stderr.write(line + '\n')
 
-/** "90m", "24h", "2d", "3600s" or a bare number of seconds. */
+/** The longest --grace and --publish-delay: a year, and a week. */
+export const DURATION_MAX_SECONDS: Record<string, number> = {
+  '--grace': 366 * 86_400,
+  '--publish-delay': 7 * 86_400,
+}
+
+/** "90m", "24h", "2d", "3600s" or a bare number of seconds, at most the option's maximum. */
 export function parseDuration(text: string, option = '--grace'): number {
-  const m = /^(\d+)([smhd]?)$/.exec(text)
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text)
   if (!m) throw new UsageError(`${option} must be a number with s, m, h or d (e.g. 24h)`)
-  return (
+  const seconds =
     Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
-  )
+  const max = DURATION_MAX_SECONDS[option] ?? DURATION_MAX_SECONDS['--grace']!
+  if (seconds > max) throw new UsageError(`${option} must be at most ${max / 86_400}d`)
+  return seconds
 }
 
 async function fileCheck(path: string): Promise<string> {
@@ -237,7 +246,7 @@ async function main(): Promise<void> {
         return out(entry.kid)
       }
       case 'list': {
-        const { entries } = await store.read()
+        const { entries, invalid } = await store.read()
         const used = await lastUsed(values.metrics)
         const now = new Date()
         const head = ['kid', 'curve', 'state', 'created', 'notAfter', 'publishAt', 'lastUsed']
@@ -263,6 +272,10 @@ async function main(): Promise<void> {
               check,
             ].join('\t'),
           )
+        }
+        // Left out of the ring, accepted nowhere; `revoke <kid>` still marks one revoked.
+        for (const bad of invalid) {
+          out([bad.kid ?? '?', '-', bad.revoked ? 'revoked' : 'invalid', bad.why].join('\t'))
         }
         return
       }

@@ -11,7 +11,7 @@ import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-s
 import { migrate } from '../src/db/migrate.js'
 import { seed, seededMbi } from '../src/db/seed.js'
 import { createSql } from '../src/db/sql.js'
-import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import { tempDir } from './support/keys.js'
 import { childEnv, start, type Running } from './support/process.js'
 

@@ -17,7 +17,7 @@ import {
   parseManifest,
   readManifest,
 } from '../src/keys/stores/manifest.js'
-import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import { tempDir } from './support/keys.js'
 
 const MBI = '1S00E00AA00'

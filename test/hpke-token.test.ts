@@ -11,7 +11,7 @@ import { cipherSuite, sealBase } from '../src/crypto/hpke/setup.js'
 import { MAX_HPKE_TOKEN_LENGTH } from '../src/crypto/hpke-token.js'
 import { openToken } from '../src/crypto/token.js'
 import { SYNTHETIC_MBI_CAPACITY, syntheticMbi } from '../src/identifiers/synthetic.js'
-import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import {
   KeyRing,
   loadKeyRing,

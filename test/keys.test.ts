@@ -10,7 +10,7 @@ import {
   parseManifest,
   readManifest,
 } from '../src/keys/stores/manifest.js'
-import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import vector from './vectors/rfc7638-thumbprint.json' with { type: 'json' }
 import { tempDir } from './support/keys.js'
 

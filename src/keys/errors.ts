@@ -18,6 +18,16 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED'
   | 'ERR_KEYS_LOCKED'
   | 'ERR_KEYS_STORE_UNAVAILABLE'
+  /** A stored entry the ring leaves out (malformed, a time that does not parse, a duplicate id). */
+  | 'ERR_KEYS_ENTRY_INVALID'
+  /** KEYS_PASSPHRASE does not match the ring's check value (stores/ring-mac.ts). */
+  | 'ERR_KEYS_PASSPHRASE_WRONG'
+  /** The ring's MAC does not match its entries: changed outside the custodian commands. */
+  | 'ERR_KEYS_RING_MAC'
+  /** A passphrase is set and the stored ring carries no MAC. */
+  | 'ERR_KEYS_RING_UNAUTHENTICATED'
+  /** The ring's generation is lower than one this instance has applied. */
+  | 'ERR_KEYS_RING_ROLLBACK'
   /** The PKCS#11 library, token or login cannot be used (or pkcs11js is not installed). */
   | 'ERR_KEYS_HSM_UNAVAILABLE'
   /** The manifest lists a PKCS#11 key but no PKCS11_MODULE/TOKEN_LABEL/PIN is configured. */

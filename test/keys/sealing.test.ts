@@ -19,7 +19,7 @@ import {
   PBES2_MAX_ITERATIONS,
   PBES2_MIN_ITERATIONS,
 } from '../../src/keys/stores/protect.js'
-import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
 import { tempDir } from '../support/keys.js'
 import { childEnv } from '../support/process.js'
 

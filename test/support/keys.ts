@@ -1,4 +1,4 @@
-import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
+import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
 import { loadKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
 import { tempDir } from './temp.js'
 

@@ -1,12 +1,10 @@
 import type { Curve } from '../jwk.js'
-import { readManifest } from '../stores/manifest.js'
-import { addGeneratedKey, type KeyFileOptions } from '../stores/dir-files.js'
+import { dirKeyStore } from '../stores/dir-store.js'
+import type { KeyFileOptions } from '../stores/dir-files.js'
+import type { KeyEntry } from '../stores/key-store.js'
+import { ensureKeyInStore, generateInStore } from './custody.js'
 
-/**
- * The development ring: one P-256 key (every partner JOSE stack, and cloud KMSs, support it) and
- * one X25519 key (the short HPKE token, about 91 characters). Production chooses its curves.
- */
-export const DEVELOPMENT_CURVES: readonly Curve[] = ['P-256', 'X25519']
+export { DEVELOPMENT_CURVES } from './development.js'
 
 /**
  * On a fresh checkout: make the development keys when the directory lists none, sealed with the
@@ -16,11 +14,17 @@ export async function ensureDevelopmentKeys(
   dir: string,
   options: KeyFileOptions = {},
 ): Promise<string[]> {
-  const manifest = await readManifest(dir)
-  if (manifest.keys.length > 0) return []
-  const kids: string[] = []
-  for (const crv of DEVELOPMENT_CURVES) {
-    kids.push((await addGeneratedKey(dir, crv, new Date(), options)).kid)
-  }
-  return kids
+  return (await ensureKeyInStore(dirKeyStore(dir, options))).map((k) => k.kid)
+}
+
+/** Generates a key in a key directory, active at once (a one-host ring, tests, benchmarks). */
+export function addGeneratedKey(
+  dir: string,
+  crv: Curve,
+  now = new Date(),
+  options: KeyFileOptions = {},
+): Promise<KeyEntry & { file: string }> {
+  return generateInStore(dirKeyStore(dir, options), crv, 0, now) as Promise<
+    KeyEntry & { file: string }
+  >
 }

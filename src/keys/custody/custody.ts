@@ -1,13 +1,13 @@
-import { DEVELOPMENT_CURVES } from './bootstrap.js'
-import { KeyStoreError } from '../errors.js'
+import { DEVELOPMENT_CURVES } from './development.js'
 import { generateKey, type Curve } from '../jwk.js'
-import type { KeyEntry, KeyStore, RingChange } from '../stores/key-store.js'
-import { stateAt } from '../stores/manifest.js'
-import { retireKey, revokeKey, stageRotation } from './staging.js'
+import type { KeyEntry, KeyMaterial, KeyStore, NewKey, Ring } from '../stores/key-store.js'
+import { activeCurves, applyChange, inTokenFor, type Change } from './change.js'
 
 /**
- * The custodian commands on any store (`npm run keys`), each one `store.change`: one
- * transaction (PostgreSQL) or one locked manifest write (directory).
+ * The custodian commands on any store (`npm run keys`), each one `store.change`: the store reads
+ * the whole ring, the change is computed by `applyChange` (change.ts), and the store writes the
+ * result whole (one transaction, or one locked manifest rename). A change is tried first with
+ * placeholder keys, so a refused change refuses before any key material is made.
  */
 
 export interface StagedKey {
@@ -27,57 +27,42 @@ export interface RotateOptions {
 }
 
 /** A new key of `crv`: in the store's PKCS#11 token, or in process (sealed per the store). */
-async function addNewKey(
-  change: RingChange,
+async function newKey(
+  material: KeyMaterial,
+  ring: Ring,
   crv: Curve,
-  now: Date,
   inToken: boolean,
-): Promise<KeyEntry> {
-  return inToken ? change.addHsmKey(crv, now) : change.addKey(await generateKey(crv), now)
+): Promise<NewKey> {
+  return inToken ? material.addHsmKey(crv, ring) : material.addKey(await generateKey(crv))
 }
 
+const placeholder = (crv: Curve, i: number): NewKey => ({ kid: `-new-${i}-`, crv })
+
 /**
- * Adds a new pending key per curve, published after the delay (staging.ts). The delay counts
- * from after the new keys are generated and sealed, just before the change commits: that is
- * when gateways can first see them. A new key is made where its predecessor is: in the PKCS#11
- * token when an active key of the curve is there, or with `hsm`.
+ * Adds a new pending key per curve, published after the delay (staging.ts). A new key is made
+ * where its predecessor is: in the PKCS#11 token when an active key of the curve is there, or
+ * with `hsm`. Without `curves`, every curve with an active key: one change, distinct ids.
  */
 export async function rotateKeys(store: KeyStore, options: RotateOptions): Promise<StagedKey[]> {
-  return store.change(async (change) => {
-    const { entries } = change
-    const curves =
-      options.curves ??
-      [
-        ...new Set(
-          entries
-            .filter((k) => stateAt(k, options.now ?? new Date()) === 'active')
-            .map((k) => k.crv),
-        ),
-      ].sort()
-    if (curves.length === 0) {
-      throw new KeyStoreError(
-        'ERR_KEYS_NONE_ACTIVE',
-        'no active key to rotate; use generate, or give --curve',
-      )
-    }
-    const added: KeyEntry[] = []
+  const now = options.now ?? new Date()
+  return store.change(async (ring, material) => {
+    const curves = options.curves ?? activeCurves(ring, now)
+    const change = (keys: NewKey[]): Change => ({
+      type: 'rotate',
+      keys,
+      graceSeconds: options.graceSeconds,
+      publishDelaySeconds: options.publishDelaySeconds,
+    })
+    applyChange(ring, change(curves.map(placeholder)), now)
+    const keys: NewKey[] = []
     for (const crv of curves) {
-      const inToken =
-        options.hsm === true ||
-        entries.some(
-          (k) =>
-            k.crv === crv &&
-            k.backend === 'pkcs11' &&
-            stateAt(k, options.now ?? new Date()) === 'active',
-        )
-      added.push(await addNewKey(change, crv, options.now ?? new Date(), inToken))
+      const inToken = options.hsm === true || inTokenFor(ring, crv, now)
+      keys.push(await newKey(material, ring, crv, inToken))
     }
-    const now = options.now ?? new Date()
-    return added.map((key) => ({
-      added: key,
-      retiring: stageRotation(entries, key, { ...options, now }),
-    }))
-  }, options.now)
+    const done = applyChange(ring, change(keys), now)
+    const result = done.added.map((added, i) => ({ added, retiring: done.retiring[i] ?? [] }))
+    return { ring: done.ring, result }
+  })
 }
 
 /**
@@ -89,21 +74,16 @@ export async function generateInStore(
   store: KeyStore,
   crv: Curve,
   publishDelaySeconds: number,
-  now?: Date,
+  at?: Date,
   options: { hsm?: boolean } = {},
 ): Promise<KeyEntry> {
-  return store.change(async (change) => {
-    const { entries } = change
-    const added = await addNewKey(change, crv, now ?? new Date(), options.hsm === true)
-    const at = now ?? new Date()
-    const published = entries.some((k) => stateAt(k, at) === 'active')
-    if (published && publishDelaySeconds > 0) {
-      added.state = 'pending'
-      added.publishAt = new Date(at.getTime() + publishDelaySeconds * 1000).toISOString()
-    }
-    entries.push(added)
-    return added
-  }, now)
+  const now = at ?? new Date()
+  return store.change(async (ring, material) => {
+    applyChange(ring, { type: 'generate', key: placeholder(crv, 0), publishDelaySeconds }, now)
+    const key = await newKey(material, ring, crv, options.hsm === true)
+    const done = applyChange(ring, { type: 'generate', key, publishDelaySeconds }, now)
+    return { ring: done.ring, result: done.added[0]! }
+  })
 }
 
 /**
@@ -112,24 +92,36 @@ export async function generateInStore(
  */
 export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   if ((await store.read()).entries.length > 0) return []
-  return store.change(async ({ entries, addKey }) => {
-    if (entries.length > 0) return [] // another instance was first
-    const added: KeyEntry[] = []
-    for (const crv of DEVELOPMENT_CURVES) {
-      const entry = await addKey(await generateKey(crv), new Date())
-      entries.push(entry)
-      added.push(entry)
-    }
-    return added
+  const now = new Date()
+  return store.change(async (ring, material) => {
+    if (ring.entries.length + ring.invalid.length > 0) return { ring, result: [] } // another was first
+    const keys: NewKey[] = []
+    for (const crv of DEVELOPMENT_CURVES) keys.push(await material.addKey(await generateKey(crv)))
+    const done = applyChange(ring, { type: 'bootstrap', keys }, now)
+    return { ring: done.ring, result: done.added }
   })
 }
 
-export function retireInStore(store: KeyStore, kid: string, force = false): Promise<KeyEntry> {
-  const now = new Date()
-  return store.change(({ entries }) => retireKey(entries, kid, now, force), now)
+export function retireInStore(
+  store: KeyStore,
+  kid: string,
+  force = false,
+  now = new Date(),
+): Promise<KeyEntry> {
+  return store.change((ring) => {
+    const done = applyChange(ring, { type: 'retire', kid, force }, now)
+    return { ring: done.ring, result: done.changed! }
+  })
 }
 
-export function revokeInStore(store: KeyStore, kid: string): Promise<KeyEntry> {
-  const now = new Date()
-  return store.change(({ entries }) => revokeKey(entries, kid, now), now)
+/** Revokes `kid` whatever else is wrong in the ring; the kid and the revocation time. */
+export function revokeInStore(
+  store: KeyStore,
+  kid: string,
+  now = new Date(),
+): Promise<{ kid: string; notAfter: string }> {
+  return store.change((ring) => {
+    const done = applyChange(ring, { type: 'revoke', kid }, now)
+    return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
+  })
 }

@@ -54,6 +54,7 @@ export async function doctor(
     error((e as Error).message)
     return out
   }
+  for (const bad of manifest.invalid) error(`${bad.why}: left out of the ring`)
   const unrecorded = await keysWithoutHpkeKeyId(dir)
   if (unrecorded > 0) {
     warn(

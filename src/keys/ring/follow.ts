@@ -1,4 +1,5 @@
 import type { Logger } from '../../log/logger.js'
+import { KeyStoreError } from '../errors.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
 import {
   KeyRing,
@@ -46,7 +47,8 @@ export interface FollowingKeyRing extends KeyRingSource {
  * refused from their entry alone, whether or not their private key can still be read. A private
  * key is opened once per kid (the kid is the public key's thumbprint, and `openKey` checks that
  * d belongs to it), so a change of states does not open every sealed key again. A key that
- * cannot be opened fails alone: it is left out, named in the error, and the rest loads.
+ * cannot be opened fails alone: it is left out, named in the error, and the rest loads; so does
+ * a stored entry the store could not read (StoredRing.invalid).
  */
 export async function ringFromStore(
   stored: StoredRing,
@@ -54,6 +56,10 @@ export async function ringFromStore(
   onKeyError: (error: unknown) => void = () => {},
 ): Promise<KeyRing> {
   const keys: RingKey[] = []
+  // Left out by the store (a malformed entry, a duplicate id): named, and accepted nowhere.
+  for (const bad of stored.invalid) {
+    onKeyError(new KeyStoreError('ERR_KEYS_ENTRY_INVALID', `${bad.why}: left out of the ring`))
+  }
   for (const entry of stored.entries) {
     if (entry.state === 'retired' || entry.state === 'revoked') continue
     let opened = cache.get(entry.kid)

@@ -1,14 +1,11 @@
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { generateKey, type Curve, type PrivateJwk } from '../jwk.js'
+import type { PrivateJwk } from '../jwk.js'
 import {
   isSealedKeyFile,
-  nextHpkeKeyId,
   privateKeyFileName,
-  readManifest,
   writeFileAtomic,
-  writeManifest,
   type Manifest,
   type ManifestEntry,
 } from './manifest.js'
@@ -19,14 +16,8 @@ export interface KeyFileOptions {
   passphrase?: string | undefined
 }
 
-/** A manifest entry before the manifest gives it an HPKE key id (see `withHpkeKeyId`). */
+/** A manifest entry before the ring gives it an HPKE key id (custody/change.ts). */
 export type NewKeyEntry = Omit<ManifestEntry, 'hpkeKeyId'>
-
-/** The entry for a new key, with the next HPKE key id of `manifest` (never one used before). */
-export function withHpkeKeyId(entry: NewKeyEntry, manifest: Manifest): ManifestEntry {
-  const { kid, ...rest } = entry
-  return { kid, hpkeKeyId: nextHpkeKeyId(manifest.keys), ...rest }
-}
 
 /** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
 export async function writeNewKey(
@@ -71,22 +62,6 @@ export function checkSealingMatches(manifest: Manifest, options: KeyFileOptions)
       ? `key ${other.kid} is in clear and a passphrase is set: this directory holds keys in clear; to seal keys, make them in a new directory and point KEYS_DIR at it`
       : `key ${other.kid} is sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE, so the new key is sealed too`,
   )
-}
-
-/** Generates a key, writes its private JWK with mode 0600 and records it as active. */
-export async function addGeneratedKey(
-  dir: string,
-  crv: Curve,
-  now = new Date(),
-  options: KeyFileOptions = {},
-): Promise<ManifestEntry> {
-  checkSealingMatches(await readManifest(dir), options)
-  const written = await writeNewKey(dir, await generateKey(crv), options, now)
-  const manifest = await readManifest(dir)
-  const entry = withHpkeKeyId(written, manifest)
-  manifest.keys.push(entry)
-  await writeManifest(dir, manifest)
-  return entry
 }
 
 /** Refuses, as ssh does, a private key file that the group or others may read. */

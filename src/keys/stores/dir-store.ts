@@ -1,16 +1,15 @@
 import { withDirLock } from './dir-lock.js'
-import type { KeyEntry, KeyStore, StoreEvents, StoreTokenOptions } from './key-store.js'
+import type { KeyStore, NewKey, StoreEvents, StoreTokenOptions } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
 import { makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
-import { ringVersion } from '../ring/ring-version.js'
-import { settle } from '../custody/staging.js'
+import { ringVersion } from './ring-version.js'
 import { watchKeyDirectory, type DirectoryWatch } from '../ring/watch.js'
 import {
   checkSealingMatches,
   readPrivateKeyFile,
-  withHpkeKeyId,
   writeNewKey,
   type KeyFileOptions,
+  type NewKeyEntry,
 } from './dir-files.js'
 
 /**
@@ -35,34 +34,49 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
     location: dir,
     async version() {
       await watcher?.rearm()
-      return ringVersion((await manifest()).keys)
+      const { keys, invalid } = await manifest()
+      return ringVersion(keys, invalid)
     },
     async read() {
-      const { keys } = await manifest()
+      const { keys, invalid } = await manifest()
       return {
-        version: ringVersion(keys),
+        version: ringVersion(keys, invalid),
         entries: keys,
+        invalid,
         privateKey: (entry) => readPrivateKeyFile(dir, entry as ManifestEntry, options),
         pkcs11: options.pkcs11,
       }
     },
-    change(apply, now = new Date()) {
+    change(apply) {
       return withDirLock(dir, async () => {
         const manifest = await readManifest(dir)
-        settle(manifest.keys, now)
-        const result = await apply({
-          entries: manifest.keys as KeyEntry[],
-          addKey: async (key, at) => {
-            // Sealed or in clear as the keys already here: a forgotten passphrase never mixes them.
-            checkSealingMatches(manifest, options)
-            return withHpkeKeyId(await writeNewKey(dir, key, options, at), manifest)
-          },
-          addHsmKey: async (crv, at) => {
-            const key = await makeHsmKey(options.pkcs11, crv, manifest.keys)
-            return withHpkeKeyId(await writeHsmKey(dir, key, at), manifest)
-          },
+        const pick = ({ kid, crv, file, backend, pkcs11 }: NewKeyEntry): NewKey => ({
+          kid,
+          crv,
+          file,
+          ...(backend ? { backend } : {}),
+          ...(pkcs11 ? { pkcs11 } : {}),
         })
-        await writeManifest(dir, manifest)
+        const { ring, result } = await apply(
+          { entries: manifest.keys, invalid: manifest.invalid },
+          {
+            addKey: async (key) => {
+              // Sealed or in clear as the keys already here: a forgotten passphrase never mixes them.
+              checkSealingMatches(manifest, options)
+              return pick(await writeNewKey(dir, key, options))
+            },
+            addHsmKey: async (crv, current) => {
+              const key = await makeHsmKey(options.pkcs11, crv, current.entries)
+              return pick(await writeHsmKey(dir, key, new Date()))
+            },
+          },
+        )
+        // The whole ring, by a temporary file and a rename (writeFileAtomic).
+        await writeManifest(dir, {
+          version: 1,
+          keys: ring.entries as ManifestEntry[],
+          invalid: ring.invalid,
+        })
         return result
       })
     },

@@ -1,4 +1,5 @@
 import type { Curve, PrivateJwk } from '../jwk.js'
+import type { InvalidEntry } from './invalid-entry.js'
 import type { ManifestEntry } from './manifest.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 
@@ -14,27 +15,41 @@ export interface StoredRing {
   /** The ring version (ring-version.ts) of exactly these entries. */
   version: number
   entries: readonly KeyEntry[]
+  /** Stored entries left out of `entries`, each named (invalid-entry.ts). */
+  invalid: readonly InvalidEntry[]
   /** The private key of an entry of this reading; errors name the key, never its content. */
   privateKey(entry: KeyEntry): Promise<PrivateJwk>
   /** The token of the entries with `backend: 'pkcs11'` (PKCS11_*), when one is configured. */
   pkcs11?: Pkcs11Options | undefined
 }
 
-/** What a custodian change sees inside its transaction. */
-export interface RingChange {
-  /** The entries, settled to now (staging.ts); change them in place. */
-  entries: KeyEntry[]
+/** A whole ring as the custody core changes it: its entries and the stored ones left out. */
+export interface Ring {
+  readonly entries: readonly KeyEntry[]
+  readonly invalid: readonly InvalidEntry[]
+}
+
+/** A new key's stored material, recorded by the store before the ring lists it. */
+export type NewKey = Pick<KeyEntry, 'kid' | 'crv' | 'file' | 'backend' | 'pkcs11'>
+
+/** What a custodian change can ask of the store inside its transaction: new key material. */
+export interface KeyMaterial {
   /**
    * Stores the private key of a new key (sealed under the passphrase when the store has one;
-   * always in PostgreSQL) and returns its entry, active, with the next HPKE key id. The caller
-   * stages it (staging.ts) or pushes it.
+   * always in PostgreSQL). The key is in the ring only once the change's ring lists it.
    */
-  addKey(key: PrivateJwk, now: Date): Promise<KeyEntry>
+  addKey(key: PrivateJwk): Promise<NewKey>
   /**
    * Generates a key pair of `crv` in the store's PKCS#11 token and records it by kid with its
-   * references (src/keys/pkcs11/store.ts), no private material; its entry, as addKey's.
+   * references (src/keys/pkcs11/store.ts), no private material.
    */
-  addHsmKey(crv: Curve, now: Date): Promise<KeyEntry>
+  addHsmKey(crv: Curve, ring: Ring): Promise<NewKey>
+}
+
+/** What a change gives back: the whole new ring, which the store writes, and its own result. */
+export interface ChangeOutcome<T> {
+  ring: Ring
+  result: T
 }
 
 /** The token of a store's HSM keys (PKCS11_*), when one is configured. */
@@ -57,7 +72,7 @@ export interface StoreEvents {
 
 /**
  * Where a gateway's key ring lives. Gateways read; the custodian commands (`npm run keys`) change
- * it with `change`, one transaction each: concurrent custodians are serialised, and a reader sees
+ * it with `change`, one transaction each, and the store only reads and writes whole rings: concurrent custodians are serialised, and a reader sees
  * the ring before or after a change, never a mix.
  */
 export interface KeyStore {
@@ -67,7 +82,13 @@ export interface KeyStore {
   /** The stored ring version, cheaply: what every poll reads. */
   version(): Promise<number>
   read(): Promise<StoredRing>
-  change<T>(apply: (change: RingChange) => Promise<T> | T, now?: Date): Promise<T>
+  /**
+   * Reads the whole ring, lets `apply` compute the next one (custody/change.ts) and writes it
+   * whole: the directory by a temporary file and a rename, PostgreSQL in one transaction.
+   */
+  change<T>(
+    apply: (ring: Ring, material: KeyMaterial) => Promise<ChangeOutcome<T>> | ChangeOutcome<T>,
+  ): Promise<T>
   /** Follows changes as they happen (LISTEN/NOTIFY, or the directory's file events). */
   subscribe(events: StoreEvents): Promise<StoreSubscription>
   close(): Promise<void>

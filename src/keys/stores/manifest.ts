@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
 import { isCurve, type Curve } from '../jwk.js'
+import type { InvalidEntry } from './invalid-entry.js'
 
 /**
  * Key lifecycle, per key:
@@ -108,7 +109,46 @@ function isIsoDate(value: unknown): value is string {
   return typeof value === 'string' && !Number.isNaN(Date.parse(value))
 }
 
-export function parseManifest(text: string): Manifest {
+/** What is wrong with one raw manifest entry, or undefined when it is well formed. */
+function entryProblem(k: unknown, i: number): string | undefined {
+  const e = (k ?? {}) as Partial<Record<keyof ManifestEntry, unknown>>
+  if (typeof k !== 'object' || k === null) return `keys[${i}]: not an object`
+  if (typeof e.kid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(e.kid)) return `keys[${i}].kid`
+  if (e.hpkeKeyId !== undefined && !isHpkeKeyId(e.hpkeKeyId)) {
+    return `keys[${i}].hpkeKeyId: an integer from 1 to 65535`
+  }
+  if (!isCurve(e.crv)) return `keys[${i}].crv`
+  if (!(KEY_STATES as readonly unknown[]).includes(e.state)) return `keys[${i}].state`
+  if (!isIsoDate(e.created)) return `keys[${i}].created`
+  if (e.notAfter !== null && !isIsoDate(e.notAfter)) return `keys[${i}].notAfter`
+  if (e.state === 'retiring' && e.notAfter === null) return `keys[${i}]: retiring needs notAfter`
+  if (e.publishAt != null && !isIsoDate(e.publishAt)) return `keys[${i}].publishAt`
+  if (e.state === 'pending' && e.publishAt == null) return `keys[${i}]: pending needs publishAt`
+  if (e.retireAt != null && !isIsoDate(e.retireAt)) return `keys[${i}].retireAt`
+  if (e.retireAt != null && e.notAfter == null) return `keys[${i}]: retireAt needs notAfter`
+  const kid = e.kid
+  if (e.backend !== undefined && e.backend !== 'pkcs11') return `keys[${i}].backend`
+  if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) return `keys[${i}].pkcs11`
+  const files =
+    e.backend === 'pkcs11'
+      ? [publicKeyFileName(kid)]
+      : [privateKeyFileName(kid), privateKeyFileName(kid, true)]
+  if (!files.includes(e.file as string)) return `keys[${i}].file`
+  return undefined
+}
+
+/** The manifest's entries and what was wrong with any of them. */
+export interface ManifestReading extends Manifest {
+  /** Entries left out, each named; a revocation among them still counts (see InvalidEntry). */
+  invalid: InvalidEntry[]
+}
+
+/**
+ * Reads a manifest entry by entry: an entry that is malformed, or whose kid or HPKE key id another
+ * entry has too, is left out and named, and the rest is the ring. A kid listed twice is left out
+ * entirely (it is accepted nowhere), so a duplicate can never hide a revocation.
+ */
+export function readManifestEntries(text: string): ManifestReading {
   let data: unknown
   try {
     data = JSON.parse(text)
@@ -122,37 +162,42 @@ export function parseManifest(text: string): Manifest {
   const { version, keys } = data as { version?: unknown; keys?: unknown }
   if (version !== 1) return fail('unsupported version')
   if (!Array.isArray(keys)) return fail('"keys" must be an array')
-  const seen = new Set<string>()
+  const kidCount = new Map<string, number>()
+  for (const k of keys as { kid?: unknown }[]) {
+    if (typeof k?.kid === 'string') kidCount.set(k.kid, (kidCount.get(k.kid) ?? 0) + 1)
+  }
+  const valid: ManifestEntry[] = []
+  const invalid: InvalidEntry[] = []
   const seenHpke = new Set<number>()
   for (const [i, k] of keys.entries()) {
-    const e = k as Partial<Record<keyof ManifestEntry, unknown>>
-    if (typeof e.kid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(e.kid)) fail(`keys[${i}].kid`)
-    if (seen.has(e.kid as string)) fail(`duplicate kid at keys[${i}]`)
-    seen.add(e.kid as string)
-    if (e.hpkeKeyId !== undefined) {
-      if (!isHpkeKeyId(e.hpkeKeyId)) fail(`keys[${i}].hpkeKeyId: an integer from 1 to 65535`)
-      if (seenHpke.has(e.hpkeKeyId as number)) fail(`duplicate hpkeKeyId at keys[${i}]`)
-      seenHpke.add(e.hpkeKeyId as number)
+    const e = (k ?? {}) as { kid?: unknown; hpkeKeyId?: unknown; state?: unknown }
+    const kid = typeof e.kid === 'string' ? e.kid : undefined
+    let why = entryProblem(k, i)
+    if (!why && (kidCount.get(kid!) ?? 0) > 1) why = `duplicate kid at keys[${i}]`
+    if (!why && typeof e.hpkeKeyId === 'number' && seenHpke.has(e.hpkeKeyId)) {
+      why = `duplicate hpkeKeyId at keys[${i}]`
     }
-    if (!isCurve(e.crv)) fail(`keys[${i}].crv`)
-    if (!(KEY_STATES as readonly unknown[]).includes(e.state)) fail(`keys[${i}].state`)
-    if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
-    if (e.notAfter !== null && !isIsoDate(e.notAfter)) fail(`keys[${i}].notAfter`)
-    if (e.state === 'retiring' && e.notAfter === null) fail(`keys[${i}]: retiring needs notAfter`)
-    if (e.publishAt != null && !isIsoDate(e.publishAt)) fail(`keys[${i}].publishAt`)
-    if (e.state === 'pending' && e.publishAt == null) fail(`keys[${i}]: pending needs publishAt`)
-    if (e.retireAt != null && !isIsoDate(e.retireAt)) fail(`keys[${i}].retireAt`)
-    if (e.retireAt != null && e.notAfter == null) fail(`keys[${i}]: retireAt needs notAfter`)
-    const kid = e.kid as string
-    if (e.backend !== undefined && e.backend !== 'pkcs11') fail(`keys[${i}].backend`)
-    if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) fail(`keys[${i}].pkcs11`)
-    const files =
-      e.backend === 'pkcs11'
-        ? [publicKeyFileName(kid)]
-        : [privateKeyFileName(kid), privateKeyFileName(kid, true)]
-    if (!files.includes(e.file as string)) fail(`keys[${i}].file`)
+    if (why) {
+      invalid.push({
+        ...(kid !== undefined ? { kid } : {}),
+        ...(isHpkeKeyId(e.hpkeKeyId) ? { hpkeKeyId: e.hpkeKeyId } : {}),
+        why: `${MANIFEST_FILE}: ${why}`,
+        revoked: e.state === 'revoked',
+        raw: k,
+      })
+      continue
+    }
+    if (typeof e.hpkeKeyId === 'number') seenHpke.add(e.hpkeKeyId)
+    valid.push(k as ManifestEntry)
   }
-  return { version: 1, keys: assignMissingHpkeKeyIds(keys as ManifestEntry[]) }
+  return { version: 1, keys: assignMissingHpkeKeyIds(valid, invalid), invalid }
+}
+
+/** The manifest, refused whole when any entry is wrong (tools that check a manifest). */
+export function parseManifest(text: string): Manifest {
+  const { keys, invalid } = readManifestEntries(text)
+  if (invalid[0]) throw new KeyStoreError('ERR_KEYS_MANIFEST_INVALID', invalid[0].why)
+  return { version: 1, keys }
 }
 
 /**
@@ -160,9 +205,12 @@ export function parseManifest(text: string): Manifest {
  * order. Deterministic, so every reader of the same file publishes the same ids; the next command
  * that writes the manifest (rotate, retire, revoke, a new key) records them.
  */
-function assignMissingHpkeKeyIds(keys: ManifestEntry[]): ManifestEntry[] {
+function assignMissingHpkeKeyIds(
+  keys: ManifestEntry[],
+  invalid: readonly { hpkeKeyId?: number }[] = [],
+): ManifestEntry[] {
   for (const entry of keys) {
-    if (entry.hpkeKeyId === undefined) entry.hpkeKeyId = nextHpkeKeyId(keys)
+    if (entry.hpkeKeyId === undefined) entry.hpkeKeyId = nextHpkeKeyId([...keys, ...invalid])
   }
   return keys
 }
@@ -172,20 +220,23 @@ function assignMissingHpkeKeyIds(keys: ManifestEntry[]): ManifestEntry[] {
  * `required`: a running gateway's reload then fails rather than dropping every key while the
  * directory is being replaced.
  */
-export async function readManifest(dir: string, { required = false } = {}): Promise<Manifest> {
+export async function readManifest(
+  dir: string,
+  { required = false } = {},
+): Promise<ManifestReading> {
   let text: string
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8')
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (!required) return { version: 1, keys: [] }
+      if (!required) return { version: 1, keys: [], invalid: [] }
       throw new KeyStoreError('ERR_KEYS_MANIFEST_MISSING', `${dir}: no ${MANIFEST_FILE}`, {
         cause,
       })
     }
     throw cause
   }
-  return parseManifest(text)
+  return readManifestEntries(text)
 }
 
 /** Writes to a temporary file and renames it over the old one: readers see old or new, never half. */
@@ -195,8 +246,22 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
   await rename(tmp, path)
 }
 
-export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', 0o644)
+/** Writes the manifest: its entries, then the invalid ones as they were read (revoked if marked). */
+export async function writeManifest(
+  dir: string,
+  manifest: Manifest & { invalid?: readonly InvalidEntry[] },
+): Promise<void> {
+  const keys: unknown[] = [...manifest.keys]
+  for (const bad of manifest.invalid ?? []) {
+    const raw = bad.raw
+    keys.push(
+      bad.revokedAt && typeof raw === 'object' && raw !== null
+        ? { ...raw, state: 'revoked', notAfter: bad.revokedAt, publishAt: null, retireAt: null }
+        : raw,
+    )
+  }
+  const text = JSON.stringify({ version: 1, keys }, null, 2) + '\n'
+  await writeFileAtomic(join(dir, MANIFEST_FILE), text, 0o644)
 }
 
 type Timed = Pick<ManifestEntry, 'state' | 'notAfter' | 'publishAt' | 'retireAt'>

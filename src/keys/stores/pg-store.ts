@@ -2,13 +2,13 @@ import type { Sql } from '../../db/sql.js'
 import { KeyStoreError } from '../errors.js'
 import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
-import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
+import type { InvalidEntry } from './invalid-entry.js'
+import type { KeyState, Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
 import { makeHsmKey } from '../pkcs11/store.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
-import { ringVersion } from '../ring/ring-version.js'
-import { settle } from '../custody/staging.js'
+import { ringVersion } from './ring-version.js'
 
 interface KeyRow {
   kid: string
@@ -57,6 +57,38 @@ function toEntry(row: KeyRow): KeyEntry {
 }
 
 const where = (kid: string) => `key_ring_keys ${kid}`
+
+const validTime = (d: Date | null) => d === null || !Number.isNaN(d.getTime())
+
+/**
+ * The rows as a ring: a row whose times do not parse (`infinity`) or whose HPKE key id another
+ * row has is left out and named; its kid is accepted nowhere, and a revocation of it still holds.
+ */
+export function rowsToRing(rows: readonly KeyRow[]): {
+  entries: KeyEntry[]
+  invalid: InvalidEntry[]
+} {
+  const entries: KeyEntry[] = []
+  const invalid: InvalidEntry[] = []
+  for (const row of rows) {
+    const times = [row.created, row.not_after, row.publish_at, row.retire_at]
+    const why =
+      !(row.created instanceof Date) || !times.every(validTime)
+        ? `${where(row.kid)}: a time that is not a date`
+        : undefined
+    if (why) {
+      invalid.push({
+        kid: row.kid,
+        hpkeKeyId: row.hpke_key_id,
+        why,
+        revoked: row.state === 'revoked',
+      })
+    } else {
+      entries.push(toEntry(row))
+    }
+  }
+  return { entries, invalid }
+}
 
 /**
  * KEY_STORE=postgres: the fleet's ring in the gateway's own database (migration 004). A change
@@ -125,11 +157,12 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       } catch (cause) {
         return unavailable(cause)
       }
-      const entries = rows.map(toEntry)
+      const { entries, invalid } = rowsToRing(rows)
       const byKid = new Map(rows.map((r) => [r.kid, r]))
       return {
-        version: ringVersion(entries),
+        version: ringVersion(entries, invalid),
         entries,
+        invalid,
         pkcs11: options.pkcs11,
         privateKey: (entry) => {
           const row = byKid.get(entry.kid)
@@ -138,43 +171,25 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         },
       }
     },
-    async change(apply, now = new Date()) {
+    async change(apply) {
       return sql.begin(async (tx) => {
         const [ring] = await tx`select version from key_ring where singleton for update`
         if (!ring) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
         const rows = await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
-        const entries = rows.map(toEntry)
-        const before = new Map(entries.map((e) => [e.kid, JSON.stringify(e)]))
-        settle(entries, now)
+        const read = rowsToRing(rows)
+        const before = new Map(read.entries.map((e) => [e.kid, JSON.stringify(e)]))
         const added = new Map<
           string,
           { publicJwk: PublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
         >()
-        let nextId = 1
-        // Never an id used before, whether or not an earlier new key was pushed yet.
-        const nextHpke = () => {
-          const id = Math.max(nextId, nextHpkeKeyId(entries))
-          nextId = id + 1
-          return id
-        }
-        const result = await apply({
-          entries,
-          async addHsmKey(crv, at) {
-            const key = await makeHsmKey(options.pkcs11, crv, entries)
+        const { ring: next, result } = await apply(read, {
+          async addHsmKey(crv, current) {
+            const key = await makeHsmKey(options.pkcs11, crv, current.entries)
             const { kid } = key.publicJwk
             added.set(kid, { publicJwk: key.publicJwk, sealed: null, hsm: key.ref })
-            return {
-              kid,
-              hpkeKeyId: nextHpke(),
-              crv,
-              state: 'active',
-              created: at.toISOString(),
-              notAfter: null,
-              backend: 'pkcs11',
-              pkcs11: key.ref,
-            }
+            return { kid, crv, backend: 'pkcs11', pkcs11: key.ref }
           },
-          async addKey(key, at) {
+          async addKey(key) {
             if (passphrase === undefined) {
               throw new KeyStoreError(
                 'ERR_KEYS_PASSPHRASE',
@@ -183,19 +198,13 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
             }
             const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
             added.set(key.kid, { publicJwk: toPublicJwk(key), sealed, hsm: null })
-            return {
-              kid: key.kid,
-              hpkeKeyId: nextHpke(),
-              crv: key.crv,
-              state: 'active',
-              created: at.toISOString(),
-              notAfter: null,
-            }
+            return { kid: key.kid, crv: key.crv }
           },
         })
-        for (const e of entries) {
+        // The whole ring, in this transaction: new rows, changed rows, revoked invalid rows.
+        for (const e of next.entries) {
           const fresh = added.get(e.kid)
-          if (fresh) {
+          if (fresh && !before.has(e.kid)) {
             await tx`
               insert into key_ring_keys (kid, hpke_key_id, crv, state, created, not_after,
                 publish_at, retire_at, public_jwk, custody, sealed_private_jwk, hsm_token, hsm_id)
@@ -203,6 +212,8 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
                 ${date(e.notAfter)}, ${date(e.publishAt)}, ${date(e.retireAt)},
                 ${tx.json({ ...fresh.publicJwk })}, ${fresh.hsm ? 'hsm' : 'sealed'},
                 ${fresh.sealed}, ${fresh.hsm?.token ?? null}, ${fresh.hsm?.id ?? null})`
+          } else if (!before.has(e.kid)) {
+            throw new KeyStoreError('ERR_KEYS_STATE', `${e.kid}: a new key without stored material`)
           } else if (JSON.stringify(e) !== before.get(e.kid)) {
             await tx`
               update key_ring_keys set state = ${e.state}, not_after = ${date(e.notAfter)},
@@ -210,12 +221,20 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
               where kid = ${e.kid}`
           }
         }
-        const version = ringVersion(entries)
+        for (const e of next.invalid) {
+          if (e.revokedAt === undefined || e.kid === undefined) continue
+          await tx`
+            update key_ring_keys set state = 'revoked', not_after = ${date(e.revokedAt)},
+              publish_at = null, retire_at = null, created = least(created, ${date(e.revokedAt)})
+            where kid = ${e.kid}`
+        }
+        const written = rowsToRing(await tx<KeyRow[]>`select * from key_ring_keys`)
+        const version = ringVersion(written.entries, written.invalid)
         await tx`update key_ring set version = ${version}, changed_at = now()`
         // Delivered at commit, to every session listening, on every instance.
         await tx`select pg_notify(${KEY_RING_CHANNEL}, current_schema() || ':' || ${String(version)})`
         return result
-      }) as Promise<Awaited<ReturnType<typeof apply>>>
+      }) as Promise<Awaited<ReturnType<typeof apply>>['result']>
     },
     async subscribe(events: StoreEvents) {
       if (!options.listen) return { close: async () => {} }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { ManifestEntry } from '../stores/manifest.js'
+import type { InvalidEntry } from './invalid-entry.js'
+import type { ManifestEntry } from './manifest.js'
 
 /** What a ring version covers: every member that changes what a gateway accepts or publishes. */
 type Versioned = Pick<
@@ -13,8 +14,11 @@ type Versioned = Pick<
  * (a whole number below 2^53, so a Prometheus gauge and JSON carry it exactly); 0 is the empty
  * ring. Private keys are not hashed: the kid is the public key's RFC 7638 thumbprint.
  */
-export function ringVersion(entries: readonly Versioned[]): number {
-  if (entries.length === 0) return 0
+export function ringVersion(
+  entries: readonly Versioned[],
+  invalid: readonly InvalidEntry[] = [],
+): number {
+  if (entries.length === 0 && invalid.length === 0) return 0
   const canonical = [...entries]
     .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
     .map((e) => [
@@ -27,7 +31,11 @@ export function ringVersion(entries: readonly Versioned[]): number {
       iso(e.publishAt),
       iso(e.retireAt),
     ])
-  const digest = createHash('sha256').update(JSON.stringify(canonical)).digest()
+  // Entries left out count too (what they say, revoked or not), so fixing one reloads.
+  const left = invalid.map((e) => [e.kid ?? null, e.why, e.revoked || e.revokedAt !== undefined])
+  const digest = createHash('sha256')
+    .update(JSON.stringify(left.length > 0 ? [canonical, left] : canonical))
+    .digest()
   return digest.readUIntBE(0, 6) || 1
 }
 
