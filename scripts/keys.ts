@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../src/config/index.js'
 import { migrate } from '../src/db/migrate.js'
 import { createSql } from '../src/db/sql.js'
 import {
+  authenticateStore,
   closePkcs11Tokens,
   CURVES,
   doctor,
@@ -18,6 +19,7 @@ import {
   hsmFindings,
   isCurve,
   openKeyStore,
+  refusal,
   retireInStore,
   revokeInStore,
   ringFromStore,
@@ -65,6 +67,12 @@ const HELP: Record<string, string> = {
   Refuses to retire the only active key unless --force.`,
   revoke: `npm run keys -- revoke <kid>
   The compromised-key path: the key is rejected from the next request on.`,
+  authenticate: `npm run keys -- authenticate
+  Writes the ring's MAC (a key derived from KEYS_PASSPHRASE) for the ring as it is now, after
+  every sealed key it accepts opened with the passphrase. Needed once for a ring written before
+  rings carried a MAC, and after a change made outside these commands (gateways refuse such a ring
+  with ERR_KEYS_RING_MAC): check it with list and doctor first, since this makes it authentic.
+  Prints the ring's new generation.`,
   publish: `npm run keys -- publish [--out FILE]
   Writes the public JWKS of the active keys to FILE (default <dir>/jwks.json; - for stdout) and
   prints each key's SHA-256 thumbprint for partners to verify out of band.`,
@@ -75,8 +83,9 @@ const HELP: Record<string, string> = {
   ring version matches the keys. Both: a PKCS#11 key is in its token with the kid's public key,
   sensitive and never extractable. Exits 1 when it finds an error.`,
   status: `npm run keys -- status --gateways URL[,URL...]
-  Asks each gateway for the key ring version it serves (/health/ready) and prints it beside the
-  store's. Exits 0 when every gateway serves the store's version (converged), 1 when not.`,
+  Asks each gateway for the key ring version it serves (/health/ready) and its JWKS, and prints
+  them beside the store's. Exits 0 when every gateway is ready, serves the store's version and
+  publishes a key of every curve the ring publishes (converged), 1 when not.`,
 }
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -309,6 +318,10 @@ async function main(): Promise<void> {
         const entry = await retireInStore(store, kidArg(), values.force ?? false)
         return note(`${entry.kid} retired: no longer accepted`)
       }
+      case 'authenticate': {
+        const generation = await authenticateStore(store)
+        return out(`ring generation ${generation} authenticated`)
+      }
       case 'revoke': {
         const entry = await revokeInStore(store, kidArg())
         return note(`${entry.kid} revoked at ${entry.notAfter}: rejected from now on`)
@@ -340,6 +353,7 @@ async function main(): Promise<void> {
                 pkcs11: config.keys.pkcs11,
               })
             : await storeDoctor(store, config.keys.pkcs11)
+        findings.unshift(...(await authenticityFindings(store)))
         for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
         if (findings.some((f) => f.level === 'error')) process.exitCode = 1
         return
@@ -350,9 +364,19 @@ async function main(): Promise<void> {
           .split(',')
           .map((u) => u.trim())
           .filter(Boolean)
-        const status = await fleetStatus(urls, await store.version())
+        const stored = await store.read()
+        const now = new Date()
+        const curves = [
+          ...new Set(stored.entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv)),
+        ].sort()
+        const status = await fleetStatus(urls, await store.version(), curves)
         out(`store\t${status.storeVersion}`)
-        for (const i of status.instances) out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}`)
+        for (const i of status.instances) {
+          const missing = i.missingCurves.length
+            ? `\tpublishes no ${i.missingCurves.join(', ')} key`
+            : ''
+          out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}${missing}`)
+        }
         out(status.converged ? 'converged' : 'not converged')
         if (!status.converged) process.exitCode = 1
         return
@@ -366,6 +390,17 @@ async function main(): Promise<void> {
 
 function describe(entry: KeyEntry): string {
   return entry.state === 'pending' ? `pending until ${entry.publishAt}` : entry.state
+}
+
+/** Whether the ring's MAC holds under the passphrase (every store with one). */
+async function authenticityFindings(store: KeyStore) {
+  const stored = await store.read()
+  const { authenticity, generation } = stored
+  if (authenticity === 'not-required') return []
+  if (authenticity === 'authentic') {
+    return [{ level: 'ok' as const, message: `ring generation ${generation}: MAC verified` }]
+  }
+  return [{ level: 'error' as const, message: refusal(stored, store.location)!.message }]
 }
 
 /** The postgres store's checks: what `doctor` checks of a directory that applies to a table. */

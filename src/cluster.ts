@@ -2,8 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
 import { SealedSearchError } from './errors.js'
-import { KeyStoreError } from './keys/errors.js'
-import { ringFromStore } from './keys/ring/follow.js'
+import { noActiveKey, refusal, ringFromStore } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
 import { closePkcs11Tokens } from './keys/index.js'
 import type { Logger } from './log/logger.js'
@@ -62,15 +61,13 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
   }
   const store = gatewayKeyStore(config, { listen: false })
   try {
-    const ring = await ringFromStore(await store.read(), new Map(), (error) => {
+    const stored = await store.read()
+    const refused = refusal(stored, store.location)
+    if (refused) throw refused
+    const ring = await ringFromStore(stored, new Map(), (error) => {
       throw error
     })
-    if (ring.active().length === 0) {
-      throw new KeyStoreError(
-        'ERR_KEYS_NONE_ACTIVE',
-        `${store.location}: no active key; run: npm run keys -- generate`,
-      )
-    }
+    if (ring.active().length === 0) throw noActiveKey(store.location, [])
   } finally {
     await store.close()
     closePkcs11Tokens() // the workers open the token themselves

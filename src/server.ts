@@ -14,8 +14,7 @@ import { auditDestination, createAudit } from './log/audit.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKeys } from './keys/custody/bootstrap.js'
 import { ensureKeyInStore } from './keys/custody/custody.js'
-import { KeyStoreError } from './keys/errors.js'
-import { followKeyStore, type FollowingKeyRing } from './keys/ring/follow.js'
+import { followKeyStore, noActiveKey, type FollowingKeyRing } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
@@ -136,10 +135,7 @@ export async function startGateway(
     if (ring.active().length === 0) {
       await keys.close()
       await store.close()
-      throw new KeyStoreError(
-        'ERR_KEYS_NONE_ACTIVE',
-        `${store.location}: no active key; run: npm run keys -- generate`,
-      )
+      throw noActiveKey(store.location, keys.status().errors)
     }
     // Listen first, so that with PORT=0 the links can name the port the system assigned; the
     // app is in place before start-up resolves, so no request is served without it.

@@ -36,7 +36,7 @@ const stores: [string, () => Promise<KeyStore>][] = [
     'postgres',
     async () => {
       await db.sql`delete from key_ring_keys`
-      await db.sql`update key_ring set version = 0`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
       return postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
     },
   ],
@@ -156,6 +156,7 @@ afterAll(async () => {
 describe('the postgres key store', () => {
   it('keeps private keys only sealed (PBES2 JWE), and cannot add one without the passphrase', async () => {
     await db.sql`delete from key_ring_keys`
+    await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
     const store = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
     const key = await generateInStore(store, 'P-256', 0)
     const [row] = await db.sql<{ sealed: string; pub: Record<string, unknown> }[]>`
@@ -191,6 +192,7 @@ describe('the directory key store', () => {
 describe.skipIf(!realServer)('following a postgres store (real PostgreSQL only)', () => {
   it('reloads on NOTIFY, and after its connection drops and returns it listens again and catches up', async () => {
     await db.sql`delete from key_ring_keys`
+    await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
     const writer = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
     await generateInStore(writer, 'P-256', 0)
     const target = new URL(db.url)

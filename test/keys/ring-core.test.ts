@@ -18,7 +18,7 @@ import type { KeyEntry, KeyStore, Ring } from '../../src/keys/stores/key-store.j
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { MANIFEST_FILE } from '../../src/keys/stores/manifest.js'
 import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'
-import { followKeyStore, ringFromStore } from '../../src/keys/ring/follow.js'
+import { followKeyStore, refusal, ringFromStore } from '../../src/keys/ring/follow.js'
 import { capturingLogger } from '../support/app.js'
 import { createTestDatabase, type TestDatabase } from '../support/db.js'
 import { tempDir } from '../support/keys.js'
@@ -142,7 +142,7 @@ const stores: [string, () => Promise<Opened>][] = [
     'postgres',
     async () => {
       await db.sql`delete from key_ring_keys`
-      await db.sql`update key_ring set version = 0`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
       return {
         store: postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE }),
         breakEntry: async (kid) => {
@@ -185,12 +185,22 @@ describe.each(stores)('the %s store on the one core', (_name, open) => {
       expect(revoked.kid).toBe(p256!.kid)
       await gateway.reload('test')
       expect(gateway.current().get(p256!.kid)).toBeUndefined()
-      // The broken entry is left out and named, never loaded.
-      expect(gateway.current().get(x25519!.kid)).toBeUndefined()
-      expect(gateway.status().errors).toContain('ERR_KEYS_ENTRY_INVALID')
-      // A gateway started now agrees.
-      const fresh = await ringFromStore(await store.read(), new Map())
-      expect(fresh.keys.map((k) => k.kid)).toEqual([])
+      const read = await store.read()
+      if (read.authenticity === 'not-required') {
+        // The broken entry is left out and named, never loaded; a gateway started now agrees.
+        expect(gateway.current().get(x25519!.kid)).toBeUndefined()
+        expect(gateway.status().errors).toContain('ERR_KEYS_ENTRY_INVALID')
+        const fresh = await ringFromStore(read, new Map())
+        expect(fresh.keys.map((k) => k.kid)).toEqual([])
+      } else {
+        // An authenticated ring changed outside the commands is refused whole: the instance
+        // keeps the other keys as last authenticated, applies the revocation, and names why;
+        // a gateway started now refuses the ring.
+        expect(read.authenticity).toBe('tampered')
+        expect(gateway.current().get(x25519!.kid)).toBeDefined()
+        expect(gateway.status().errors).toContain('ERR_KEYS_RING_MAC')
+        expect(refusal(read, store.location)?.code).toBe('ERR_KEYS_RING_MAC')
+      }
     } finally {
       await gateway.close()
     }

@@ -102,7 +102,7 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
       })
     } else if (kind === 'postgres') {
       await db.sql`delete from key_ring_keys`
-      await db.sql`update key_ring set version = 0`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
     }
     // The gateway makes the default ring (one P-256, one X25519 key) and follows the store.
     const gateway: Running = start(

@@ -120,8 +120,21 @@ export function revokeInStore(
   kid: string,
   now = new Date(),
 ): Promise<{ kid: string; notAfter: string }> {
-  return store.change((ring) => {
-    const done = applyChange(ring, { type: 'revoke', kid }, now)
-    return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
-  })
+  return store.change(
+    (ring) => {
+      const done = applyChange(ring, { type: 'revoke', kid }, now)
+      return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
+    },
+    { revocation: true },
+  )
+}
+
+/**
+ * `keys authenticate`: writes a MAC for the ring as it is, after every sealed key it accepts
+ * opened with the passphrase. For a ring from before the MAC, or after a custodian has checked
+ * (list, doctor) what was changed outside the commands. Its new generation.
+ */
+export async function authenticateStore(store: KeyStore): Promise<number> {
+  await store.change((ring) => ({ ring, result: undefined }), { authenticate: true })
+  return (await store.read()).generation
 }

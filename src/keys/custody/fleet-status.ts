@@ -10,40 +10,59 @@ export interface InstanceStatus {
   version: number | undefined
   /** Its readiness status code, or the reason it could not be asked. */
   ready: number | string
+  /** Curves of the ring with no key in its JWKS (a partner of that curve has nothing to use). */
+  missingCurves: string[]
 }
 
 export interface FleetStatus {
   storeVersion: number | undefined
   instances: InstanceStatus[]
-  /** Every instance answered with the same version, equal to the store's when that is known. */
+  /**
+   * Every instance is ready, publishes a key of every curve the ring publishes, and answered with
+   * the same version, equal to the store's when that is known.
+   */
   converged: boolean
 }
 
-export async function instanceStatus(url: string, timeoutMs = 3000): Promise<InstanceStatus> {
+export async function instanceStatus(
+  url: string,
+  curves: readonly string[] = [],
+  timeoutMs = 3000,
+): Promise<InstanceStatus> {
   const base = url.replace(/\/+$/, '')
   try {
     const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(timeoutMs) })
     await res.arrayBuffer()
     const header = res.headers.get('key-ring-version')
     const version = header !== null && /^\d+$/.test(header) ? Number(header) : undefined
-    return { url: base, version, ready: res.status }
+    const jwks = await fetch(`${base}/.well-known/jwks.json`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+    const body = (jwks.ok ? await jwks.json() : { keys: [] }) as { keys?: { crv?: string }[] }
+    const published = new Set((body.keys ?? []).map((k) => k.crv))
+    const missingCurves = curves.filter((c) => !published.has(c))
+    return { url: base, version, ready: res.status, missingCurves }
   } catch (error) {
     const e = error as { name?: string; cause?: { code?: string } }
-    return { url: base, version: undefined, ready: e.cause?.code ?? e.name ?? 'unreachable' }
+    const why = e.cause?.code ?? (e.name === 'TimeoutError' ? 'timeout' : 'unreachable')
+    return { url: base, version: undefined, ready: why, missingCurves: [...curves] }
   }
 }
 
+/** The fleet against the store: `curves`, the curves the ring publishes now. */
 export async function fleetStatus(
   urls: readonly string[],
   storeVersion: number | undefined,
+  curves: readonly string[] = [],
 ): Promise<FleetStatus> {
-  const instances = await Promise.all(urls.map((u) => instanceStatus(u)))
+  const instances = await Promise.all(urls.map((u) => instanceStatus(u, curves)))
   const versions = new Set(instances.map((i) => i.version))
   const [only] = versions
   const converged =
     instances.length > 0 &&
     versions.size === 1 &&
     only !== undefined &&
-    (storeVersion === undefined || only === storeVersion)
+    (storeVersion === undefined || only === storeVersion) &&
+    instances.every((i) => i.ready === 200 && i.missingCurves.length === 0)
   return { storeVersion, instances, converged }
 }

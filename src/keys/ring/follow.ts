@@ -1,5 +1,6 @@
 import type { Logger } from '../../log/logger.js'
 import { KeyStoreError } from '../errors.js'
+import { authenticityError } from '../stores/ring-mac.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
 import {
   KeyRing,
@@ -82,6 +83,33 @@ export async function ringFromStore(
   return new KeyRing(keys)
 }
 
+/** Why an instance refuses a reading of its store, or undefined when it may use it. */
+export function refusal(
+  stored: StoredRing,
+  location: string,
+  appliedGeneration = 0,
+): KeyStoreError | undefined {
+  const { authenticity } = stored
+  if (authenticity !== 'authentic' && authenticity !== 'not-required') {
+    return authenticityError(authenticity, location)
+  }
+  if (stored.generation < appliedGeneration) {
+    return new KeyStoreError(
+      'ERR_KEYS_RING_ROLLBACK',
+      `${location}: ring generation ${stored.generation} is older than ${appliedGeneration}, which this instance has applied; refused`,
+    )
+  }
+  return undefined
+}
+
+/** Every kid a reading says is revoked, authentic or not: a revocation only ever takes away. */
+function revokedIn(stored: StoredRing): string[] {
+  return [
+    ...stored.entries.filter((e) => e.state === 'revoked').map((e) => e.kid),
+    ...stored.invalid.filter((e) => e.revoked && e.kid !== undefined).map((e) => e.kid!),
+  ]
+}
+
 /**
  * A key ring that follows its store: it reloads on each notification (LISTEN/NOTIFY, a file
  * event) and when a poll every `pollIntervalMs` finds another stored version, so a lost
@@ -113,6 +141,13 @@ export async function followKeyStore(
     emit()
   }
 
+  // Kids this instance has seen revoked: never accepted again, whatever a later reading says.
+  const revoked = new Set<string>()
+  const withoutRevoked = (r: KeyRing) =>
+    r.keys.some((k) => revoked.has(k.kid))
+      ? new KeyRing(r.keys.filter((k) => !revoked.has(k.kid)))
+      : r
+
   const loadOnce = async (reason: string): Promise<boolean> => {
     let stored: StoredRing
     try {
@@ -121,11 +156,23 @@ export async function followKeyStore(
       storeFailed(reason, error)
       return false
     }
+    for (const kid of revokedIn(stored)) revoked.add(kid)
+    const refused = refusal(stored, store.location, generation)
+    if (refused) {
+      // Nothing of this reading is used, except that its revocations hold (they only take away).
+      ring = withoutRevoked(ring)
+      options.onReload?.(ring, version)
+      storeFailed(reason, refused)
+      return false
+    }
     const keyErrors: string[] = []
-    const next = await ringFromStore(stored, cache, (error) => {
-      keyErrors.push(codeOf(error))
-      report(reason, error)
-    })
+    const next = withoutRevoked(
+      await ringFromStore(stored, cache, (error) => {
+        keyErrors.push(codeOf(error))
+        report(reason, error)
+      }),
+    )
+    generation = stored.generation
     const changed = stored.version !== version
     ring = next
     version = stored.version
@@ -148,8 +195,13 @@ export async function followKeyStore(
     return true
   }
 
-  // Start-up: a store that cannot be read stops it; a key that cannot be opened is logged.
+  // Start-up: a store that cannot be read, or a ring that is not authentic, stops it; a key that
+  // cannot be opened is logged.
   const first = await store.read()
+  const refused = refusal(first, store.location)
+  if (refused) throw refused
+  let generation = first.generation
+  for (const kid of revokedIn(first)) revoked.add(kid)
   // The last load's error codes: empty when it read the store and opened every key.
   let errors: string[] = []
   let ring = await ringFromStore(first, cache, (error) => {
@@ -235,4 +287,27 @@ export async function followKeyStore(
       await running
     },
   }
+}
+
+/**
+ * Start-up without an active key: the reason, never advice that makes it worse. A key that would
+ * not open under the passphrase says so (generating another key would seal it under the wrong one).
+ */
+export function noActiveKey(location: string, errors: readonly string[]): KeyStoreError {
+  if (errors.includes('ERR_KEYS_PASSPHRASE') || errors.includes('ERR_KEYS_PASSPHRASE_WRONG')) {
+    return new KeyStoreError(
+      'ERR_KEYS_PASSPHRASE_WRONG',
+      `${location}: no key opens with KEYS_PASSPHRASE: the passphrase is wrong, or the keys were sealed under another`,
+    )
+  }
+  if (errors.length > 0) {
+    return new KeyStoreError(
+      'ERR_KEYS_NONE_ACTIVE',
+      `${location}: no active key could be loaded (${errors.join(', ')}); run: npm run keys -- doctor`,
+    )
+  }
+  return new KeyStoreError(
+    'ERR_KEYS_NONE_ACTIVE',
+    `${location}: no active key; run: npm run keys -- generate`,
+  )
 }

@@ -1,6 +1,8 @@
+import { KeyStoreError } from '../errors.js'
 import { withDirLock } from './dir-lock.js'
 import type { KeyStore, NewKey, StoreEvents, StoreTokenOptions } from './key-store.js'
-import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
+import { isSealedKeyFile, readManifest, writeManifest, type ManifestEntry } from './manifest.js'
+import { afterChange, authenticity, beforeChange } from './ring-guard.js'
 import { makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
 import { ringVersion } from './ring-version.js'
 import { watchKeyDirectory, type DirectoryWatch } from '../ring/watch.js'
@@ -19,6 +21,12 @@ import {
 export type DirStoreOptions = KeyFileOptions & StoreTokenOptions
 
 export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStore {
+  // A directory of keys in clear needs no MAC: whoever can write its manifest can read its keys.
+  // Once it holds a sealed key or carries a MAC, every reading and change is checked.
+  const sealedRing = (keys: readonly ManifestEntry[]) =>
+    keys.some((k) => k.backend !== 'pkcs11' && isSealedKeyFile(k.file))
+  const macPassphrase = (m: { keys: readonly ManifestEntry[]; auth?: unknown }) =>
+    m.auth !== undefined || sealedRing(m.keys) ? options.passphrase : undefined
   // Once a manifest has been read, its absence is a failure (the directory is being replaced),
   // never an empty ring: a follower keeps the ring it has.
   let seen = false
@@ -38,18 +46,48 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
       return ringVersion(keys, invalid)
     },
     async read() {
-      const { keys, invalid } = await manifest()
+      const read = await manifest()
+      const { keys, invalid } = read
       return {
         version: ringVersion(keys, invalid),
         entries: keys,
         invalid,
+        generation: read.auth?.generation ?? 0,
+        authenticity: await authenticity(macPassphrase(read), {
+          entries: keys,
+          invalid,
+          auth: read.auth,
+        }),
         privateKey: (entry) => readPrivateKeyFile(dir, entry as ManifestEntry, options),
         pkcs11: options.pkcs11,
       }
     },
-    change(apply) {
+    change(apply, changeOptions = {}) {
       return withDirLock(dir, async () => {
         const manifest = await readManifest(dir)
+        const found = { entries: manifest.keys, invalid: manifest.invalid, auth: manifest.auth }
+        const needsMac = manifest.auth !== undefined || sealedRing(manifest.keys)
+        if (needsMac && options.passphrase === undefined && !changeOptions.revocation) {
+          // Without the passphrase a change could neither seal a key nor MAC the ring.
+          throw new KeyStoreError(
+            'ERR_KEYS_PASSPHRASE',
+            `${dir}: the key ring is sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE`,
+          )
+        }
+        // A revocation without the passphrase is written under the old MAC ('keep').
+        const how = await beforeChange(
+          macPassphrase(manifest),
+          found,
+          dir,
+          changeOptions,
+          async () => {
+            for (const entry of manifest.keys) {
+              if (entry.backend === 'pkcs11' || !isSealedKeyFile(entry.file)) continue
+              if (entry.state === 'retired' || entry.state === 'revoked') continue
+              await readPrivateKeyFile(dir, entry, options)
+            }
+          },
+        )
         const pick = ({ kid, crv, file, backend, pkcs11 }: NewKeyEntry): NewKey => ({
           kid,
           crv,
@@ -72,10 +110,19 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
           },
         )
         // The whole ring, by a temporary file and a rename (writeFileAtomic).
+        const sealedNow = ring.entries.some((e) => e.file && isSealedKeyFile(e.file))
+        const write =
+          needsMac && options.passphrase === undefined
+            ? 'keep'
+            : how === 'none' && options.passphrase !== undefined && sealedNow
+              ? 'mac'
+              : how
+        const auth = await afterChange(write, options.passphrase, manifest.auth, ring)
         await writeManifest(dir, {
           version: 1,
           keys: ring.entries as ManifestEntry[],
           invalid: ring.invalid,
+          ...(auth ? { auth } : {}),
         })
         return result
       })

@@ -1,5 +1,6 @@
 import type { Curve, PrivateJwk } from '../jwk.js'
 import type { InvalidEntry } from './invalid-entry.js'
+import type { Authenticity } from './ring-mac.js'
 import type { ManifestEntry } from './manifest.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 
@@ -21,6 +22,13 @@ export interface StoredRing {
   privateKey(entry: KeyEntry): Promise<PrivateJwk>
   /** The token of the entries with `backend: 'pkcs11'` (PKCS11_*), when one is configured. */
   pkcs11?: Pkcs11Options | undefined
+  /** The ring's generation (0: never authenticated); one more with every change. */
+  generation: number
+  /**
+   * The ring checked against the passphrase (ring-mac.ts); 'not-required' when the store has no
+   * passphrase (a directory of keys in clear). Gateways use only an authentic ring.
+   */
+  authenticity: Authenticity | 'not-required'
 }
 
 /** A whole ring as the custody core changes it: its entries and the stored ones left out. */
@@ -50,6 +58,21 @@ export interface KeyMaterial {
 export interface ChangeOutcome<T> {
   ring: Ring
   result: T
+}
+
+/**
+ * How a change treats a ring that is not authentic. By default it refuses it (a wrong passphrase:
+ * ERR_KEYS_PASSPHRASE_WRONG; a ring changed outside the commands: ERR_KEYS_RING_MAC; no MAC:
+ * ERR_KEYS_RING_UNAUTHENTICATED), so a custodian never signs what someone else wrote.
+ */
+export interface ChangeOptions {
+  /**
+   * A revocation goes through a ring that is not authentic (never a wrong passphrase): it is
+   * written without a new MAC, so the ring stays refused, and gateways apply the revocation.
+   */
+  revocation?: boolean
+  /** `keys authenticate`: MACs a ring that has none, after every sealed key opened. */
+  authenticate?: boolean
 }
 
 /** The token of a store's HSM keys (PKCS11_*), when one is configured. */
@@ -88,6 +111,7 @@ export interface KeyStore {
    */
   change<T>(
     apply: (ring: Ring, material: KeyMaterial) => Promise<ChangeOutcome<T>> | ChangeOutcome<T>,
+    options?: ChangeOptions,
   ): Promise<T>
   /** Follows changes as they happen (LISTEN/NOTIFY, or the directory's file events). */
   subscribe(events: StoreEvents): Promise<StoreSubscription>

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
 import { isCurve, type Curve } from '../jwk.js'
 import type { InvalidEntry } from './invalid-entry.js'
+import { isRingAuth, type RingAuth } from './ring-mac.js'
 
 /**
  * Key lifecycle, per key:
@@ -56,6 +57,8 @@ export interface Pkcs11Ref {
 export interface Manifest {
   version: 1
   keys: ManifestEntry[]
+  /** The ring's MAC and generation (ring-mac.ts), when a passphrase is set. */
+  auth?: RingAuth
 }
 
 export const MANIFEST_FILE = 'manifest.json'
@@ -159,7 +162,7 @@ export function readManifestEntries(text: string): ManifestReading {
     throw new KeyStoreError('ERR_KEYS_MANIFEST_INVALID', `${MANIFEST_FILE}: ${why}`)
   }
   if (typeof data !== 'object' || data === null) return fail('expected an object')
-  const { version, keys } = data as { version?: unknown; keys?: unknown }
+  const { version, keys, auth } = data as { version?: unknown; keys?: unknown; auth?: unknown }
   if (version !== 1) return fail('unsupported version')
   if (!Array.isArray(keys)) return fail('"keys" must be an array')
   const kidCount = new Map<string, number>()
@@ -190,7 +193,8 @@ export function readManifestEntries(text: string): ManifestReading {
     if (typeof e.hpkeKeyId === 'number') seenHpke.add(e.hpkeKeyId)
     valid.push(k as ManifestEntry)
   }
-  return { version: 1, keys: assignMissingHpkeKeyIds(valid, invalid), invalid }
+  const keysOf = assignMissingHpkeKeyIds(valid, invalid)
+  return { version: 1, keys: keysOf, invalid, ...(isRingAuth(auth) ? { auth } : {}) }
 }
 
 /** The manifest, refused whole when any entry is wrong (tools that check a manifest). */
@@ -260,7 +264,8 @@ export async function writeManifest(
         : raw,
     )
   }
-  const text = JSON.stringify({ version: 1, keys }, null, 2) + '\n'
+  const auth = manifest.auth ? { auth: manifest.auth } : {}
+  const text = JSON.stringify({ version: 1, ...auth, keys }, null, 2) + '\n'
   await writeFileAtomic(join(dir, MANIFEST_FILE), text, 0o644)
 }
 

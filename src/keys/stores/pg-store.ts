@@ -9,6 +9,8 @@ import { makeHsmKey } from '../pkcs11/store.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
 import { ringVersion } from './ring-version.js'
+import { afterChange, authenticity, beforeChange } from './ring-guard.js'
+import { isRingAuth, type RingAuth } from './ring-mac.js'
 
 interface KeyRow {
   kid: string
@@ -57,6 +59,25 @@ function toEntry(row: KeyRow): KeyEntry {
 }
 
 const where = (kid: string) => `key_ring_keys ${kid}`
+
+/** key_ring's authentication columns (migration 007). */
+interface AuthRow {
+  generation: string | number
+  ring_salt: string | null
+  ring_check: string | null
+  ring_mac: string | null
+}
+
+function authOf(row: AuthRow | undefined): RingAuth | undefined {
+  if (!row) return undefined
+  const auth = {
+    generation: Number(row.generation),
+    salt: row.ring_salt,
+    check: row.ring_check,
+    mac: row.ring_mac,
+  }
+  return isRingAuth(auth) ? auth : undefined
+}
 
 const validTime = (d: Date | null) => d === null || !Number.isNaN(d.getTime())
 
@@ -151,18 +172,27 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
     },
     async read(): Promise<StoredRing> {
       let rows: KeyRow[]
+      let head: AuthRow | undefined
       try {
-        // One statement: one snapshot of the whole ring.
-        rows = await sql<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
+        // One snapshot of the whole ring: its rows and its authentication, read together.
+        ;[head, rows] = await sql.begin('isolation level repeatable read read only', async (tx) => [
+          (
+            await tx<AuthRow[]>`select generation, ring_salt, ring_check, ring_mac from key_ring`
+          )[0],
+          await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`,
+        ])
       } catch (cause) {
         return unavailable(cause)
       }
       const { entries, invalid } = rowsToRing(rows)
+      const auth = authOf(head)
       const byKid = new Map(rows.map((r) => [r.kid, r]))
       return {
         version: ringVersion(entries, invalid),
         entries,
         invalid,
+        generation: auth?.generation ?? 0,
+        authenticity: await authenticity(passphrase, { entries, invalid, auth }),
         pkcs11: options.pkcs11,
         privateKey: (entry) => {
           const row = byKid.get(entry.kid)
@@ -171,12 +201,29 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         },
       }
     },
-    async change(apply) {
+    async change(apply, changeOptions = {}) {
+      if (passphrase === undefined) {
+        throw new KeyStoreError(
+          'ERR_KEYS_PASSPHRASE',
+          'the postgres key store authenticates its ring and seals its keys: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE',
+        )
+      }
       return sql.begin(async (tx) => {
-        const [ring] = await tx`select version from key_ring where singleton for update`
-        if (!ring) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
+        const [head] = await tx<AuthRow[]>`
+          select generation, ring_salt, ring_check, ring_mac from key_ring where singleton for update`
+        if (!head) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
         const rows = await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
         const read = rowsToRing(rows)
+        const previous = authOf(head)
+        const found = { ...read, auth: previous }
+        const how = await beforeChange(passphrase, found, 'key_ring', changeOptions, async () => {
+          for (const row of rows) {
+            if (row.custody !== 'sealed' || row.state === 'retired' || row.state === 'revoked') {
+              continue
+            }
+            await openRow(row)
+          }
+        })
         const before = new Map(read.entries.map((e) => [e.kid, JSON.stringify(e)]))
         const added = new Map<
           string,
@@ -230,7 +277,10 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         }
         const written = rowsToRing(await tx<KeyRow[]>`select * from key_ring_keys`)
         const version = ringVersion(written.entries, written.invalid)
-        await tx`update key_ring set version = ${version}, changed_at = now()`
+        const auth = await afterChange(how, passphrase, previous, written)
+        await tx`update key_ring set version = ${version}, changed_at = now(),
+          generation = ${auth?.generation ?? 0}, ring_salt = ${auth?.salt ?? null},
+          ring_check = ${auth?.check ?? null}, ring_mac = ${auth?.mac ?? null}`
         // Delivered at commit, to every session listening, on every instance.
         await tx`select pg_notify(${KEY_RING_CHANNEL}, current_schema() || ':' || ${String(version)})`
         return result
