@@ -55,6 +55,7 @@ export async function ringFromStore(
   stored: StoredRing,
   cache: Map<string, OpenedKey>,
   onKeyError: (error: unknown) => void = () => {},
+  failed: Map<string, { stamp: string; error: unknown }> = new Map(),
 ): Promise<KeyRing> {
   const keys: RingKey[] = []
   // Left out by the store (a malformed entry, a duplicate id): named, and accepted nowhere.
@@ -65,12 +66,21 @@ export async function ringFromStore(
     if (entry.state === 'retired' || entry.state === 'revoked') continue
     let opened = cache.get(entry.kid)
     if (!opened) {
+      // A key that failed with these very bytes fails again: no second derivation for it.
+      const stamp = await stored.stamp?.(entry)
+      const before = failed.get(entry.kid)
+      if (stamp !== undefined && before?.stamp === stamp) {
+        onKeyError(before.error)
+        continue
+      }
       try {
         opened = await openStoredKey(stored, entry)
       } catch (error) {
+        if (stamp !== undefined) failed.set(entry.kid, { stamp, error })
         onKeyError(error)
         continue
       }
+      failed.delete(entry.kid)
       cache.set(entry.kid, opened)
     }
     const { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId } = entry
@@ -123,6 +133,7 @@ export async function followKeyStore(
   const { logger } = options
   const clock = options.clock ?? (() => new Date())
   const cache = new Map<string, OpenedKey>()
+  const failed = new Map<string, { stamp: string; error: unknown }>()
   const codeOf = (error: unknown) => (error as { code?: string }).code ?? 'ERR_KEYS_UNKNOWN'
   const report = (reason: string, error: unknown) => {
     const e = error as { code?: string; message?: string }
@@ -167,10 +178,15 @@ export async function followKeyStore(
     }
     const keyErrors: string[] = []
     const next = withoutRevoked(
-      await ringFromStore(stored, cache, (error) => {
-        keyErrors.push(codeOf(error))
-        report(reason, error)
-      }),
+      await ringFromStore(
+        stored,
+        cache,
+        (error) => {
+          keyErrors.push(codeOf(error))
+          report(reason, error)
+        },
+        failed,
+      ),
     )
     generation = stored.generation
     const changed = stored.version !== version
@@ -204,10 +220,15 @@ export async function followKeyStore(
   for (const kid of revokedIn(first)) revoked.add(kid)
   // The last load's error codes: empty when it read the store and opened every key.
   let errors: string[] = []
-  let ring = await ringFromStore(first, cache, (error) => {
-    errors.push(codeOf(error))
-    report('start', error)
-  })
+  let ring = await ringFromStore(
+    first,
+    cache,
+    (error) => {
+      errors.push(codeOf(error))
+      report('start', error)
+    },
+    failed,
+  )
   let staleSince: Date | undefined
   let version = first.version
   let loadedAt = clock()
@@ -238,7 +259,9 @@ export async function followKeyStore(
   const poll = async () => {
     try {
       const current = await store.version()
-      if (current !== seen || current !== version || errors.length > 0) {
+      // A stored version that differs from the computed one reloads once, not at every poll; a
+      // load with errors retries, but a key whose bytes have not changed is not opened again.
+      if (current !== seen || errors.length > 0) {
         if (await reload('poll')) seen = current
       }
     } catch (error) {

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
 import { withDirLock } from './dir-lock.js'
 import type { KeyStore, NewKey, StoreEvents, StoreTokenOptions } from './key-store.js'
@@ -59,6 +61,15 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
           auth: read.auth,
         }),
         privateKey: (entry) => readPrivateKeyFile(dir, entry as ManifestEntry, options),
+        stamp: async (entry) => {
+          if (!entry.file) return undefined
+          try {
+            const info = await stat(join(dir, entry.file))
+            return `${info.ino}:${info.mode}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`
+          } catch {
+            return 'missing'
+          }
+        },
         pkcs11: options.pkcs11,
       }
     },

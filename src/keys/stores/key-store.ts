@@ -20,6 +20,12 @@ export interface StoredRing {
   invalid: readonly InvalidEntry[]
   /** The private key of an entry of this reading; errors name the key, never its content. */
   privateKey(entry: KeyEntry): Promise<PrivateJwk>
+  /**
+   * What identifies the stored private key's bytes (a digest of a sealed row; a key file's mode,
+   * size and times): a key that failed to open is not opened again, nor derived again, until it
+   * changes. Undefined when the store cannot say.
+   */
+  stamp?(entry: KeyEntry): Promise<string | undefined>
   /** The token of the entries with `backend: 'pkcs11'` (PKCS11_*), when one is configured. */
   pkcs11?: Pkcs11Options | undefined
   /** The ring's generation (0: never authenticated); one more with every change. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Sql } from '../../db/sql.js'
 import { KeyStoreError } from '../errors.js'
 import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
@@ -194,6 +195,10 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         generation: auth?.generation ?? 0,
         authenticity: await authenticity(passphrase, { entries, invalid, auth }),
         pkcs11: options.pkcs11,
+        stamp: async (entry) => {
+          const sealed = byKid.get(entry.kid)?.sealed_private_jwk
+          return sealed ? createHash('sha256').update(sealed).digest('base64url') : undefined
+        },
         privateKey: (entry) => {
           const row = byKid.get(entry.kid)
           if (!row) throw new KeyStoreError('ERR_KEYS_UNKNOWN_KID', `no key with kid ${entry.kid}`)
