@@ -78,6 +78,31 @@ describe('the ring core', () => {
     expect(JSON.stringify(devRing)).toBe(before)
   })
 
+  it('publishes the staged next key of a curve at once when its last published key is revoked', () => {
+    const staged = applyChange(
+      devRing,
+      {
+        type: 'rotate',
+        keys: [{ kid: 'p2', crv: 'P-256' }],
+        graceSeconds: 60,
+        publishDelaySeconds: 3600,
+      },
+      T0,
+    )
+    expect(staged.ring.entries.find((e) => e.kid === 'p2')?.state).toBe('pending')
+    const done = applyChange(staged.ring, { type: 'revoke', kid: 'p1' }, T0)
+    const p2 = done.ring.entries.find((e) => e.kid === 'p2')!
+    expect(p2).toMatchObject({ state: 'active', publishAt: null })
+    expect(done.ring.entries.find((e) => e.kid === 'p1')?.state).toBe('revoked')
+    // With another published key of the curve, the staged one keeps its publishAt.
+    const two: Ring = {
+      ...staged.ring,
+      entries: [...staged.ring.entries, entry('p3', 9, 'P-256', 'active')],
+    }
+    const kept = applyChange(two, { type: 'revoke', kid: 'p1' }, T0)
+    expect(kept.ring.entries.find((e) => e.kid === 'p2')?.state).toBe('pending')
+  })
+
   it('revokes a kid that only an invalid entry lists, and refuses a kid listed nowhere', () => {
     const ring: Ring = {
       ...devRing,

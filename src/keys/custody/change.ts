@@ -116,6 +116,20 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
 }
 
 /**
+ * After a revocation that leaves a curve with no published key, its staged next key (pending) is
+ * published at once: it arrives in the same ring as the revocation, so an instance that publishes
+ * it also holds it, and instances that loaded the rotation accept it already. Partners of that
+ * curve always have a key to encrypt to while one is staged.
+ */
+function promoteNext(entries: KeyEntry[], crv: Curve, now: Date): void {
+  if (entries.some((e) => e.crv === crv && stateAt(e, now) === 'active')) return
+  const next = entries.find((e) => e.crv === crv && stateAt(e, now) === 'pending')
+  if (!next) return
+  next.state = 'active'
+  next.publishAt = null
+}
+
+/**
  * Revokes `kid` wherever the ring lists it: its entry, and any invalid stored entry with that kid
  * (a duplicate, a row whose times do not parse), so nothing else wrong in the ring blocks it.
  */
@@ -131,7 +145,11 @@ function revoke(
     e.revoked = true
     e.revokedAt = now.toISOString()
   }
-  if (entries.some((e) => e.kid === kid)) return out([], [], revokeKey(entries, kid, now))
+  if (entries.some((e) => e.kid === kid)) {
+    const revoked = revokeKey(entries, kid, now)
+    promoteNext(entries, revoked.crv, now)
+    return out([], [], revoked)
+  }
   if (bad.length === 0) throw new KeyStoreError('ERR_KEYS_UNKNOWN_KID', `no key with kid ${kid}`)
   return out([], [])
 }
