@@ -10,7 +10,7 @@ export function suite(system: boolean): ViteUserConfig {
     resolve: {
       // The workspace's partner library from its sources, as tsconfig.json "paths" does for tsc
       // and tsx; its build (dist/) is tested as partners install it, in
-      // test/packages/client/packed.test.ts.
+      // test/system/packages/client-packed.test.ts.
       alias: {
         '@sealed-search/client': fileURLToPath(
           new URL('./packages/client/src/index.ts', import.meta.url),

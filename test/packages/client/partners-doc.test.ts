@@ -20,7 +20,7 @@ const RUN_BY: Record<string, { test: string; runs: string }> = {
     runs: 'examples/search.py',
   },
   'packages/client/examples/search.mjs': {
-    test: 'test/packages/client/packed.test.ts',
+    test: 'test/system/packages/client-packed.test.ts',
     runs: 'examples/search.mjs',
   },
   'clients/java/examples/SearchExample.java': {
@@ -32,11 +32,11 @@ const RUN_BY: Record<string, { test: string; runs: string }> = {
     runs: "'search-example'",
   },
   'test/interop/jwcrypto_encrypt.py': {
-    test: 'test/crypto/jwe-interop.test.ts',
+    test: 'test/system/interop/jwe-interop.test.ts',
     runs: 'jwcrypto_encrypt.py',
   },
   'test/interop/hpke_encrypt.py': {
-    test: 'test/crypto/hpke-interop.test.ts',
+    test: 'test/system/interop/hpke-interop.test.ts',
     runs: 'hpke_encrypt.py',
   },
 }

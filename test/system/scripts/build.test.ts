@@ -9,8 +9,8 @@ import { createServer } from 'node:net'
 import { builtinModules } from 'node:module'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { tempDir } from '../support/temp.js'
-import { childEnv, start, type Running } from '../support/process.js'
+import { tempDir } from '../../support/temp.js'
+import { childEnv, start, type Running } from '../../support/process.js'
 
 // Each test starts processes (and PGlite): generous limits for a loaded machine; no time is asserted.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })

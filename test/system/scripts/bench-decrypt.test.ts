@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { childEnv } from '../support/process.js'
-import { softHsmMissing } from '../support/softhsm.js'
+import { childEnv } from '../../support/process.js'
+import { softHsmMissing } from '../../support/softhsm.js'
 
 const exec = promisify(execFile)
 

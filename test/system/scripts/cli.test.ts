@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { tempDir } from '../support/temp.js'
-import { childEnv } from '../support/process.js'
+import { tempDir } from '../../support/temp.js'
+import { childEnv } from '../../support/process.js'
 
 // Each test starts processes (and PGlite): generous limits for a loaded machine; no time is asserted.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })

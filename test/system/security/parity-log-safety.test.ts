@@ -20,12 +20,12 @@ import {
   seededHicn,
   seededHistoricMbi,
   seededMbi,
-} from '../../src/db/seed.js'
-import { legacyIdentifierHash } from '../../src/identifiers/legacy-hash.js'
-import { tempDir } from '../support/keys.js'
-import { HICN_ENCRYPTED, MBI_HASH, US_MBI } from '../support/parity.js'
-import { childEnv, start, type Running } from '../support/process.js'
-import { scriptArgs } from '../support/scripts.js'
+} from '../../../src/db/seed.js'
+import { legacyIdentifierHash } from '../../../src/identifiers/legacy-hash.js'
+import { tempDir } from '../../support/keys.js'
+import { HICN_ENCRYPTED, MBI_HASH, US_MBI } from '../../support/parity.js'
+import { childEnv, start, type Running } from '../../support/process.js'
+import { scriptArgs } from '../../support/scripts.js'
 
 // Three script runs and a gateway process: generous limits for a loaded machine; no time is asserted.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 })

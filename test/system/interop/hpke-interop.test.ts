@@ -15,18 +15,18 @@ import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { patientSearchUrl } from '@sealed-search/client'
-import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
-import { createApp } from '../../src/http/app.js'
-import type { Curve } from '../../src/keys/jwk.js'
-import { staticKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
-import { createLogger } from '../../src/log/logger.js'
-import { createTestDatabase, type TestDatabase } from '../support/db.js'
-import { tempDir, twoKeyRing } from '../support/keys.js'
+import { seed, seededBeneId, seededMbi } from '../../../src/db/seed.js'
+import { createApp } from '../../../src/http/app.js'
+import type { Curve } from '../../../src/keys/jwk.js'
+import { staticKeyRing, type KeyRing } from '../../../src/keys/ring/keyring.js'
+import { createLogger } from '../../../src/log/logger.js'
+import { createTestDatabase, type TestDatabase } from '../../support/db.js'
+import { tempDir, twoKeyRing } from '../../support/keys.js'
 
 /** Debian's interpreter, where apt installs the modules; -I ignores PYTHON* and user site dirs. */
 const PYTHON = '/usr/bin/python3'
-const SCRIPTS = fileURLToPath(new URL('../interop/', import.meta.url))
-const VECTORS = fileURLToPath(new URL('../vectors/rfc9180-base-mode.json', import.meta.url))
+const SCRIPTS = fileURLToPath(new URL('../../interop/', import.meta.url))
+const VECTORS = fileURLToPath(new URL('../../vectors/rfc9180-base-mode.json', import.meta.url))
 const CI = process.env.CI === 'true'
 const DEBIAN_PACKAGE = 'python3-cryptography'
 
@@ -68,7 +68,7 @@ const kidOf = (crv: Curve) => ring.jwks().keys.find((k) => k.crv === crv)!.kid
 describe('the HPKE recipe of docs/PARTNERS.md', () => {
   it('is the script the tests run, exactly', async () => {
     const doc = await readFile(
-      fileURLToPath(new URL('../../docs/PARTNERS.md', import.meta.url)),
+      fileURLToPath(new URL('../../../docs/PARTNERS.md', import.meta.url)),
       'utf8',
     )
     const recipe = /<!-- file: test\/interop\/hpke_encrypt.py -->\s*```python\n([\s\S]*?)```/.exec(

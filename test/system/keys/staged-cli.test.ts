@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { tempDir } from '../support/keys.js'
-import { childEnv } from '../support/process.js'
+import { tempDir } from '../../support/keys.js'
+import { childEnv } from '../../support/process.js'
 
 const exec = promisify(execFile)
 const dirs: string[] = []

@@ -14,17 +14,17 @@ import { fileURLToPath } from 'node:url'
 import { serve, type ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { patientSearchUrl } from '@sealed-search/client'
-import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
-import { createApp } from '../../src/http/app.js'
-import { staticKeyRing } from '../../src/keys/ring/keyring.js'
-import type { Curve } from '../../src/keys/jwk.js'
-import { createLogger } from '../../src/log/logger.js'
-import { createTestDatabase, type TestDatabase } from '../support/db.js'
-import { tempDir, twoKeyRing } from '../support/keys.js'
+import { seed, seededBeneId, seededMbi } from '../../../src/db/seed.js'
+import { createApp } from '../../../src/http/app.js'
+import { staticKeyRing } from '../../../src/keys/ring/keyring.js'
+import type { Curve } from '../../../src/keys/jwk.js'
+import { createLogger } from '../../../src/log/logger.js'
+import { createTestDatabase, type TestDatabase } from '../../support/db.js'
+import { tempDir, twoKeyRing } from '../../support/keys.js'
 
 /** Debian's interpreter, where apt installs the modules; -I ignores PYTHON* and user site dirs. */
 const PYTHON = '/usr/bin/python3'
-const SCRIPTS = fileURLToPath(new URL('../interop/', import.meta.url))
+const SCRIPTS = fileURLToPath(new URL('../../interop/', import.meta.url))
 const CI = process.env.CI === 'true'
 
 interface Implementation {
