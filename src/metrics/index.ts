@@ -2,9 +2,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { KeyRing, RingStatus } from '../keys/keyring.js'
 import { stateAt } from '../keys/manifest.js'
 
+/** The `client` label of every client that is not a configured partner (mTLS allowlist). */
+export const OTHER_CLIENT = 'other'
+
 /**
- * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from
- * the key ring's own kids: nothing a client sends becomes a label.
+ * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats), from
+ * the key ring's own kids or from the configured partners: nothing a client sends or chooses (not
+ * even its address) becomes a label.
  */
 export interface Metrics {
   registry: Registry
@@ -16,8 +20,8 @@ export interface Metrics {
   /** The version of the key ring in place: the same on every converged instance. */
   keyRingVersion: Gauge
   /**
-   * Searches by the deprecated `mbi-hash` system, per client (the request's `client`: the mTLS
-   * identity or the remote address, never request input), so an operator sees who still uses it.
+   * Searches by the deprecated `mbi-hash` system, per client (a configured partner's mTLS
+   * identity, or `other` for everyone else), so an operator sees who still uses it.
    */
   legacyHashRequests: Counter<'client'>
   /**
