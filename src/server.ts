@@ -136,9 +136,13 @@ export async function startGateway(
     if (ring.active().length === 0) {
       await keys.close()
       await store.close()
+      // A refused PIN is the cause to name: generating a key would not help.
+      const pinRefused = keys.status().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')
       throw new KeyStoreError(
         'ERR_KEYS_NONE_ACTIVE',
-        `${store.location}: no active key; run: npm run keys -- generate`,
+        pinRefused
+          ? `${store.location}: no active key: the PKCS#11 token refused PKCS11_PIN; fix the PIN (the gateway tried it once, so as not to lock the token)`
+          : `${store.location}: no active key; run: npm run keys -- generate`,
       )
     }
     // Listen first, so that with PORT=0 the links can name the port the system assigned; the

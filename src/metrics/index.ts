@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { KeyRing, RingStatus } from '../keys/keyring.js'
 import { stateAt } from '../keys/manifest.js'
+import { pkcs11LoginAttempts, pkcs11LoginRefusals } from '../keys/index.js'
 
 /** The `client` label of every client that is not a configured partner (mTLS allowlist). */
 export const OTHER_CLIENT = 'other'
@@ -105,6 +106,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Identifier tokens by client and sender binding (bound, unbound, mismatch)',
     labelNames: ['client', 'binding'] as const,
     registers: [registry],
+  })
+  // The token's own answers, read at each scrape: logins tried, and a refused PIN holding them back.
+  new Counter({
+    name: 'sealed_search_pkcs11_logins_total',
+    help: 'PKCS#11 user logins tried, by result (ok or the CKR_ code)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [result, n] of pkcs11LoginAttempts()) this.inc({ result }, n)
+    },
+  })
+  new Gauge({
+    name: 'sealed_search_pkcs11_login_refused',
+    help: 'PKCS#11 tokens whose PIN was refused (by CKR_ code): no login is tried until SIGHUP or another PIN',
+    labelNames: ['code'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const code of pkcs11LoginRefusals()) this.inc({ code })
+    },
   })
   return {
     registry,
