@@ -6,7 +6,7 @@
  * often it is asked, each client's cache fetches at most once per rate-limit interval.
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +21,8 @@ import { tempDir } from '../support/temp.js'
 const run = promisify(execFile)
 const PYTHON = '/usr/bin/python3'
 const PYTHON_PACKAGE = fileURLToPath(new URL('../../clients/python/', import.meta.url))
+const GO_PACKAGE = fileURLToPath(new URL('../../clients/go/', import.meta.url))
+const JAVA_PACKAGE = fileURLToPath(new URL('../../clients/java/', import.meta.url))
 
 interface Jwk {
   kid: string
@@ -53,6 +55,108 @@ status, body, kid, retried = search_patients(gateway, mbi, no_x25519, "X25519", 
 print(json.dumps({"results": results, "otherCurve": [status, kid, retried, ids(body)], "fetches": cache.fetches}))
 `
 
+/** Go: the same with JWKSCache and SearchPatients (P-256 only: go-jose v2 has no X25519). */
+const GO_PROGRAM = `package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	jose "gopkg.in/square/go-jose.v2"
+	client "sealedsearch/client"
+)
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func row(o *client.Outcome) []interface{} {
+	ids := o.Result.PatientIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	return []interface{}{200, o.KeyID, o.Retried, ids}
+}
+
+func main() {
+	gateway := os.Args[1]
+	stale, err := os.ReadFile(os.Args[2])
+	must(err)
+	input, err := io.ReadAll(os.Stdin)
+	must(err)
+	mbi := strings.TrimSpace(string(input))
+	keys, err := client.ParseP256Keys(stale)
+	must(err)
+	cache := client.NewJWKSCache(gateway+"/.well-known/jwks.json", keys)
+	var results [][]interface{}
+	for i := 0; i < 5; i++ {
+		o, err := client.SearchPatients(gateway, mbi, cache, client.Options{TTLSeconds: 300})
+		must(err)
+		if o.Result.ErrorCode != "" {
+			must(fmt.Errorf("refused: %s", o.Result.ErrorCode))
+		}
+		results = append(results, row(o))
+	}
+	for i := 0; i < 50; i++ {
+		_, err := cache.Refresh()
+		must(err)
+	}
+	empty := client.NewJWKSCache(gateway+"/.well-known/jwks.json", []jose.JSONWebKey{})
+	o, err := client.SearchPatients(gateway, mbi, empty, client.Options{})
+	must(err)
+	out, err := json.Marshal(map[string]interface{}{
+		"results": results, "otherCurve": row(o), "fetches": cache.Fetches(),
+	})
+	must(err)
+	fmt.Println(string(out))
+}
+`
+
+/** Java: the same with JwksCache and Search.searchPatients (P-256 only). */
+const JAVA_PROGRAM = `
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import sealedsearch.client.Client;
+import sealedsearch.client.GatewayKey;
+import sealedsearch.client.Identifiers;
+import sealedsearch.client.JwksCache;
+import sealedsearch.client.Search;
+
+public class RefetchCheck {
+  static String row(Search.Outcome o) {
+    List<String> ids = new ArrayList<>();
+    for (String id : o.result.patientIds) ids.add("\\"" + id + "\\"");
+    int status = o.result.errorCode == null ? 200 : 400;
+    return "[" + status + ",\\"" + o.kid + "\\"," + o.retried + ",[" + String.join(",", ids) + "]]";
+  }
+
+  public static void main(String[] args) throws Exception {
+    String gateway = args[0];
+    List<GatewayKey> stale = GatewayKey.parseJwks(Files.readString(Path.of(args[1])));
+    String mbi = new String(System.in.readAllBytes(), StandardCharsets.UTF_8).strip();
+    JwksCache cache = new JwksCache(null, gateway, stale, JwksCache.DEFAULT_MIN_REFRESH);
+    List<String> rows = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      rows.add(row(Search.searchPatients(gateway, mbi, cache, Client.Format.JWE, Identifiers.Kind.MBI, 300)));
+    }
+    for (int i = 0; i < 50; i++) cache.refresh();
+    JwksCache empty = new JwksCache(null, gateway, new ArrayList<>(), JwksCache.DEFAULT_MIN_REFRESH);
+    String other = row(Search.searchPatients(gateway, mbi, empty, Client.Format.HPKE, Identifiers.Kind.MBI, 0));
+    System.out.println("{\\"results\\":[" + String.join(",", rows) + "],\\"otherCurve\\":" + other
+        + ",\\"fetches\\":" + cache.fetches() + "}");
+  }
+}
+`
+
 describe('the partner clients after an emergency revocation', () => {
   let keysDir: string
   let gateway: GatewayProcess
@@ -75,11 +179,11 @@ describe('the partner clients after an emergency revocation', () => {
     return ((await res.json()) as { keys: Jwk[] }).keys
   }
 
-  function expectReport(report: Report): void {
+  function expectReport(report: Report, otherKid: string): void {
     const bene = seededBeneId(7)
     expect(report.results[0]).toEqual([200, next, true, [bene]])
     for (const r of report.results.slice(1)) expect(r).toEqual([200, next, false, [bene]])
-    expect(report.otherCurve).toEqual([200, x25519, false, [bene]])
+    expect(report.otherCurve).toEqual([200, otherKid, false, [bene]])
     // One fetch after the revocation, however many refreshes were asked within the interval.
     expect(report.fetches).toBe(1)
   }
@@ -118,8 +222,60 @@ describe('the partner clients after an emergency revocation', () => {
         { cwd: PYTHON_PACKAGE },
       )
       expect(r.stderr).toBe('')
-      expectReport(JSON.parse(r.stdout) as Report)
+      expectReport(JSON.parse(r.stdout) as Report, x25519)
     },
     60_000,
+  )
+
+  const go = spawnSync('go', ['version'])
+  it.skipIf((go.error || go.status !== 0) && process.env.CI !== 'true')(
+    'Go: JWKSCache and SearchPatients',
+    async () => {
+      const dir = await tempDir('sealed-go-refetch-')
+      await run(join(GO_PACKAGE, 'build.sh'), [dir])
+      const source = join(dir, 'gopath', 'src', 'refetch')
+      await mkdir(source, { recursive: true })
+      await writeFile(join(source, 'main.go'), GO_PROGRAM)
+      const env = {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPROXY: 'off',
+        GOFLAGS: '',
+        GOPATH: `${join(dir, 'gopath')}:/usr/share/gocode`,
+      }
+      await run('go', ['build', '-o', join(dir, 'refetch'), 'refetch'], { env })
+      const r = await runWithInput(join(dir, 'refetch'), [gateway.url, staleFile], seededMbi(7))
+      expect(r.stderr).toBe('')
+      expectReport(JSON.parse(r.stdout) as Report, next)
+    },
+    240_000,
+  )
+
+  const javac = spawnSync('javac', ['-version'])
+  it.skipIf((javac.error || javac.status !== 0) && process.env.CI !== 'true')(
+    'Java: JwksCache and Search.searchPatients',
+    async () => {
+      const dir = await tempDir('sealed-java-refetch-')
+      const classes = join(dir, 'classes')
+      await run(join(JAVA_PACKAGE, 'build.sh'), [classes])
+      await writeFile(join(dir, 'RefetchCheck.java'), JAVA_PROGRAM)
+      await run('javac', [
+        '--release',
+        '17',
+        '-cp',
+        classes,
+        '-d',
+        dir,
+        join(dir, 'RefetchCheck.java'),
+      ])
+      const r = await runWithInput(
+        'java',
+        ['-cp', `${classes}:${dir}`, 'RefetchCheck', gateway.url, staleFile],
+        seededMbi(7),
+      )
+      expect(r.stderr).toBe('')
+      expectReport(JSON.parse(r.stdout) as Report, next)
+    },
+    240_000,
   )
 })
