@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { KeyRing, RingStatus } from '../keys/keyring.js'
-import { stateAt } from '../keys/manifest.js'
+import type { KeyRing, RingStatus } from '../keys/ring/keyring.js'
+import { stateAt } from '../keys/stores/manifest.js'
 import { pkcs11LoginAttempts, pkcs11LoginRefusals } from '../keys/index.js'
 
 /** The `client` label of every client that is not a configured partner (mTLS allowlist). */

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
+import { needs } from '../support/needs.js'
 import { childEnv, start, type Running } from '../support/process.js'
 import { SOFTHSM_MODULE, softHsmMissing, startSoftHsm, type SoftHsm } from '../support/softhsm.js'
 import { tempDir } from '../support/temp.js'
@@ -37,8 +38,8 @@ function sample(metrics: string, series: string): number {
   return line === undefined ? 0 : Number(line.split(' ').at(-1))
 }
 
-describe.skipIf(missing)(
-  `a gateway given a wrong PKCS#11 PIN${missing ? ` (${missing})` : ''}`,
+describe.runIf(needs(missing === undefined, `a wrong PKCS#11 PIN: ${missing}`))(
+  'a gateway given a wrong PKCS#11 PIN',
   () => {
     let hsm: SoftHsm
     let db: TestDatabase | undefined
