@@ -133,16 +133,21 @@ export async function startGateway(
       throw error
     }
     const ring = keys.current()
-    if (ring.active().length === 0) {
+    // A refused PIN keeps the gateway up and unready (503 ERR_KEYS_HSM_PIN_REFUSED) instead of
+    // stopping it: a supervisor restarting it would try the PIN again at every start, and a
+    // token locks after a few wrong ones. SIGHUP tries once more.
+    const pinRefused = keys.status().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')
+    if (ring.active().length === 0 && pinRefused) {
+      logger.error(
+        { code: 'ERR_KEYS_HSM_PIN_REFUSED', store: store.location },
+        'no active key: the PKCS#11 token refused PKCS11_PIN; serving unready, no further login until SIGHUP or a restart with another PIN',
+      )
+    } else if (ring.active().length === 0) {
       await keys.close()
       await store.close()
-      // A refused PIN is the cause to name: generating a key would not help.
-      const pinRefused = keys.status().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')
       throw new KeyStoreError(
         'ERR_KEYS_NONE_ACTIVE',
-        pinRefused
-          ? `${store.location}: no active key: the PKCS#11 token refused PKCS11_PIN; fix the PIN (the gateway tried it once, so as not to lock the token)`
-          : `${store.location}: no active key; run: npm run keys -- generate`,
+        `${store.location}: no active key; run: npm run keys -- generate`,
       )
     }
     // Listen first, so that with PORT=0 the links can name the port the system assigned; the
@@ -194,7 +199,7 @@ export async function startGateway(
     let exampleUrl: string | undefined
     // On a standby that has not replayed the migrations yet, the table may not exist: no example.
     const seeded = await db.reads.read((sql) => hasCurrentMbi(sql, seededMbi(0))).catch(() => false)
-    if (seeded) {
+    if (seeded && ring.active().length > 0) {
       const token = await encryptMbiJwe(seededMbi(0), chooseKey(ring.jwks()))
       exampleUrl = patientSearchUrl(url, token)
     }

@@ -149,7 +149,7 @@ describe.runIf(
     expect(gateway.output()).not.toContain(hsm.options.pin)
   }, 120_000)
 
-  it('stops, when every active key is in the token, with a last line naming the PIN after one C_Login', async () => {
+  it('stays up and unready, when every active key is in the token, after one C_Login', async () => {
     await gateway?.stop()
     gateway = undefined
     // Revoke the in-process key: every key the ring publishes is then in the token.
@@ -160,12 +160,21 @@ describe.runIf(
       .split('\t')[0]!
     await keysCli(['revoke', x25519])
     const spyLog = join(dir, 'pkcs11-spy-start.log')
-    const refused = startWithWrongPin(spyLog)
-    expect(await refused.stop({ group: false })).toBe(1)
-    const lines = refused.output().trim().split('\n')
-    expect(lines.at(-1)).toMatch(/no active key: the PKCS#11 token refused PKCS11_PIN; fix the PIN/)
-    expect(refused.output()).not.toContain('run: npm run keys -- generate')
-    expect(refused.output()).not.toContain(WRONG_PIN)
+    // Not stopped: a supervisor restarting it would try the PIN again at every start.
+    gateway = startWithWrongPin(spyLog)
+    const [, url] = await gateway.waitFor(/is listening on (http:\/\/\S+)/)
+    await sleep(5_000)
+    const ready = await fetch(`${url}/health/ready`)
+    expect(ready.status).toBe(503)
+    expect(JSON.stringify(await ready.json())).toContain('ERR_KEYS_HSM_PIN_REFUSED')
+    const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: unknown[] }
+    expect(jwks.keys).toEqual([])
+    expect(gateway.output()).toMatch(/the PKCS#11 token refused PKCS11_PIN/)
+    expect(gateway.output()).not.toContain('run: npm run keys -- generate')
+    expect(gateway.output()).not.toContain(WRONG_PIN)
     expect(await logins(spyLog)).toBe(1)
+    const stopping = gateway
+    gateway = undefined
+    expect(await stopping.stop()).toBe(0)
   }, 120_000)
 })
