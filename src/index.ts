@@ -4,6 +4,7 @@
  */
 import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js'
 import { loadConfig } from './config/index.js'
+import { allowPkcs11Login } from './keys/index.js'
 import { SealedSearchError } from './errors.js'
 import { createLogger } from './log/logger.js'
 import { startGateway } from './server.js'
@@ -83,7 +84,11 @@ async function main(): Promise<void> {
     )
   }
   // SIGHUP reloads the key ring (the directory is also watched); a bad directory keeps the old ring.
-  process.on('SIGHUP', () => void gateway.keys.reload('SIGHUP'))
+  // It also lets a PKCS#11 token whose PIN was refused be tried once more (one login).
+  process.on('SIGHUP', () => {
+    allowPkcs11Login()
+    void gateway.keys.reload('SIGHUP')
+  })
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   if (worker) reportWorkerReady(gateway, stop)

@@ -133,7 +133,16 @@ export async function startGateway(
       throw error
     }
     const ring = keys.current()
-    if (ring.active().length === 0) {
+    // A refused PIN keeps the gateway up and unready (503 ERR_KEYS_HSM_PIN_REFUSED) instead of
+    // stopping it: a supervisor restarting it would try the PIN again at every start, and a
+    // token locks after a few wrong ones. SIGHUP tries once more.
+    const pinRefused = keys.status().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')
+    if (ring.active().length === 0 && pinRefused) {
+      logger.error(
+        { code: 'ERR_KEYS_HSM_PIN_REFUSED', store: store.location },
+        'no active key: the PKCS#11 token refused PKCS11_PIN; serving unready, no further login until SIGHUP or a restart with another PIN',
+      )
+    } else if (ring.active().length === 0) {
       await keys.close()
       await store.close()
       throw new KeyStoreError(
@@ -190,7 +199,7 @@ export async function startGateway(
     let exampleUrl: string | undefined
     // On a standby that has not replayed the migrations yet, the table may not exist: no example.
     const seeded = await db.reads.read((sql) => hasCurrentMbi(sql, seededMbi(0))).catch(() => false)
-    if (seeded) {
+    if (seeded && ring.active().length > 0) {
       const token = await encryptMbiJwe(seededMbi(0), chooseKey(ring.jwks()))
       exampleUrl = patientSearchUrl(url, token)
     }

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls'
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from './env.js'
+import { OTHER_CLIENT } from '../metrics/index.js'
 import { HttpError } from './errors.js'
 
 export interface ClientOptions {
@@ -18,9 +19,12 @@ function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefin
 }
 
 /**
- * Names the client for logs, audit records and metrics: `cn=<subject CN> sha256=<fingerprint>`
- * for a verified client certificate (mTLS), else the remote address. With an allowlist, refuses
- * every other client with 403 (the TLS layer has already refused a missing or unknown-CA cert).
+ * Names the client for logs and audit records: `cn=<subject CN> sha256=<fingerprint>` for a
+ * verified client certificate (mTLS), else the remote address. For metric labels (`partner`) the
+ * same name only for a configured partner (a fingerprint on the allowlist), else `other`: a label
+ * never comes from what a client controls, so the series stay bounded by the configuration. With
+ * an allowlist, refuses every other client with 403 (the TLS layer has already refused a missing
+ * or unknown-CA cert).
  */
 export function clientIdentity({
   allowlist,
@@ -34,6 +38,7 @@ export function clientIdentity({
     let certified = false
     let certThumbprint: Uint8Array | undefined
     let bound = false
+    let partner = OTHER_CLIENT
     if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
       const cert = socket.getPeerCertificate()
       if (socket.authorized && cert?.fingerprint256) {
@@ -43,9 +48,11 @@ export function clientIdentity({
         certThumbprint = new Uint8Array(Buffer.from(cert.fingerprint256.replaceAll(':', ''), 'hex'))
         certified = allowed === undefined || allowed.has(cert.fingerprint256)
         bound = mustBind.has(cert.fingerprint256)
+        if (allowed?.has(cert.fingerprint256) || bound) partner = id
       }
     }
     c.set('client', id)
+    c.set('partner', partner)
     c.set('sender', { certThumbprint, mustBind: bound })
     if (allowed && !certified) {
       throw new HttpError(

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import type { TlsConfig } from '../config/index.js'
+import { refuseOpenSecretFile, type TlsConfig } from '../config/index.js'
 import { SealedSearchError } from '../errors.js'
 import { operationOutcome } from '../fhir/outcome.js'
 import type { Logger } from '../log/logger.js'
@@ -74,6 +74,8 @@ function rawOutcome(
  */
 export async function listen(fetch: FetchHandler, options: ListenOptions): Promise<ServerType> {
   const { tls, logger } = options
+  // The TLS private key is refused, like the key ring's key files, when others may read it.
+  if (tls) refuseOpenSecretFile('TLS_KEY_FILE', tls.keyFile)
   const serverOptions = tls
     ? {
         cert: await readFile(tls.certFile),

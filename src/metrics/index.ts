@@ -1,10 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { KeyRing, RingStatus } from '../keys/ring/keyring.js'
 import { stateAt } from '../keys/stores/manifest.js'
+import { pkcs11LoginAttempts, pkcs11LoginRefusals } from '../keys/index.js'
+
+/** The `client` label of every client that is not a configured partner (mTLS allowlist). */
+export const OTHER_CLIENT = 'other'
 
 /**
- * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from
- * the key ring's own kids: nothing a client sends becomes a label.
+ * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats), from
+ * the key ring's own kids or from the configured partners: nothing a client sends or chooses (not
+ * even its address) becomes a label.
  */
 export interface Metrics {
   registry: Registry
@@ -16,8 +21,8 @@ export interface Metrics {
   /** The version of the key ring in place: the same on every converged instance. */
   keyRingVersion: Gauge
   /**
-   * Searches by the deprecated `mbi-hash` system, per client (the request's `client`: the mTLS
-   * identity or the remote address, never request input), so an operator sees who still uses it.
+   * Searches by the deprecated `mbi-hash` system, per client (a configured partner's mTLS
+   * identity, or `other` for everyone else), so an operator sees who still uses it.
    */
   legacyHashRequests: Counter<'client'>
   /**
@@ -101,6 +106,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Identifier tokens by client and sender binding (bound, unbound, mismatch)',
     labelNames: ['client', 'binding'] as const,
     registers: [registry],
+  })
+  // The token's own answers, read at each scrape: logins tried, and a refused PIN holding them back.
+  new Counter({
+    name: 'sealed_search_pkcs11_logins_total',
+    help: 'PKCS#11 user logins tried, by result (ok or the CKR_ code)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [result, n] of pkcs11LoginAttempts()) this.inc({ result }, n)
+    },
+  })
+  new Gauge({
+    name: 'sealed_search_pkcs11_login_refused',
+    help: 'PKCS#11 tokens whose PIN was refused (by CKR_ code): no login is tried until SIGHUP or another PIN',
+    labelNames: ['code'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const code of pkcs11LoginRefusals()) this.inc({ code })
+    },
   })
   return {
     registry,

@@ -4,6 +4,7 @@ import { isTokenError } from '../crypto/errors.js'
 import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
 import { openToken, type OpenedToken } from '../crypto/token.js'
 import { SYSTEM } from '../fhir/systems.js'
+import { OTHER_CLIENT } from '../metrics/index.js'
 import type { Hicn } from '../identifiers/hicn.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import type { IdentifierCriterion } from './criterion.js'
@@ -85,7 +86,7 @@ export async function resolveCriterion(
   facts: SearchFacts,
   sender?: Sender,
 ): Promise<Resolved> {
-  const from = { client: client ?? 'unknown', sender }
+  const from = { client: client ?? OTHER_CLIENT, sender }
   switch (criterion.system) {
     case 'mbi-encrypted': {
       const opened = await open(criterion.token, 'mbi', deps, facts, from)
@@ -97,7 +98,7 @@ export async function resolveCriterion(
       return { lookup: { by: 'hicn', hicn: opened.hicn } }
     }
     case 'mbi-hash': {
-      deps.metrics.legacyHashRequests.inc({ client: client ?? 'unknown' })
+      deps.metrics.legacyHashRequests.inc({ client: client ?? OTHER_CLIENT })
       const policy = deps.features.legacyHash
       if (!policy) throw notEnabled('mbi-hash')
       const deprecation = { deprecation: policy.deprecation, sunset: policy.sunset }

@@ -138,10 +138,10 @@ describe('configuration', () => {
   it('reads secrets from files, without the final line break', async () => {
     const dir = await tempDir()
     dirs.push(dir)
-    await writeFile(join(dir, 'hmac'), 'ab'.repeat(32) + '\n')
-    await writeFile(join(dir, 'pepper'), '00ff\n')
-    await writeFile(join(dir, 'pass'), 'two words\r\n')
-    await writeFile(join(dir, 'empty'), '')
+    await writeFile(join(dir, 'hmac'), 'ab'.repeat(32) + '\n', { mode: 0o600 })
+    await writeFile(join(dir, 'pepper'), '00ff\n', { mode: 0o600 })
+    await writeFile(join(dir, 'pass'), 'two words\r\n', { mode: 0o600 })
+    await writeFile(join(dir, 'empty'), '', { mode: 0o600 })
     expect(loadConfig({ AUDIT_HMAC_KEY_FILE: join(dir, 'hmac') }).audit.hmacKey).toEqual(
       Buffer.alloc(32, 0xab),
     )
@@ -163,7 +163,7 @@ describe('configuration', () => {
     expect(loadConfig({}).keys.pkcs11).toBeUndefined()
     const dir = await tempDir()
     dirs.push(dir)
-    await writeFile(join(dir, 'pin'), '1234-pin-zz\n')
+    await writeFile(join(dir, 'pin'), '1234-pin-zz\n', { mode: 0o600 })
     const token = { PKCS11_MODULE: '/lib/p11.so', PKCS11_TOKEN_LABEL: 'gw' }
     expect(loadConfig({ ...token, PKCS11_PIN_FILE: join(dir, 'pin') }).keys.pkcs11).toEqual({
       module: '/lib/p11.so',

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import {
   chooseKey,
   createJwksCache,
+  DEFAULT_MIN_REFRESH_SECONDS,
   encryptHicn,
   encryptMbi,
   encryptMbiJwe,
@@ -85,14 +86,56 @@ describe('the JWKS cache', () => {
     expect(await cache.get()).toEqual(rotated)
   })
 
-  it('fetches again at once on refresh(), as after ERR_TOKEN_KID_UNKNOWN', async () => {
+  it('fetches again on refresh() (after ERR_TOKEN_KID_UNKNOWN) at most once per interval', async () => {
+    let now = 0
     const gateway = scripted(
       ok(jwks, { 'cache-control': 'max-age=300', etag: '"v1"' }),
       notModified({ 'cache-control': 'max-age=300' }),
     )
-    const cache = createJwksCache(URL_, { fetch: gateway.fetch, now: () => 0 })
+    const cache = createJwksCache(URL_, { fetch: gateway.fetch, now: () => now })
     await cache.get()
+    // Within the interval after a fetch, a refresh answers with what that fetch gave.
+    now = DEFAULT_MIN_REFRESH_SECONDS * 1000 - 1
     expect(await cache.refresh()).toEqual(jwks)
+    expect(gateway.requests).toHaveLength(1)
+    now = DEFAULT_MIN_REFRESH_SECONDS * 1000
+    expect(await Promise.all([cache.refresh(), cache.refresh()])).toEqual([jwks, jwks])
+    expect(gateway.requests).toHaveLength(2)
+    expect(gateway.requests[1]!.headers.get('if-none-match')).toBe('"v1"')
+  })
+
+  it('takes the interval from minRefreshIntervalSeconds', async () => {
+    let now = 0
+    const gateway = scripted(ok(jwks, { 'cache-control': 'max-age=300' }), ok(jwks, {}))
+    const cache = createJwksCache(URL_, {
+      fetch: gateway.fetch,
+      now: () => now,
+      minRefreshIntervalSeconds: 60,
+    })
+    await cache.get()
+    now = 59_999
+    await cache.refresh()
+    expect(gateway.requests).toHaveLength(1)
+    now = 60_000
+    await cache.refresh()
+    expect(gateway.requests).toHaveLength(2)
+  })
+
+  it('key(): fetches again when the cached JWKS has no key of the curve, or only the excluded one', async () => {
+    let now = 0
+    const p256 = jwks.keys.find((k) => k.crv === 'P-256')!
+    const x25519 = jwks.keys.find((k) => k.crv === 'X25519')!
+    const gateway = scripted(
+      ok({ keys: [p256] }, { 'cache-control': 'max-age=300' }),
+      ok(jwks, { 'cache-control': 'max-age=300' }),
+    )
+    const cache = createJwksCache(URL_, { fetch: gateway.fetch, now: () => now })
+    expect((await cache.key('P-256')).kid).toBe(p256.kid)
+    now = 11_000
+    expect((await cache.key('X25519', { format: 'hpke' })).kid).toBe(x25519.kid)
+    expect(gateway.requests).toHaveLength(2)
+    // Only the excluded key of its curve, and the interval not over: no request, an error.
+    await expect(cache.key('P-256', { exclude: p256.kid })).rejects.toThrow(/no P-256/)
     expect(gateway.requests).toHaveLength(2)
   })
 
