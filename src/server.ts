@@ -105,14 +105,16 @@ export async function startGateway(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const db = await openDatabase(config.db)
+  const metrics = createMetrics()
+  const db = await openDatabase(config.db, {
+    onHostDown: (host) => metrics.readFailovers.inc({ host }),
+  })
   try {
     if (!options.prepared) await prepareGateway(config, db, logger)
     if (config.keys.store === 'postgres') {
       const check = await requireFleetAuditKey(db.sql, config.audit.hmacKey)
       if (check === 'recorded') logger.info("recorded the fleet's audit key check value")
     }
-    const metrics = createMetrics()
     // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
     const store = gatewayKeyStore(config)
     let keys: FollowingKeyRing
@@ -166,6 +168,7 @@ export async function startGateway(
     if (config.features.legacyHash) {
       const sunset = config.features.legacyHash.sunset.toISOString()
       logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
+      metrics.legacyHashSunset.set(config.features.legacyHash.sunset.getTime() / 1000)
     }
     late.app = createApp({
       keys,

@@ -18,7 +18,7 @@ export interface SearchDeps {
   /** The key ring; one snapshot is taken per search, so a reload cannot split a decision. */
   keys: KeyRingSource
   clock: () => Date
-  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests' | 'tokenBinding'>
+  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests' | 'tokenBinding' | 'tokenFailures'>
   /** Only the fingerprinter: the audit record itself is written by the caller, once. */
   audit: Pick<Audit, 'fingerprint'>
   features: SearchFeatures

@@ -53,6 +53,8 @@ async function open<K extends IdentifierKind>(
   try {
     opened = await openToken(token, ring, now, kind, sender)
   } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string') deps.metrics.tokenFailures.inc({ client, code })
     if (isTokenError(error) && error.senderBound) {
       deps.metrics.tokenBinding.inc({ client, binding: 'mismatch' })
     }
