@@ -19,6 +19,7 @@ import { followKeyStore, type FollowingKeyRing } from './keys/follow.js'
 import { gatewayKeyStore } from './keys/gateway-store.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
+import type { Tracing } from './tracing/provider.js'
 import { chooseKey, encryptMbiJwe, patientSearchUrl } from '@sealed-search/client'
 
 export interface RunningGateway {
@@ -106,6 +107,7 @@ export async function startGateway(
   options: StartOptions = {},
 ): Promise<RunningGateway> {
   const metrics = createMetrics()
+  let tracing: Tracing | undefined
   const db = await openDatabase(config.db, {
     onHostDown: (host) => metrics.readFailovers.inc({ host }),
   })
@@ -170,8 +172,15 @@ export async function startGateway(
       logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
       metrics.legacyHashSunset.set(config.features.legacyHash.sunset.getTime() / 1000)
     }
+    const version = await packageVersion()
+    // Loaded only when traces are asked for: off, the gateway does not load the SDK at all.
+    tracing = config.server.otlpEndpoint
+      ? (await import('./tracing/provider.js')).startTracing(config.server.otlpEndpoint, version)
+      : undefined
     late.app = createApp({
       keys,
+      logHealthChecks: config.server.logHealthChecks,
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       metrics,
       audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
       tokenPolicy: config.tokens,
@@ -185,7 +194,7 @@ export async function startGateway(
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
       keyRingStaleAfterSeconds: config.keys.staleReadySeconds,
-      version: await packageVersion(),
+      version,
       features: config.features,
     })
     // The example searches for the first seeded beneficiary, so it is offered only when that one
@@ -207,10 +216,12 @@ export async function startGateway(
         await keys.close()
         await store.close()
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        await tracing?.shutdown()
         await db.close()
       },
     }
   } catch (error) {
+    await tracing?.shutdown()
     await db.close()
     throw error
   }

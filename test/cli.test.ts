@@ -29,6 +29,7 @@ const COMMANDS: Record<string, string[]> = {
   fuzz: [TSX, 'scripts/fuzz.ts'],
   bench: [TSX, 'scripts/bench.ts'],
   'bench:decrypt': [TSX, 'scripts/bench-decrypt.ts'],
+  'bench:tracing': [TSX, 'scripts/bench-tracing.ts'],
   'docs:config': [TSX, 'scripts/docs-config.ts'],
   'scripts/bfd-paths.ts': [TSX, 'scripts/bfd-paths.ts'],
 }
