@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
+import { checkPortFree } from './http/listen.js'
 import { SealedSearchError } from './errors.js'
 import { KeyStoreError } from './keys/errors.js'
 import { ringFromStore } from './keys/follow.js'
@@ -54,6 +55,7 @@ function isReady(message: unknown): message is ReadyMessage {
  * (its own error is already on stderr), after stopping the others.
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<ClusterStarted> {
+  await checkPortFree(config.server.host, config.server.port)
   const db = await openDatabase(config.db)
   try {
     await prepareGateway(config, db, logger)

@@ -27,8 +27,16 @@ function banner(url: string, exampleUrl: string | undefined, workerPids?: number
   return lines.join('\n') + '\n\n'
 }
 
-const USAGE = `usage: npm start                (from a checkout: builds dist/ first when needed)
-       node dist/index.js       (production)
+/** Run from its TypeScript sources (`npm run dev`, through tsx) rather than from dist/. */
+const DEV = import.meta.url.endsWith('.ts')
+
+const INVOCATION = DEV
+  ? `usage: npm run dev              (development: the TypeScript sources through tsx, no build;
+                                 production runs npm start or node dist/index.js)`
+  : `usage: npm start                (from a checkout: builds dist/ first when needed)
+       node dist/index.js       (production)`
+
+const USAGE = `${INVOCATION}
 
 Starts the gateway: FHIR R4 Patient search by encrypted MBI. Every setting is an environment
 variable (README.md, "Configuration"); the first ones to know:
@@ -45,7 +53,7 @@ function commandLine(args: string[]): 'help' | 'run' {
   if (args.length === 0) return 'run'
   if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return 'help'
   process.stderr.write(
-    `sealed-search: unexpected argument ${JSON.stringify(args[0])}: settings are environment variables (usage: npm start -- --help)\n`,
+    `sealed-search: unexpected argument ${JSON.stringify(args[0])}: settings are environment variables (usage: ${DEV ? 'npm run dev' : 'npm start'} -- --help)\n`,
   )
   process.exit(2)
 }

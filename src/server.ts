@@ -9,7 +9,7 @@ import { seed, seededMbi } from './db/seed.js'
 import { operationOutcome } from './fhir/outcome.js'
 import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
-import { listen } from './http/listen.js'
+import { checkPortFree, listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKeys } from './keys/bootstrap.js'
@@ -106,6 +106,8 @@ export async function startGateway(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
+  // A port in use is one line at once, not after the database is opened and seeded.
+  if (!options.prepared) await checkPortFree(config.server.host, config.server.port)
   const metrics = createMetrics()
   let tracing: Tracing | undefined
   const db = await openDatabase(config.db, {
