@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/db/connect.js'
 import { createApp } from '../../src/http/app.js'
-import type { KeyRing } from '../../src/keys/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
 import { createMetrics } from '../../src/metrics/index.js'
 import { BASE, capturingLogger, searchPath } from '../support/app.js'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
 import { twoKeyRing } from '../support/keys.js'
-import { staticKeyRing } from '../../src/keys/keyring.js'
+import { staticKeyRing } from '../../src/keys/ring/keyring.js'
 import { rm } from 'node:fs/promises'
 
 const text = async (m: ReturnType<typeof createMetrics>) => m.registry.metrics()
