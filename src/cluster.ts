@@ -7,6 +7,7 @@ import { KeyStoreError } from './keys/errors.js'
 import { ringFromStore } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
 import { closePkcs11Tokens } from './keys/index.js'
+import { requireKeyDirectory } from './keys/stores/dir-exists.js'
 import type { Logger } from './log/logger.js'
 import { prepareGateway, type RunningGateway } from './server.js'
 
@@ -61,6 +62,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
     await prepareGateway(config, db, logger)
   } finally {
     await db.close()
+  }
+  if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
+    await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
   }
   const store = gatewayKeyStore(config, { listen: false })
   try {

@@ -17,6 +17,7 @@ import { ensureKeyInStore } from './keys/custody/custody.js'
 import { KeyStoreError } from './keys/errors.js'
 import { followKeyStore, type FollowingKeyRing } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
+import { requireKeyDirectory } from './keys/stores/dir-exists.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
 import type { Tracing } from './tracing/provider.js'
@@ -118,6 +119,10 @@ export async function startGateway(
     if (config.keys.store === 'postgres') {
       const check = await requireFleetAuditKey(db.sql, config.audit.hmacKey)
       if (check === 'recorded') logger.info("recorded the fleet's audit key check value")
+    }
+    // Without KEYS_AUTOGENERATE nothing makes the key directory: a missing one is one line.
+    if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
+      await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
     }
     // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
     const store = gatewayKeyStore(config)

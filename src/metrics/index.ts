@@ -188,3 +188,15 @@ export function parseKeyLastUsed(text: string): Map<string, Date> {
   for (const m of text.matchAll(line)) out.set(m[1]!, new Date(Number(m[2]) * 1000))
   return out
 }
+
+/** The latest use of each kid across several instances' `parseKeyLastUsed` results. */
+export function latestKeyUse(perInstance: readonly Map<string, Date>[]): Map<string, Date> {
+  const out = new Map<string, Date>()
+  for (const used of perInstance) {
+    for (const [kid, at] of used) {
+      const seen = out.get(kid)
+      if (!seen || at > seen) out.set(kid, at)
+    }
+  }
+  return out
+}
