@@ -53,6 +53,9 @@ const attr = (span: OtlpSpan, key: string): unknown => {
   return v && Object.values(v)[0]
 }
 
+const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const CALLER_SPAN = '00f067aa0ba902b7'
+
 describe('traces over OTLP/HTTP', () => {
   let receiver: Awaited<ReturnType<typeof otlpReceiver>>
   let gateway: GatewayProcess | undefined
@@ -77,6 +80,11 @@ describe('traces over OTLP/HTTP', () => {
     // A token that does not open: its span carries the error code, nothing of the token.
     const bad = await fetch(patientSearchUrl(gateway.url, tokens.jwe.slice(0, -4) + 'AAAA'))
     expect(bad.status).toBe(400)
+    // A caller's W3C trace context: the gateway's span joins the caller's trace.
+    const meta = await fetch(`${gateway.url}/v2/fhir/metadata`, {
+      headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+    })
+    expect(meta.status).toBe(200)
     // Stopping the gateway sends the spans still buffered.
     await gateway.stop()
     gateway = undefined
@@ -127,6 +135,12 @@ describe('traces over OTLP/HTTP', () => {
       expect(http).toContain(byId.get(s.parentSpanId!))
       expect(attr(s, 'db.system.name')).toBe('postgresql')
     }
+  })
+
+  it("joins a caller's trace given in a traceparent header", () => {
+    const meta = spans.find((s) => s.name === 'GET /v2/fhir/metadata')!
+    expect(meta.traceId).toBe(CALLER_TRACE)
+    expect(meta.parentSpanId).toBe(CALLER_SPAN)
   })
 
   it('holds no token, no identifier and no key material', () => {
