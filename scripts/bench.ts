@@ -26,6 +26,7 @@ import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
 import { writeGenerated } from './bench/report.js'
+import { schedule } from './bench/schedule.js'
 import { parse, run, UsageError } from './cli.js'
 import { softHsm } from './bench/softhsm.js'
 
@@ -37,7 +38,8 @@ layout is measured again with its P-256 key generated in a SoftHSM2 token (row h
 
 options:
   --rows N          beneficiaries in the database (default 1000000)
-  --seconds S       measured seconds per row of the table (default 10; 1 s warm-up before)
+  --seconds S       measured seconds per row of the table (default 10; every row is warmed up
+                    1 s before the first is measured, and 1 s again right before its own)
   --connections C   concurrent connections (default 16)
   --workers LIST    gateway process layouts to measure: 0 = one process, auto = one per core
                     (default 0,auto)
@@ -209,7 +211,10 @@ function baselineOf(rows: Row[]): number {
   return Math.max(...rows.filter((r) => r.name.startsWith('(a)')).map((r) => r.rps))
 }
 
-/** Measures each target in turn (1 s warm-up each), then the baseline (a) again. */
+/**
+ * Measures each target in turn after a warm-up pass over all of them (scripts/bench/schedule.ts),
+ * then the baseline (a) again.
+ */
 async function measureTargets(
   base: string,
   list: Target[],
@@ -217,10 +222,9 @@ async function measureTargets(
   connections: number,
 ): Promise<Row[]> {
   const results: Row[] = []
-  const again = { ...list[0]!, name: '(a) plaintext POST search (baseline), again at the end' }
-  for (const target of [...list, again]) {
-    await measure(base, target, 1, connections) // warm-up
-    const row = await measure(base, target, seconds, connections)
+  for (const step of schedule(list, seconds)) {
+    const row = await measure(base, step.target, step.seconds, connections)
+    if (!step.measured) continue
     process.stderr.write(
       `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
     )

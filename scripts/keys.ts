@@ -3,7 +3,7 @@
  * Every command works on the store KEY_STORE names: the key directory (dir, the default), or the
  * key ring tables of DATABASE_URL (postgres), never both. No command touches beneficiary rows.
  */
-import { stat, writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig, type Config } from '../src/config/index.js'
 import { migrate } from '../src/db/migrate.js'
@@ -29,7 +29,8 @@ import {
   type Pkcs11Options,
   type RingKey,
 } from '../src/keys/index.js'
-import { parseKeyLastUsed } from '../src/metrics/index.js'
+import { requireKeyDirectory } from '../src/keys/stores/dir-exists.js'
+import { latestKeyUse, parseKeyLastUsed } from '../src/metrics/index.js'
 import { parse, run, UsageError } from './cli.js'
 
 const HELP: Record<string, string> = {
@@ -45,11 +46,12 @@ const HELP: Record<string, string> = {
   labelled with its kid; the store records the kid, the token and the key's CKA_ID, no private
   material (KEY_STORE=dir writes the public JWK to <dir>/<kid>.public.jwk.json).
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
-  list: `npm run keys -- list [--metrics URL]
+  list: `npm run keys -- list [--metrics URL[,URL...]]
   One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check
   (a PKCS#11 key: pkcs11, its token, and whether doctor's checks of it pass).
   A pending key's publishAt is when every gateway publishes it. Last use is read from a running
-  gateway's /metrics when --metrics is given.`,
+  gateway's /metrics when --metrics is given; with several (each instance of a fleet), the latest
+  use across them.`,
   rotate: `npm run keys -- rotate [--curve P-256|X25519] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
   Adds a new key of the curve (default: each curve that has an active key) as pending: every
   gateway accepts it as soon as it has loaded it, none publishes it before the publish delay has
@@ -65,8 +67,9 @@ const HELP: Record<string, string> = {
   revoke: `npm run keys -- revoke <kid>
   The compromised-key path: the key is rejected from the next request on.`,
   publish: `npm run keys -- publish [--out FILE]
-  Writes the public JWKS of the active keys to FILE (default <dir>/jwks.json; - for stdout) and
-  prints each key's SHA-256 thumbprint for partners to verify out of band.`,
+  Writes the public JWKS of the active keys to FILE (default <KEYS_DIR or --dir>/jwks.json, on
+  either store; - for stdout) and prints each key's SHA-256 thumbprint for partners to verify
+  out of band.`,
   doctor: `npm run keys -- doctor
   Checks the store. dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
@@ -120,12 +123,33 @@ async function tokenCheck(entry: KeyEntry, pkcs11: Pkcs11Options | undefined): P
   return error === undefined ? `${where} ok` : `${where} ${error}`
 }
 
-async function lastUsed(url: string | undefined): Promise<Map<string, Date>> {
-  if (!url) return new Map()
-  const res = await fetch(url)
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`)
-  return parseKeyLastUsed(await res.text())
+/**
+ * Last use per kid across every gateway of `--metrics URL[,URL...]` (each instance's /metrics):
+ * the latest of their times, so a fleet needs one call, not one per gateway.
+ */
+async function lastUsed(urls: string | undefined): Promise<Map<string, Date>> {
+  if (!urls) return new Map()
+  const list = urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  if (list.length === 0) throw new UsageError('--metrics needs a URL (or several, comma-separated)')
+  const texts = await Promise.all(
+    list.map(async (url) => {
+      const res = await fetch(url).catch((error: unknown) => {
+        throw new Error(
+          `${url}: ${(error as { cause?: { code?: string } }).cause?.code ?? 'unreachable'}`,
+        )
+      })
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`)
+      return res.text()
+    }),
+  )
+  return latestKeyUse(texts.map(parseKeyLastUsed))
 }
+
+/** Commands that read a key directory that must already exist (generate and rotate make one). */
+const READS_DIR = new Set(['list', 'publish', 'doctor', 'retire', 'revoke', 'status'])
 
 /** The store of KEY_STORE; the postgres one after the migrations (its tables may be new). */
 async function openStore(config: Config, dir: string): Promise<KeyStore> {
@@ -190,6 +214,7 @@ async function main(): Promise<void> {
   if (values.dir !== undefined && config.keys.store !== 'dir') {
     throw new UsageError('--dir is for KEY_STORE=dir; KEY_STORE=postgres keeps no key files')
   }
+  if (config.keys.store === 'dir' && READS_DIR.has(command)) await requireKeyDirectory(dir)
   const curve = (): Curve | undefined => {
     if (values.curve === undefined) return undefined
     if (!isCurve(values.curve)) throw new UsageError(`--curve must be ${CURVES.join(' or ')}`)
@@ -308,9 +333,11 @@ async function main(): Promise<void> {
           keys: keys.filter((k) => stateAt(k, now) === 'active').map((k) => k.publicJwk),
         }
         const text = JSON.stringify(jwks, null, 2) + '\n'
-        const target = values.out ?? (store.kind === 'dir' ? join(dir, 'jwks.json') : '-')
+        // <KEYS_DIR>/jwks.json on both stores: where encrypt --jwks and partners' tools look.
+        const target = values.out ?? join(dir, 'jwks.json')
         if (target === '-') process.stdout.write(text)
         else {
+          if (values.out === undefined) await mkdir(dir, { recursive: true, mode: 0o700 })
           await writeFile(target, text, { mode: 0o644 })
           note(`wrote ${jwks.keys.length} public key(s) to ${target}`)
         }

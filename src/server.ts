@@ -9,7 +9,7 @@ import { seed, seededMbi } from './db/seed.js'
 import { operationOutcome } from './fhir/outcome.js'
 import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
-import { listen } from './http/listen.js'
+import { checkPortFree, listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKeys } from './keys/custody/bootstrap.js'
@@ -17,8 +17,10 @@ import { ensureKeyInStore } from './keys/custody/custody.js'
 import { KeyStoreError } from './keys/errors.js'
 import { followKeyStore, type FollowingKeyRing } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
+import { requireKeyDirectory } from './keys/stores/dir-exists.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
+import type { Tracing } from './tracing/provider.js'
 import { chooseKey, encryptMbiJwe, patientSearchUrl } from '@sealed-search/client'
 
 export interface RunningGateway {
@@ -105,14 +107,23 @@ export async function startGateway(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const db = await openDatabase(config.db)
+  // A port in use is one line at once, not after the database is opened and seeded.
+  if (!options.prepared) await checkPortFree(config.server.host, config.server.port)
+  const metrics = createMetrics()
+  let tracing: Tracing | undefined
+  const db = await openDatabase(config.db, {
+    onHostDown: (host) => metrics.readFailovers.inc({ host }),
+  })
   try {
     if (!options.prepared) await prepareGateway(config, db, logger)
     if (config.keys.store === 'postgres') {
       const check = await requireFleetAuditKey(db.sql, config.audit.hmacKey)
       if (check === 'recorded') logger.info("recorded the fleet's audit key check value")
     }
-    const metrics = createMetrics()
+    // Without KEYS_AUTOGENERATE nothing makes the key directory: a missing one is one line.
+    if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
+      await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
+    }
     // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
     const store = gatewayKeyStore(config)
     let keys: FollowingKeyRing
@@ -175,9 +186,17 @@ export async function startGateway(
     if (config.features.legacyHash) {
       const sunset = config.features.legacyHash.sunset.toISOString()
       logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
+      metrics.legacyHashSunset.set(config.features.legacyHash.sunset.getTime() / 1000)
     }
+    const version = await packageVersion()
+    // Loaded only when traces are asked for: off, the gateway does not load the SDK at all.
+    tracing = config.server.otlpEndpoint
+      ? (await import('./tracing/provider.js')).startTracing(config.server.otlpEndpoint, version)
+      : undefined
     late.app = createApp({
       keys,
+      logHealthChecks: config.server.logHealthChecks,
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       metrics,
       audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
       tokenPolicy: config.tokens,
@@ -191,7 +210,7 @@ export async function startGateway(
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
       keyRingStaleAfterSeconds: config.keys.staleReadySeconds,
-      version: await packageVersion(),
+      version,
       features: config.features,
     })
     // The example searches for the first seeded beneficiary, so it is offered only when that one
@@ -213,10 +232,12 @@ export async function startGateway(
         await keys.close()
         await store.close()
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        await tracing?.shutdown()
         await db.close()
       },
     }
   } catch (error) {
+    await tracing?.shutdown()
     await db.close()
     throw error
   }

@@ -21,6 +21,8 @@ export function server(env: Env): ServerConfig {
     port: read(env, 'PORT'),
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL'),
     logLevel: read(env, 'LOG_LEVEL'),
+    logHealthChecks: read(env, 'LOG_HEALTH_CHECKS'),
+    otlpEndpoint: read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
   }
 }
 

@@ -24,6 +24,10 @@ export interface ServerConfig {
   /** Base URL used in Bundle links, when set; else see baseUrl(). */
   publicBaseUrl: string | undefined
   logLevel: LogLevel
+  /** Log successful health checks too (LOG_HEALTH_CHECKS); failed ones are always logged. */
+  logHealthChecks: boolean
+  /** OpenTelemetry collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); no traces when absent. */
+  otlpEndpoint: string | undefined
 }
 
 export interface DbConfig {

@@ -78,6 +78,25 @@ export const VARIABLES = {
     description: LOG_LEVELS.map((l) => `\`${l}\``).join(', '),
     secret: false,
   }),
+  LOG_HEALTH_CHECKS: variable({
+    section: 'server',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'write an access log line for `/health/live` and `/health/ready` answers under 400 too (failures are always logged)',
+    secret: false,
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable({
+    section: 'server',
+    type: '`http(s)://` URL',
+    parse: publicBaseUrl,
+    fallback: undefined,
+    shown: 'none: no traces',
+    description:
+      'OpenTelemetry collector: spans for each request go to `<URL>/v1/traces` (OTLP/HTTP, JSON)',
+    secret: false,
+  }),
   DATABASE_URL: variable({
     section: 'db',
     type: '`postgres://` URL, one host or several',

@@ -4,11 +4,24 @@ import { decodeForLog } from '../log/mask.js'
 import type { Metrics } from '../metrics/index.js'
 import type { AppEnv } from './env.js'
 
+/** The load balancer's probes: counted, but logged only when they fail (or when asked). */
+const HEALTH_ROUTES = new Set(['/health/live', '/health/ready'])
+
+export interface AccessLogOptions {
+  /** Log health checks that answered under 400 too (LOG_HEALTH_CHECKS). */
+  healthChecks?: boolean
+}
+
 /**
  * One JSON line per request: method, path and query string percent-decoded (they carry only
  * ciphertext; the logger masks anything MBI-shaped), status, duration, request id, client.
+ * A health check that succeeded is not logged unless `healthChecks` is set.
  */
-export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
+export function accessLog(
+  logger: Logger,
+  metrics: Metrics,
+  { healthChecks = false }: AccessLogOptions = {},
+): MiddlewareHandler<AppEnv> {
   return async function accessLogMiddleware(c, next) {
     const start = performance.now()
     c.set('search', {})
@@ -26,6 +39,7 @@ export function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<A
       outcome: search.error ?? search.outcome ?? 'ok',
     })
     metrics.duration.observe({ route }, seconds)
+    if (!healthChecks && c.res.status < 400 && HEALTH_ROUTES.has(route)) return
     logger.info(
       {
         requestId: c.get('requestId'),

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer } from 'node:https'
-import type { Socket } from 'node:net'
+import { createServer as createNetServer, type Socket } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { refuseOpenSecretFile, type TlsConfig } from '../config/index.js'
 import { SealedSearchError } from '../errors.js'
@@ -51,6 +51,21 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
       cause: error,
     },
   )
+}
+
+/**
+ * Binds the port and lets it go at once, so a port in use stops start-up before the database is
+ * opened, migrated or seeded (which takes seconds). The real listen still reports a port taken
+ * in between. Port 0 (any free port) needs no check.
+ */
+export async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  const probe = createNetServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)))
+    probe.listen({ host, port, exclusive: true }, () => resolve())
+  })
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
 }
 
 function rawOutcome(

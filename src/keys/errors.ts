@@ -3,6 +3,7 @@ import { SealedSearchError } from '../errors.js'
 export type KeyStoreErrorCode =
   | 'ERR_KEYS_MANIFEST_INVALID'
   | 'ERR_KEYS_MANIFEST_MISSING'
+  | 'ERR_KEYS_DIR_MISSING'
   | 'ERR_KEYS_FILE_MISSING'
   | 'ERR_KEYS_FILE_PERMISSIONS'
   | 'ERR_KEYS_FILE_INVALID'

@@ -43,6 +43,16 @@ export interface Metrics {
   keyRingLastGoodLoad: Gauge
   /** Counts a failed load and publishes the last good load time. */
   observeRingStatus(status: RingStatus): void
+  /** Unix time since which the key store has been unreadable; 0 while it is readable. */
+  keyStoreUnreadableSince: Gauge
+  /** Unix time of each key's notAfter (keys that have one), so an alert can see it coming. */
+  keyNotAfter: Gauge<'kid'>
+  /** Identifier tokens that did not open, by client and error code. */
+  tokenFailures: Counter<'client' | 'code'>
+  /** Reads moved off a read host that could not be reached, by host (`host:port`). */
+  readFailovers: Counter<'host'>
+  /** Unix time of LEGACY_HASH_SUNSET, exported while the legacy path is enabled. */
+  legacyHashSunset: Gauge
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -128,13 +138,48 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       for (const code of pkcs11LoginRefusals()) this.inc({ code })
     },
   })
+  const keyStoreUnreadableSince = new Gauge({
+    name: 'sealed_search_key_store_unreadable_since_seconds',
+    help: 'Unix time since which the key store could not be read (the ring in place may miss a change); 0 while it can',
+    registers: [registry],
+  })
+  keyStoreUnreadableSince.set(0)
+  const keyNotAfter = new Gauge({
+    name: 'sealed_search_key_not_after_seconds',
+    help: 'Unix time after which each key (that has a notAfter) is no longer accepted',
+    labelNames: ['kid'] as const,
+    registers: [registry],
+  })
+  const tokenFailures = new Counter({
+    name: 'sealed_search_token_failures_total',
+    help: 'Identifier tokens that could not be opened, by client and error code',
+    labelNames: ['client', 'code'] as const,
+    registers: [registry],
+  })
+  const readFailovers = new Counter({
+    name: 'sealed_search_db_read_failovers_total',
+    help: 'Reads moved off a read host that could not be reached, by host',
+    labelNames: ['host'] as const,
+    registers: [registry],
+  })
+  const legacyHashSunset = new Gauge({
+    name: 'sealed_search_legacy_hash_sunset_seconds',
+    help: 'Unix time of LEGACY_HASH_SUNSET (exported while the mbi-hash search is enabled)',
+    registers: [registry],
+  })
   return {
     registry,
+    keyStoreUnreadableSince,
+    keyNotAfter,
+    tokenFailures,
+    readFailovers,
+    legacyHashSunset,
     keyRingReloadFailures,
     keyRingLastGoodLoad,
     observeRingStatus(status) {
       if (status.errors[0]) keyRingReloadFailures.inc({ code: status.errors[0] })
       if (status.lastGoodLoad) keyRingLastGoodLoad.set(status.lastGoodLoad.getTime() / 1000)
+      keyStoreUnreadableSince.set(status.staleSince ? status.staleSince.getTime() / 1000 : 0)
     },
     tokenBinding,
     requests,
@@ -150,7 +195,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     observeRing(ring, now = new Date()) {
       keyState.reset()
-      for (const k of ring.keys) keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
+      keyNotAfter.reset()
+      for (const k of ring.keys) {
+        keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
+        if (k.notAfter) keyNotAfter.set({ kid: k.kid }, Date.parse(k.notAfter) / 1000)
+      }
     },
     observeRingVersion(version) {
       keyRingVersion.set(version)
@@ -163,5 +212,17 @@ export function parseKeyLastUsed(text: string): Map<string, Date> {
   const out = new Map<string, Date>()
   const line = /^sealed_search_key_last_used_seconds\{kid="([A-Za-z0-9_-]+)"\} ([0-9.e+]+)$/gm
   for (const m of text.matchAll(line)) out.set(m[1]!, new Date(Number(m[2]) * 1000))
+  return out
+}
+
+/** The latest use of each kid across several instances' `parseKeyLastUsed` results. */
+export function latestKeyUse(perInstance: readonly Map<string, Date>[]): Map<string, Date> {
+  const out = new Map<string, Date>()
+  for (const used of perInstance) {
+    for (const [kid, at] of used) {
+      const seen = out.get(kid)
+      if (!seen || at > seen) out.set(kid, at)
+    }
+  }
   return out
 }

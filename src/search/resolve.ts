@@ -5,6 +5,7 @@ import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
 import { openToken, type OpenedToken } from '../crypto/token.js'
 import { SYSTEM } from '../fhir/systems.js'
 import { OTHER_CLIENT } from '../metrics/index.js'
+import { inSpan } from '../tracing/span.js'
 import type { Hicn } from '../identifiers/hicn.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import type { IdentifierCriterion } from './criterion.js'
@@ -52,8 +53,18 @@ async function open<K extends IdentifierKind>(
   const { client, sender } = from
   let opened: OpenedToken<K>
   try {
-    opened = await openToken(token, ring, now, kind, sender)
+    // The span holds the format and the kid once known, never the token or what it carries.
+    opened = await inSpan(deps.tracer, 'token.open', {}, async (span) => {
+      const result = await openToken(token, ring, now, kind, sender)
+      span?.setAttributes({
+        'sealed_search.token.format': result.format,
+        'sealed_search.token.kid': result.kid,
+      })
+      return result
+    })
   } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string') deps.metrics.tokenFailures.inc({ client, code })
     if (isTokenError(error) && error.senderBound) {
       deps.metrics.tokenBinding.inc({ client, binding: 'mismatch' })
     }

@@ -30,7 +30,14 @@ describe('configuration', () => {
     const c = loadConfig({})
     expect(Object.keys(c)).toEqual([...SECTIONS])
     expect(c).toEqual({
-      server: { host: '127.0.0.1', port: 8080, publicBaseUrl: undefined, logLevel: 'info' },
+      server: {
+        host: '127.0.0.1',
+        port: 8080,
+        publicBaseUrl: undefined,
+        logLevel: 'info',
+        logHealthChecks: false,
+        otlpEndpoint: undefined,
+      },
       db: {
         url: undefined,
         readUrl: undefined,
@@ -83,8 +90,17 @@ describe('configuration', () => {
       AUDIT_LOG: 'stderr',
       HICN_SEARCH_ENABLED: '1',
       CLUSTER_WORKERS: '2',
+      LOG_HEALTH_CHECKS: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/',
     })
-    expect(c.server).toEqual({ host: '::1', port: 0, publicBaseUrl: undefined, logLevel: 'warn' })
+    expect(c.server).toEqual({
+      host: '::1',
+      port: 0,
+      publicBaseUrl: undefined,
+      logLevel: 'warn',
+      logHealthChecks: true,
+      otlpEndpoint: 'http://127.0.0.1:4318',
+    })
     expect(c.db).toMatchObject({ url: 'postgres://u@127.0.0.1/db', schema: 'gw', poolSize: 3 })
     expect(c.db).toMatchObject({ connectTimeoutSeconds: 7, queryTimeoutSeconds: 9 })
     expect(c.keys).toEqual({

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import * as prettier from 'prettier'
 import { describe, expect, it } from 'vitest'
 import { BEGIN, END, replaceGenerated, writeGenerated } from '../../scripts/bench/report.js'
+import { schedule } from '../../scripts/bench/schedule.js'
 import { tempDir } from '../support/temp.js'
 
 /** What the bench generates: a heading and a table as it comes, unaligned. */
@@ -46,5 +47,36 @@ describe('the bench report in BENCHMARKS.md', () => {
     expect(() => replaceGenerated('# Benchmarks\n\nhand-written\n', GENERATED, 'B.md')).toThrow(
       /B\.md has no .* markers/,
     )
+  })
+})
+
+describe('the order the bench runs its rows in', () => {
+  const list = ['(a) baseline', '(b) P-256', '(c) X25519'].map((name) => ({ name }))
+
+  it('warms every target up before it measures the first baseline', () => {
+    const steps = schedule(list, 10)
+    const first = steps.findIndex((s) => s.measured)
+    expect(first).toBeGreaterThan(0)
+    const warmed = new Set(steps.slice(0, first).map((s) => s.target.name))
+    expect([...warmed].sort()).toEqual(list.map((t) => t.name))
+    expect(steps[first]!.target.name).toBe('(a) baseline')
+  })
+
+  it('measures each target once, for the seconds asked, and the baseline again at the end', () => {
+    const measured = schedule(list, 10).filter((s) => s.measured)
+    expect(measured.map((s) => s.target.name)).toEqual([
+      '(a) baseline',
+      '(b) P-256',
+      '(c) X25519',
+      '(a) baseline, again at the end',
+    ])
+    expect(measured.every((s) => s.seconds === 10)).toBe(true)
+  })
+
+  it('warms each row up again right before it is measured', () => {
+    const steps = schedule(list, 10)
+    steps.forEach((s, i) => {
+      if (s.measured) expect(steps[i - 1]).toMatchObject({ target: s.target, measured: false })
+    })
   })
 })

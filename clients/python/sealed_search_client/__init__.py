@@ -2,7 +2,15 @@
 public key as a JWE compact token or an HPKE token, and search with it. Only ciphertext leaves.
 
     from sealed_search_client import choose_key, encrypt, load_jwks, search
+
+Needs the Python packages listed in requirements.txt beside this package's folder: jwcrypto and
+cryptography (38 or later). They are checked on import, with one message that names what is
+missing and how to install it.
 """
+from ._requirements import require_packages
+
+require_packages()
+
 from .binding import certificate_thumbprint, read_certificate, tls_context
 from .hpke import seal_hpke
 from .identifiers import identifier_payload, normalize_hicn, normalize_mbi

@@ -8,7 +8,7 @@
  * A missing JDK fails these tests when CI=true, and skips them with the reason otherwise.
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -75,6 +75,21 @@ describe.runIf(needs(!missing || CI, `the java client: ${missing}`))(
         'RFC 9180 A.3.1: shared_secret, key, base_nonce, 3 ciphertexts',
       )
       expect(result.stdout).toContain('off-curve enc refused')
+      expect(result.stdout).toContain('RFC 7518 Appendix C')
+    })
+
+    it("runs the README's check-vectors example as written, from clients/java", async () => {
+      const readme = await readFile(join(PACKAGE, 'README.md'), 'utf8')
+      const line = readme.split('\n').find((l) => l.includes(' check-vectors '))!
+      const [command, ...args] = line.trim().split(/\s+/)
+      expect(command).toBe('java')
+      // The README's build/ is where build.sh compiles by default; this run compiled elsewhere.
+      expect(args.slice(0, 2)).toEqual(['-cp', 'build'])
+      const result = await runWithInput('java', ['-cp', classes, ...args.slice(2)], '', {
+        cwd: PACKAGE,
+      })
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('RFC 9180 A.3.1')
       expect(result.stdout).toContain('RFC 7518 Appendix C')
     })
 

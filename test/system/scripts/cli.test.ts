@@ -4,6 +4,7 @@
  * from the build (as `npm run <name>` does), the development ones through tsx.
  */
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,13 +30,14 @@ const COMMANDS: Record<string, string[]> = {
   fuzz: [TSX, 'scripts/fuzz.ts'],
   bench: [TSX, 'scripts/bench.ts'],
   'bench:decrypt': [TSX, 'scripts/bench-decrypt.ts'],
+  'bench:tracing': [TSX, 'scripts/bench-tracing.ts'],
   'docs:config': [TSX, 'scripts/docs-config.ts'],
   'scripts/bfd-paths.ts': [TSX, 'scripts/bfd-paths.ts'],
 }
 
-/** The help command a usage error points at: the gateway's is npm start's (dev runs the same). */
+/** The help command a usage error points at: the gateway's own (npm start or npm run dev). */
 function helpCommand(name: string): string {
-  if (name === 'start' || name === 'dev') return 'npm start -- --help'
+  if (name === 'start') return 'npm start -- --help'
   if (name.startsWith('scripts/')) return `npx tsx ${name} --help`
   return `npm run ${name} -- --help`
 }
@@ -55,6 +57,8 @@ describe.each(Object.entries(COMMANDS))('%s', (name, argv) => {
     const r = await run([...argv, flag])
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^usage: (npm start|npm run \S+|npx tsx \S+)/)
+    // Each command's usage names the command itself (npm run dev is not npm start).
+    expect(r.stdout.split('\n')[0]).toContain(name === 'start' ? 'npm start' : name)
     expect(r.stdout).toMatch(/-h, --help/)
     expect(r.stderr).toBe('')
   })
@@ -109,7 +113,7 @@ describe('the gateway on a port in use', () => {
     await new Promise((resolve) => holder.close(resolve))
   })
 
-  it('says so in one line and exits 1, without a stack trace', async () => {
+  it('says so in one line and exits 1, without a stack trace, before touching the database', async () => {
     const dir = await tempDir()
     const r = await run(COMMANDS.start!, {
       PORT: String(port),
@@ -122,5 +126,8 @@ describe('the gateway on a port in use', () => {
       `sealed-search: port ${port} is in use (127.0.0.1:${port}): ` +
         'stop the process that holds it, or set PORT\n',
     )
+    // Checked first: no embedded database was created, no development key generated.
+    expect(existsSync(join(dir, 'data'))).toBe(false)
+    expect(existsSync(join(dir, 'keys'))).toBe(false)
   })
 })
