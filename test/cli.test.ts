@@ -29,6 +29,8 @@ const COMMANDS: Record<string, string[]> = {
   fuzz: [TSX, 'scripts/fuzz.ts'],
   bench: [TSX, 'scripts/bench.ts'],
   'bench:decrypt': [TSX, 'scripts/bench-decrypt.ts'],
+  'logs:scan': ['dist/logs-scan.js'],
+  'bench:scan': [TSX, 'scripts/bench-scan.ts'],
   'docs:config': [TSX, 'scripts/docs-config.ts'],
   'scripts/bfd-paths.ts': [TSX, 'scripts/bfd-paths.ts'],
 }
