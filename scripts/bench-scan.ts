@@ -11,9 +11,9 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encryptMbi } from '@sealed-search/client'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'
-import { loadKeyRing } from '../src/keys/keyring.js'
-import { readManifest } from '../src/keys/manifest.js'
-import { addGeneratedKey } from '../src/keys/store.js'
+import { loadKeyRing } from '../src/keys/ring/keyring.js'
+import { readManifest } from '../src/keys/stores/manifest.js'
+import { addGeneratedKey } from '../src/keys/stores/dir-files.js'
 import {
   buildReport,
   emptyTotals,

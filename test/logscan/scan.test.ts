@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbi } from '@sealed-search/client'
 import { seededHicn, seededMbi } from '../../src/db/seed.js'
-import type { KeyRing } from '../../src/keys/keyring.js'
-import { readManifest } from '../../src/keys/manifest.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
+import { readManifest } from '../../src/keys/stores/manifest.js'
 import {
   buildReport,
   emptyTotals,

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { expect, it } from 'vitest'
-import { childEnv } from '../support/process.js'
+import { childEnv } from '../../support/process.js'
 
 const exec = promisify(execFile)
 
