@@ -21,7 +21,7 @@ function find(entries: readonly KeyEntry[], kid: string): KeyEntry {
 function refuse(kid: string, state: string): never {
   throw new KeyStoreError(
     'ERR_KEYS_STATE',
-    `${kid} is ${state}: only a retired or revoked key can be destroyed (gateways still accept or publish a ${state} key); retire it first, after its traffic has drained`,
+    `${kid} is ${state}: only a retired or revoked key can be destroyed (gateways still accept or publish it); retire it first, after its traffic has drained`,
   )
 }
 
