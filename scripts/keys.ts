@@ -66,7 +66,8 @@ const HELP: Record<string, string> = {
   retire: `npm run keys -- retire <kid> [--force] [--destroy-after DURATION]
   Stops accepting the key. Do this once its traffic has drained to 0 (see list --metrics).
   Refuses to retire the only active key unless --force. With --destroy-after (e.g. 30d), records
-  when the key is due to be destroyed: npm run keys -- sweep destroys it then.`,
+  when the key is due to be destroyed: npm run keys -- sweep destroys it then. Without it,
+  KEYS_DESTROY_AFTER (seconds; 0, the default: no schedule) is the ring's default.`,
   destroy: `npm run keys -- destroy <kid>
   Removes a retired or revoked key's private key from every place it is held: the key file
   (overwritten, then unlinked), the sealed value in PostgreSQL (in the transaction that records
@@ -313,11 +314,17 @@ async function main(): Promise<void> {
         return
       }
       case 'retire': {
+        // The ring's default (KEYS_DESTROY_AFTER) unless given; 0: no schedule.
         const after =
           values['destroy-after'] === undefined
-            ? undefined
+            ? config.keys.destroyAfterSeconds
             : parseDuration(values['destroy-after'], '--destroy-after')
-        const entry = await retireInStore(store, kidArg(), values.force ?? false, after)
+        const entry = await retireInStore(
+          store,
+          kidArg(),
+          values.force ?? false,
+          after || undefined,
+        )
         note(`${entry.kid} retired: no longer accepted`)
         if (entry.destroyAt) note(`${entry.kid} is to be destroyed at ${entry.destroyAt} (sweep)`)
         return

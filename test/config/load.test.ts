@@ -52,6 +52,7 @@ describe('configuration', () => {
         store: 'dir',
         pollIntervalSeconds: 5,
         staleReadySeconds: 300,
+        destroyAfterSeconds: 0,
       },
       tokens: { requireExp: false, maxLifetimeSeconds: 300, requireSenderBinding: false },
       audit: { log: 'stdout', hmacKey: undefined },
@@ -96,6 +97,7 @@ describe('configuration', () => {
       store: 'dir',
       pollIntervalSeconds: 5,
       staleReadySeconds: 300,
+      destroyAfterSeconds: 0,
     })
     expect(c.tokens).toEqual({
       requireExp: true,

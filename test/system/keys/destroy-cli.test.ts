@@ -82,4 +82,20 @@ describe('keys destroy on a key directory a gateway serves', () => {
     expect((await keys(['destroy', old])).code).toBe(0)
     expect((await keys(['doctor'])).code).toBe(0)
   }, 120_000)
+
+  it('schedules destruction at retirement from KEYS_DESTROY_AFTER, and sweep leaves a key not yet due', async () => {
+    const dir = join(await tempDir('sealed-destroy-default-'), 'keys')
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      runScript('keys', [...args, '--dir', dir], env)
+    const kid = (await run(['generate', '--curve', 'P-256'])).stdout.trim()
+    await run(['generate', '--curve', 'P-256'])
+    const retired = await run(['retire', kid], { KEYS_DESTROY_AFTER: '86400' })
+    expect(retired.code, retired.stderr).toBe(0)
+    const { destroyAt } = (await readManifest(dir)).keys.find((k) => k.kid === kid)!
+    expect(Date.parse(destroyAt!) - Date.now()).toBeGreaterThan(86_000_000)
+    expect(retired.stderr).toContain(`${kid} is to be destroyed at ${destroyAt}`)
+    const swept = await run(['sweep'])
+    expect([swept.code, swept.stdout, swept.stderr]).toEqual([0, '', '0 key(s) destroyed\n'])
+    expect((await readManifest(dir)).keys.find((k) => k.kid === kid)!.state).toBe('retired')
+  }, 60_000)
 })
