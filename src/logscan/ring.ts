@@ -37,7 +37,7 @@ export function ringFromEntries(
       kid: e.kid,
       hpkeKeyId: e.hpkeKeyId,
       curve: e.crv,
-      state: stateAt(e, now) as ScanKeyState,
+      state: stateAt(e, now),
     })),
   }
 }

@@ -7,11 +7,15 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbi, patientSearchUrl } from '@sealed-search/client'
 import { seed, seededMbi } from '../../src/db/seed.js'
 import { createSql, type Sql } from '../../src/db/sql.js'
+import type { ScanReport } from '../../src/logscan/index.js'
+import { tempDir } from '../support/keys.js'
 import { needs, REAL_SERVER } from '../support/needs.js'
 import { childEnv, start, type Running } from '../support/process.js'
 
@@ -125,6 +129,27 @@ describe.runIf(needs(realServer, `scheduled key destruction across a fleet ${REA
       }
       const doctor = await keys(['doctor'])
       expect(doctor.code, doctor.stdout).toBe(0)
+
+      // The fleet's logs scanned with the keys read from KEY_STORE=postgres (public records only):
+      // the destroyed key's tokens are counted as destroyed, the others as still decryptable.
+      const log = join(await tempDir('sealed-fleet-destroy-'), 'gateways.log')
+      await writeFile(log, gateways.map((g) => g.running.output()).join(''))
+      let scan
+      try {
+        scan = await exec(process.execPath, ['dist/logs-scan.js', '--json', log], {
+          env: childEnv(env),
+        })
+      } catch (e) {
+        throw new Error(`logs:scan failed: ${(e as { stderr: string }).stderr}`)
+      }
+      const report = JSON.parse(scan.stdout) as ScanReport
+      expect(report.ring).toBe('PostgreSQL table key_ring_keys')
+      const keyRow = (kid: string) => report.keys.find((k) => k.kid === kid)
+      expect(keyRow(doomed!.kid)).toMatchObject({ state: 'destroyed' })
+      expect(keyRow(doomed!.kid)!.tokens).toBeGreaterThanOrEqual(6) // 3 before, 3 after
+      expect(keyRow(kept!.kid)).toMatchObject({ state: 'active' })
+      expect(report.destroyed).toBe(keyRow(doomed!.kid)!.tokens)
+      expect(report.plaintext.count).toBe(0)
     }, 120_000)
   },
 )

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encryptMbi, patientSearchUrl } from '@sealed-search/client'
 import { seededMbi } from '../../../src/db/seed.js'
 import { readManifest } from '../../../src/keys/stores/manifest.js'
+import type { ScanReport } from '../../../src/logscan/index.js'
 import { startGatewayProcess, type GatewayProcess } from '../../support/gateway-process.js'
 import { tempDir } from '../../support/keys.js'
 import { runScript } from '../../support/scripts.js'
@@ -69,6 +70,16 @@ describe('keys destroy on a key directory a gateway serves', () => {
     expect(JSON.stringify(refusedToken.body)).toContain('ERR_TOKEN_KID_UNKNOWN')
     expect((await search(nextToken)).status).toBe(200)
     expect(gateway.running.output()).not.toMatch(/"level":(50|60)/)
+
+    // The gateway's log of these requests, scanned: the old key's token is counted as destroyed.
+    const log = join(keysDir, '..', 'gateway.log')
+    await writeFile(log, gateway.running.output())
+    const scan = await runScript('logs-scan', ['--json', '--dir', keysDir, log])
+    expect(scan.code, scan.stderr).toBe(0)
+    const report = JSON.parse(scan.stdout) as ScanReport
+    expect(report.keys.find((k) => k.kid === old)).toMatchObject({ state: 'destroyed', tokens: 1 })
+    expect(report.destroyed).toBe(1)
+    expect(report.decryptable).toBe(report.tokens - 1)
 
     expect((await keys(['doctor'])).code).toBe(0)
     // A copy of the key file put back (a restored backup): doctor fails, naming it.
