@@ -154,6 +154,23 @@ describe('logs:scan on logs written by a gateway and haproxy', () => {
     expectNoPlaintext(result.stdout)
   })
 
+  it('draws a progress bar on a terminal, and none without one', async () => {
+    // script(1) (util-linux, essential in Debian) runs the command on a pseudo-terminal.
+    const [command, argv] = scriptArgs('logs-scan', ['--dir', keysDir, haproxyLog])
+    const line = [command, ...argv].map((a) => `'${a}'`).join(' ')
+    const onTerminal = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qec', line, '/dev/null'], { env: childEnv({}) })
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.on('error', reject)
+      child.on('close', () => resolve(out))
+    })
+    expect(onTerminal).toMatch(/scanning \[.*\] 100% \| (\d+)\/\1 bytes/)
+    expect(onTerminal).toMatch(/identifier tokens: 8/)
+    const piped = await runScript('logs-scan', ['--dir', keysDir, haproxyLog])
+    expect(piped.stderr).toBe('')
+  })
+
   it('says which file it could not read and exits 1', async () => {
     const result = await runScript('logs-scan', ['--dir', keysDir, join(dir, 'missing.log')])
     expect(result.code).toBe(1)
