@@ -18,8 +18,12 @@ import {
   hsmFindings,
   isCurve,
   openKeyStore,
+  destroyInStore,
+  hsmHoldsPrivateKey,
+  privateKeyFiles,
   retireInStore,
   revokeInStore,
+  sweepStore,
   ringFromStore,
   rotateKeys,
   stateAt,
@@ -61,9 +65,22 @@ const HELP: Record<string, string> = {
   JWKS_MAX_AGE, unless --force). DURATION: a number with s, m, h or d. Running gateways pick
   the change up by themselves. The new key is made in the PKCS#11 token when the curve's active
   key is there, or with --hsm.`,
-  retire: `npm run keys -- retire <kid> [--force]
+  retire: `npm run keys -- retire <kid> [--force] [--destroy-after DURATION]
   Stops accepting the key. Do this once its traffic has drained to 0 (see list --metrics).
-  Refuses to retire the only active key unless --force.`,
+  Refuses to retire the only active key unless --force. With --destroy-after (e.g. 30d), records
+  when the key is due to be destroyed: npm run keys -- sweep destroys it then. Without it,
+  KEYS_DESTROY_AFTER (seconds; 0, the default: no schedule) is the ring's default.`,
+  destroy: `npm run keys -- destroy <kid>
+  Removes a retired or revoked key's private key from every place it is held: the key file
+  (overwritten, then unlinked), the sealed value in PostgreSQL (in the transaction that records
+  the state destroyed and its time), the private key object in the PKCS#11 token
+  (C_DestroyObject). Its public record stays in the ring, so its kid and hpkeKeyId are never
+  reused; a token for it is refused as for an unknown kid. Refuses a pending, active or retiring
+  key, naming its state. Logged tokens for the key can then no longer be decrypted by anyone.`,
+  sweep: `npm run keys -- sweep
+  Destroys every retired or revoked key whose destroy time (retire --destroy-after) has come, as
+  destroy does; prints each kid. Nothing due: nothing is written. Safe to run from cron on every
+  host: a change is one transaction (postgres) or holds the directory's lock.`,
   revoke: `npm run keys -- revoke <kid>
   The compromised-key path: the key is rejected from the next request on.`,
   publish: `npm run keys -- publish [--out FILE]
@@ -71,7 +88,8 @@ const HELP: Record<string, string> = {
   either store; - for stdout) and prints each key's SHA-256 thumbprint for partners to verify
   out of band.`,
   doctor: `npm run keys -- doctor
-  Checks the store. dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
+  Checks the store. Every store: a destroyed key's private material must be gone (its key file,
+  its sealed value, its token object). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
   ring version matches the keys. Both: a PKCS#11 key is in its token with the kid's public key,
@@ -202,6 +220,7 @@ async function main(): Promise<void> {
     out: { type: 'string' },
     grace: { type: 'string' },
     'publish-delay': { type: 'string' },
+    'destroy-after': { type: 'string' },
     metrics: { type: 'string' },
     gateways: { type: 'string' },
     force: { type: 'boolean' },
@@ -270,11 +289,13 @@ async function main(): Promise<void> {
         for (const k of entries) {
           const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
           const check =
-            k.backend === 'pkcs11'
-              ? await tokenCheck(k, config.keys.pkcs11)
-              : k.file
-                ? await fileCheck(join(dir, k.file))
-                : 'sealed'
+            k.state === 'destroyed'
+              ? `destroyed ${k.destroyedAt}`
+              : k.backend === 'pkcs11'
+                ? await tokenCheck(k, config.keys.pkcs11)
+                : k.file
+                  ? await fileCheck(join(dir, k.file))
+                  : 'sealed'
           const publishAt = k.publishAt ?? k.retireAt ?? '-'
           out(
             [
@@ -318,8 +339,29 @@ async function main(): Promise<void> {
         return
       }
       case 'retire': {
-        const entry = await retireInStore(store, kidArg(), values.force ?? false)
-        return note(`${entry.kid} retired: no longer accepted`)
+        // The ring's default (KEYS_DESTROY_AFTER) unless given; 0: no schedule.
+        const after =
+          values['destroy-after'] === undefined
+            ? config.keys.destroyAfterSeconds
+            : parseDuration(values['destroy-after'], '--destroy-after')
+        const entry = await retireInStore(
+          store,
+          kidArg(),
+          values.force ?? false,
+          after || undefined,
+        )
+        note(`${entry.kid} retired: no longer accepted`)
+        if (entry.destroyAt) note(`${entry.kid} is to be destroyed at ${entry.destroyAt} (sweep)`)
+        return
+      }
+      case 'destroy': {
+        const entry = await destroyInStore(store, kidArg())
+        return note(`${entry.kid} destroyed at ${entry.destroyedAt}: its private key is gone`)
+      }
+      case 'sweep': {
+        const destroyed = await sweepStore(store)
+        for (const entry of destroyed) out(entry.kid)
+        return note(`${destroyed.length} key(s) destroyed`)
       }
       case 'revoke': {
         const entry = await revokeInStore(store, kidArg())
@@ -354,8 +396,10 @@ async function main(): Promise<void> {
                 pkcs11: config.keys.pkcs11,
               })
             : await storeDoctor(store, config.keys.pkcs11)
-        for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
-        if (findings.some((f) => f.level === 'error')) process.exitCode = 1
+        const leftovers = await destroyedLeftovers(store, dir, config.keys.pkcs11)
+        const all = [...leftovers, ...findings.filter((f) => !leftovers.length || f.level !== 'ok')]
+        for (const f of all) out(`${f.level.padEnd(7)} ${f.message}`)
+        if (all.some((f) => f.level === 'error')) process.exitCode = 1
         return
       }
       case 'status': {
@@ -414,6 +458,33 @@ async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
     })
   }
   return out
+}
+
+/** A destroyed key's private material still found: its key files, its token object. */
+async function destroyedLeftovers(
+  store: KeyStore,
+  dir: string,
+  pkcs11: Pkcs11Options | undefined,
+): Promise<{ level: 'error'; message: string }[]> {
+  const found: { level: 'error'; message: string }[] = []
+  for (const k of (await store.read()).entries.filter((e) => e.state === 'destroyed')) {
+    const files = store.kind === 'dir' ? privateKeyFiles(dir, k) : []
+    for (const file of files) {
+      if ((await fileCheck(file)) !== 'MISSING') {
+        found.push({ level: 'error', message: `${k.kid} is destroyed but ${file} still exists` })
+      }
+    }
+    if (k.backend === 'pkcs11') {
+      const held = await hsmHoldsPrivateKey(k, pkcs11).catch(() => undefined)
+      if (held !== false) {
+        found.push({
+          level: 'error',
+          message: `${k.kid} is destroyed but token ${k.pkcs11?.token} ${held ? 'still holds its private key' : 'could not be checked'}`,
+        })
+      }
+    }
+  }
+  return found
 }
 
 run(main, USAGE)

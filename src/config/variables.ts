@@ -280,6 +280,15 @@ export const VARIABLES = {
       '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the key store has been unreadable for this long (0: never)',
     secret: false,
   }),
+  KEYS_DESTROY_AFTER: variable({
+    section: 'keys',
+    type: 'seconds, 0-31536000',
+    parse: integer(0, 31_536_000),
+    fallback: 0,
+    description:
+      '`npm run keys -- retire` without `--destroy-after` schedules the key for destruction this long after (`keys sweep` destroys it; 0: no schedule)',
+    secret: false,
+  }),
   JWKS_MAX_AGE: variable({
     section: 'keys',
     type: 'seconds, 0-86400',

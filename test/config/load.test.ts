@@ -59,6 +59,7 @@ describe('configuration', () => {
         store: 'dir',
         pollIntervalSeconds: 5,
         staleReadySeconds: 300,
+        destroyAfterSeconds: 0,
       },
       tokens: { requireExp: false, maxLifetimeSeconds: 300, requireSenderBinding: false },
       audit: { log: 'stdout', hmacKey: undefined },
@@ -112,6 +113,7 @@ describe('configuration', () => {
       store: 'dir',
       pollIntervalSeconds: 5,
       staleReadySeconds: 300,
+      destroyAfterSeconds: 0,
     })
     expect(c.tokens).toEqual({
       requireExp: true,

@@ -22,17 +22,22 @@ export async function freePort(): Promise<number> {
  * Real haproxy (the Debian package) in front of gateways on loopback: round robin per request,
  * health checks on /health/ready, no retries and no redispatch, so a request a gateway fails
  * reaches the client as it is. Runs in the foreground (-db) from a config written to `dir`.
+ * With `accessLog`, it writes an access line per request to its output in the Common Log Format
+ * (`option httplog clf`), as an operator's haproxy writes to its log.
  */
 export async function startHaproxy(
   dir: string,
   servers: { name: string; port: number }[],
+  { accessLog = false } = {},
 ): Promise<Balancer> {
   const port = await freePort()
   const config = [
     'global',
     '  maxconn 1024',
+    ...(accessLog ? ['  log stdout format raw local0'] : []),
     'defaults',
     '  mode http',
+    ...(accessLog ? ['  log global', '  option httplog clf'] : []),
     '  timeout connect 2s',
     '  timeout client 30s',
     '  timeout server 30s',

@@ -381,6 +381,41 @@ describe.runIf(needs(missing === undefined, `keys in a SoftHSM2 token: ${missing
         expect((await keysCli(['doctor'], env)).code).toBe(0)
       }, 120_000)
 
+      it('destroys a retired key in the token: pkcs11-tool finds no private key for it, doctor passes', async () => {
+        const privateKeys = async () =>
+          (
+            await run(
+              'pkcs11-tool',
+              [
+                ...['--module', hsm.options.module, '--token-label', hsm.options.tokenLabel],
+                ...['--login', '--pin', hsm.options.pin, '--list-objects', '--type', 'privkey'],
+              ],
+              { env: { ...process.env, ...hsm.env } },
+            )
+          ).stdout
+        const kid = (await keysCli(['generate', '--curve', 'P-256', '--hsm'], env)).stdout.trim()
+        const keep = (await keysCli(['generate', '--curve', 'P-256', '--hsm'], env)).stdout.trim()
+        const refused = await keysCli(['destroy', kid], env)
+        expect(refused.code).toBe(1)
+        expect(refused.stderr).toMatch(/is (active|pending): only a retired or revoked key/)
+        expect(await privateKeys()).toContain(`label:      ${kid}`)
+
+        // --force: with KEY_STORE=postgres the second key is still pending (publish delay).
+        expect((await keysCli(['retire', kid, '--force'], env)).code).toBe(0)
+        const destroyed = await keysCli(['destroy', kid], env)
+        expect([destroyed.code, destroyed.stderr]).toEqual([
+          0,
+          expect.stringContaining('destroyed'),
+        ])
+        const left = await privateKeys()
+        expect(left).not.toContain(`label:      ${kid}`)
+        expect(left).toContain(`label:      ${keep}`)
+        const listed = (await keysCli(['list'], env)).stdout
+        expect(listed.split('\n').find((l) => l.startsWith(kid))).toContain('\tdestroyed\t')
+        const checked = await keysCli(['doctor'], env)
+        expect(checked.stdout).not.toContain(`${kid} is destroyed but`)
+      }, 120_000)
+
       it('refuses --curve X25519 --hsm with the missing mechanism named, exit 1, and records nothing', async () => {
         const before = (await keysCli(['list'], env)).stdout
         const refused = await keysCli(['generate', '--curve', 'X25519', '--hsm'], env)

@@ -3,6 +3,7 @@ import { KeyStoreError } from '../errors.js'
 import { generateKey, type Curve } from '../jwk.js'
 import type { KeyEntry, KeyStore, RingChange } from '../stores/key-store.js'
 import { stateAt } from '../stores/manifest.js'
+import { destroyKey, scheduleDestroy, sweepDue } from './destroy.js'
 import { retireKey, revokeKey, stageRotation } from './staging.js'
 
 /**
@@ -124,9 +125,31 @@ export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   })
 }
 
-export function retireInStore(store: KeyStore, kid: string, force = false): Promise<KeyEntry> {
+/** Retires a key; with `destroyAfterSeconds`, records when `sweep` is to destroy it. */
+export function retireInStore(
+  store: KeyStore,
+  kid: string,
+  force = false,
+  destroyAfterSeconds?: number,
+): Promise<KeyEntry> {
   const now = new Date()
-  return store.change(({ entries }) => retireKey(entries, kid, now, force), now)
+  return store.change(({ entries }) => {
+    const entry = retireKey(entries, kid, now, force)
+    if (destroyAfterSeconds === undefined) return entry
+    return scheduleDestroy(entries, kid, new Date(+now + destroyAfterSeconds * 1000), now)
+  }, now)
+}
+
+/** Destroys a retired or revoked key: the state, then its private material (destroy.ts). */
+export function destroyInStore(store: KeyStore, kid: string, now = new Date()): Promise<KeyEntry> {
+  return store.change(({ entries }) => destroyKey(entries, kid, now), now)
+}
+
+/** Destroys every key whose destroyAt has come; none due: nothing is written. */
+export async function sweepStore(store: KeyStore, now = new Date()): Promise<KeyEntry[]> {
+  const { entries } = await store.read()
+  if (!entries.some((k) => k.destroyAt != null && new Date(k.destroyAt) <= now)) return []
+  return store.change(({ entries }) => sweepDue(entries, now), now)
 }
 
 export function revokeInStore(store: KeyStore, kid: string): Promise<KeyEntry> {

@@ -66,7 +66,9 @@ export async function doctor(
   // Keys in a PKCS#11 token have no private key file: hsmDoctor asks their token.
   out.push(...(await hsmDoctor(manifest.keys, options.pkcs11, now, dir)))
   for (const entry of manifest.keys.filter((k) => k.backend !== 'pkcs11')) {
-    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
+      continue
+    }
     try {
       const jwk = await readPrivateKeyFile(dir, entry, options)
       if ((await thumbprint(toPublicJwk(jwk))) !== entry.kid) {

@@ -60,8 +60,9 @@ export async function rotate(
 export async function retire(dir: string, kid: string, force = false): Promise<ManifestEntry> {
   const manifest = await readManifest(dir)
   const entry = find(manifest.keys, kid)
-  if (entry.state === 'revoked') {
-    throw new KeyStoreError('ERR_KEYS_STATE', `${kid} is revoked; a revoked key stays revoked`)
+  if (entry.state === 'revoked' || entry.state === 'destroyed') {
+    const { state } = entry
+    throw new KeyStoreError('ERR_KEYS_STATE', `${kid} is ${state}; a ${state} key stays ${state}`)
   }
   const othersActive = manifest.keys.some((k) => k.kid !== kid && k.state === 'active')
   if (entry.state === 'active' && !othersActive && !force) {
@@ -80,6 +81,12 @@ export async function retire(dir: string, kid: string, force = false): Promise<M
 export async function revoke(dir: string, kid: string, now = new Date()): Promise<ManifestEntry> {
   const manifest = await readManifest(dir)
   const entry = find(manifest.keys, kid)
+  if (entry.state === 'destroyed') {
+    throw new KeyStoreError(
+      'ERR_KEYS_STATE',
+      `${kid} is destroyed; a destroyed key stays destroyed`,
+    )
+  }
   entry.state = 'revoked'
   entry.notAfter = now.toISOString()
   await writeManifest(dir, manifest)

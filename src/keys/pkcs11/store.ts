@@ -188,6 +188,26 @@ export async function hsmFindings(
   return errors
 }
 
+/**
+ * Destroys a destroyed key's private key object in its token (C_DestroyObject). The public key
+ * object stays, like the ring's public record. Returns the number of objects destroyed.
+ */
+export async function destroyHsmKey(
+  entry: KeyEntry,
+  options: Pkcs11Options | undefined,
+): Promise<number> {
+  const token = await tokenOf(entry, options)
+  return token.destroyPrivateKey(entry.pkcs11!.id)
+}
+
+/** Whether the token still holds a private key for a (destroyed) token key. */
+export async function hsmHoldsPrivateKey(
+  entry: KeyEntry,
+  options: Pkcs11Options | undefined,
+): Promise<boolean> {
+  return (await tokenOf(entry, options)).hasKey(entry.pkcs11!.id)
+}
+
 /** Ends this process's PKCS#11 sessions (a custody command that is done, a test). */
 export function closePkcs11Tokens(): void {
   Pkcs11Token.closeAll()

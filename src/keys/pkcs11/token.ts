@@ -227,6 +227,17 @@ export class Pkcs11Token {
     })
   }
 
+  /** Destroys every private key object whose CKA_ID is `kid` (C_DestroyObject); how many. */
+  async destroyPrivateKey(kid: string): Promise<number> {
+    const count = await this.#withSession((p, session) => {
+      const found = this.#find(p, session, this.#keyTemplate(kid, this.#lib.CKO_PRIVATE_KEY))
+      for (const handle of found) p.C_DestroyObject(session, handle)
+      return found.length
+    })
+    this.#keys.delete(kid)
+    return count
+  }
+
   /** Whether the token holds a private key for `kid`. */
   async hasKey(kid: string): Promise<boolean> {
     return (await this.#privateKey(kid)) !== undefined

@@ -42,7 +42,7 @@ export interface FollowingKeyRing extends KeyRingSource {
 }
 
 /**
- * Builds a ring from a reading of the store. Retired and revoked keys are left out: they are
+ * Builds a ring from a reading of the store. Retired, revoked and destroyed keys are left out: they are
  * refused from their entry alone, whether or not their private key can still be read. A private
  * key is opened once per kid (the kid is the public key's thumbprint, and `openKey` checks that
  * d belongs to it), so a change of states does not open every sealed key again. A key that
@@ -55,7 +55,9 @@ export async function ringFromStore(
 ): Promise<KeyRing> {
   const keys: RingKey[] = []
   for (const entry of stored.entries) {
-    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
+      continue
+    }
     let opened = cache.get(entry.kid)
     if (!opened) {
       try {

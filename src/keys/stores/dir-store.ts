@@ -1,7 +1,8 @@
 import { withDirLock } from './dir-lock.js'
 import type { KeyEntry, KeyStore, StoreEvents, StoreTokenOptions } from './key-store.js'
 import { readManifest, writeManifest, type ManifestEntry } from './manifest.js'
-import { makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
+import { destroyHsmKey, makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
+import { wipeDestroyedKeyFiles } from './destroy-material.js'
 import { ringVersion } from '../ring/ring-version.js'
 import { settle } from '../custody/staging.js'
 import { watchKeyDirectory, type DirectoryWatch } from '../ring/watch.js'
@@ -50,6 +51,9 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
       return withDirLock(dir, async () => {
         const manifest = await readManifest(dir)
         settle(manifest.keys, now)
+        const wasDestroyed = new Set(
+          manifest.keys.filter((k) => k.state === 'destroyed').map((k) => k.kid),
+        )
         const result = await apply({
           entries: manifest.keys as KeyEntry[],
           addKey: async (key, at) => {
@@ -63,6 +67,14 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
           },
         })
         await writeManifest(dir, manifest)
+        // The state is recorded first: a crash here leaves a destroyed key's file, which doctor
+        // reports and the next change (a sweep, destroy again) removes.
+        await wipeDestroyedKeyFiles(dir, manifest.keys)
+        for (const k of manifest.keys) {
+          if (k.state === 'destroyed' && k.backend === 'pkcs11' && !wasDestroyed.has(k.kid)) {
+            await destroyHsmKey(k, options.pkcs11)
+          }
+        }
         return result
       })
     },

@@ -10,9 +10,18 @@ import { isCurve, type Curve } from '../jwk.js'
  *   instance of a fleet accepts a key before any instance publishes it;
  * - active: published in the JWKS and accepted; one with `retireAt` becomes retiring then;
  * - retiring: no longer published, still accepted until `notAfter`;
- * - retired, revoked: rejected.
+ * - retired, revoked: rejected;
+ * - destroyed: rejected, and its private key removed from every place it was held; the public
+ *   record stays, so its kid and hpkeKeyId are never given to another key.
  */
-export const KEY_STATES = ['pending', 'active', 'retiring', 'retired', 'revoked'] as const
+export const KEY_STATES = [
+  'pending',
+  'active',
+  'retiring',
+  'retired',
+  'revoked',
+  'destroyed',
+] as const
 export type KeyState = (typeof KEY_STATES)[number]
 
 export interface ManifestEntry {
@@ -33,6 +42,10 @@ export interface ManifestEntry {
   publishAt?: string | null
   /** ISO 8601 time an active key stops being published (its successor's publishAt). */
   retireAt?: string | null
+  /** ISO 8601 time a retired or revoked key is due to be destroyed (`keys sweep`). */
+  destroyAt?: string | null
+  /** ISO 8601 time the key was destroyed. */
+  destroyedAt?: string | null
   /** File name of the private JWK (or, for a PKCS#11 key, of its public JWK), in the key directory. */
   file: string
   /**
@@ -143,6 +156,11 @@ export function parseManifest(text: string): Manifest {
     if (e.state === 'pending' && e.publishAt == null) fail(`keys[${i}]: pending needs publishAt`)
     if (e.retireAt != null && !isIsoDate(e.retireAt)) fail(`keys[${i}].retireAt`)
     if (e.retireAt != null && e.notAfter == null) fail(`keys[${i}]: retireAt needs notAfter`)
+    if (e.destroyAt != null && !isIsoDate(e.destroyAt)) fail(`keys[${i}].destroyAt`)
+    if (e.destroyedAt != null && !isIsoDate(e.destroyedAt)) fail(`keys[${i}].destroyedAt`)
+    if ((e.state === 'destroyed') !== (e.destroyedAt != null)) {
+      fail(`keys[${i}]: destroyedAt goes with the destroyed state`)
+    }
     const kid = e.kid as string
     if (e.backend !== undefined && e.backend !== 'pkcs11') fail(`keys[${i}].backend`)
     if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) fail(`keys[${i}].pkcs11`)

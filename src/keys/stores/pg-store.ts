@@ -4,7 +4,7 @@ import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
 import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
-import { makeHsmKey } from '../pkcs11/store.js'
+import { destroyHsmKey, makeHsmKey } from '../pkcs11/store.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
 import { ringVersion } from '../ring/ring-version.js'
@@ -19,6 +19,8 @@ interface KeyRow {
   not_after: Date | null
   publish_at: Date | null
   retire_at: Date | null
+  destroy_at: Date | null
+  destroyed_at: Date | null
   custody: 'sealed' | 'hsm'
   sealed_private_jwk: string | null
   /** custody 'hsm' (migration 006): the token's label and the key pair's CKA_ID there. */
@@ -50,6 +52,8 @@ function toEntry(row: KeyRow): KeyEntry {
     notAfter: iso(row.not_after),
     publishAt: iso(row.publish_at),
     retireAt: iso(row.retire_at),
+    ...(row.destroy_at ? { destroyAt: iso(row.destroy_at) } : {}),
+    ...(row.destroyed_at ? { destroyedAt: iso(row.destroyed_at) } : {}),
     ...(row.custody === 'hsm'
       ? { backend: 'pkcs11' as const, pkcs11: { token: row.hsm_token!, id: row.hsm_id! } }
       : {}),
@@ -139,12 +143,16 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       }
     },
     async change(apply, now = new Date()) {
-      return sql.begin(async (tx) => {
+      const destroyedInToken: KeyEntry[] = []
+      const result = await sql.begin(async (tx) => {
         const [ring] = await tx`select version from key_ring where singleton for update`
         if (!ring) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
         const rows = await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
         const entries = rows.map(toEntry)
         const before = new Map(entries.map((e) => [e.kid, JSON.stringify(e)]))
+        const wasDestroyed = new Set(
+          entries.filter((e) => e.state === 'destroyed').map((e) => e.kid),
+        )
         settle(entries, now)
         const added = new Map<
           string,
@@ -204,10 +212,17 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
                 ${tx.json({ ...fresh.publicJwk })}, ${fresh.hsm ? 'hsm' : 'sealed'},
                 ${fresh.sealed}, ${fresh.hsm?.token ?? null}, ${fresh.hsm?.id ?? null})`
           } else if (JSON.stringify(e) !== before.get(e.kid)) {
+            // A destroyed key's sealed value goes in the transaction that records the state.
             await tx`
               update key_ring_keys set state = ${e.state}, not_after = ${date(e.notAfter)},
-                publish_at = ${date(e.publishAt)}, retire_at = ${date(e.retireAt)}
+                publish_at = ${date(e.publishAt)}, retire_at = ${date(e.retireAt)},
+                destroy_at = ${date(e.destroyAt)}, destroyed_at = ${date(e.destroyedAt)},
+                sealed_private_jwk = case when ${e.state} = 'destroyed' then null
+                  else sealed_private_jwk end
               where kid = ${e.kid}`
+            if (e.state === 'destroyed' && e.backend === 'pkcs11' && !wasDestroyed.has(e.kid)) {
+              destroyedInToken.push(e)
+            }
           }
         }
         const version = ringVersion(entries)
@@ -215,7 +230,11 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         // Delivered at commit, to every session listening, on every instance.
         await tx`select pg_notify(${KEY_RING_CHANNEL}, current_schema() || ':' || ${String(version)})`
         return result
-      }) as Promise<Awaited<ReturnType<typeof apply>>>
+      })
+      // A token is no part of the transaction: its objects go once the state is committed; a
+      // failure here leaves the object, which doctor reports.
+      for (const entry of destroyedInToken) await destroyHsmKey(entry, options.pkcs11)
+      return result as Awaited<ReturnType<typeof apply>>
     },
     async subscribe(events: StoreEvents) {
       if (!options.listen) return { close: async () => {} }

@@ -31,6 +31,8 @@ const COMMANDS: Record<string, string[]> = {
   bench: [TSX, 'scripts/bench.ts'],
   'bench:decrypt': [TSX, 'scripts/bench-decrypt.ts'],
   'bench:tracing': [TSX, 'scripts/bench-tracing.ts'],
+  'logs:scan': ['dist/logs-scan.js'],
+  'bench:scan': [TSX, 'scripts/bench-scan.ts'],
   'docs:config': [TSX, 'scripts/docs-config.ts'],
   'scripts/bfd-paths.ts': [TSX, 'scripts/bfd-paths.ts'],
 }
