@@ -15,13 +15,14 @@ import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { ringFromStore } from '../../src/keys/ring/follow.js'
 import { loadKeyRing } from '../../src/keys/ring/keyring.js'
 import { openJweWithJose, privateKeysOf } from '../../test/support/jose-reference.js'
+import { rawDerive } from './pkcs11-raw.js'
 
 /**
  * gateway: openToken; jose: openJweWithJose; ecdh: the fastest node:crypto agreement alone
  * (P-256: ECDH.computeSecret on the point's bytes, the scalar set once; X25519: diffieHellman on
- * imported epks).
+ * imported epks); token: the PKCS#11 token's own C_DeriveKey alone (scripts/bench/pkcs11-raw.ts).
  */
-export type MeterKind = 'gateway' | 'jose' | 'ecdh'
+export type MeterKind = 'gateway' | 'jose' | 'ecdh' | 'token'
 
 export interface MeterSetup {
   dir: string
@@ -49,8 +50,18 @@ function epkOf(token: string): NodeJsonWebKey {
   return header.epk
 }
 
+/** The uncompressed SEC1 point of a P-256 token's epk. */
+function pointOf(token: string): Buffer {
+  const { x, y } = epkOf(token)
+  return Buffer.concat([Buffer.of(4), Buffer.from(x!, 'base64url'), Buffer.from(y!, 'base64url')])
+}
+
 /** The operation to time, after checking that every token opens to its MBI. */
 async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
+  if (setup.kind === 'token') {
+    if (!setup.pkcs11) throw new Error('the token row needs a PKCS#11 token')
+    return rawDerive(setup.pkcs11, setup.kid, setup.tokens.map(pointOf))
+  }
   // A key in a token is opened as the gateway opens it: from its store's entry.
   const ring = setup.pkcs11
     ? await ringFromStore(
@@ -69,14 +80,7 @@ async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
     if (privateKey.asymmetricKeyType === 'ec') {
       const ecdh = createECDH('prime256v1')
       ecdh.setPrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'))
-      const points = tokens.map((t) => {
-        const { x, y } = epkOf(t)
-        return Buffer.concat([
-          Buffer.of(4),
-          Buffer.from(x!, 'base64url'),
-          Buffer.from(y!, 'base64url'),
-        ])
-      })
+      const points = tokens.map(pointOf)
       return (i) => ecdh.computeSecret(points[i]!)
     }
     const publics = tokens.map((t) => createPublicKey({ key: epkOf(t), format: 'jwk' }))

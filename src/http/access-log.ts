@@ -26,7 +26,6 @@ export function accessLog(
     const start = performance.now()
     c.set('search', {})
     await next()
-    const url = new URL(c.req.url)
     const seconds = (performance.now() - start) / 1000
     const search = c.get('search')
     // The matched route pattern, never the raw path: a client cannot create label values.
@@ -40,6 +39,10 @@ export function accessLog(
     })
     metrics.duration.observe({ route }, seconds)
     if (!healthChecks && c.res.status < 400 && HEALTH_ROUTES.has(route)) return
+    // The line is built only when it is written: parsing and decoding the URL for a logger set
+    // to `warn` or `silent` was a few percent of a search's CPU time.
+    if (!logger.isLevelEnabled('info')) return
+    const url = new URL(c.req.url)
     logger.info(
       {
         requestId: c.get('requestId'),
