@@ -124,8 +124,10 @@ describe('the packed @sealed-search/client', () => {
     expect(manifest.private).toBeUndefined()
     expect(manifest.engines.node).toBe('>=20.19')
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      '@noble/ciphers',
       '@noble/curves',
       '@noble/hashes',
+      '@noble/post-quantum',
       'jose',
     ])
   })
@@ -140,7 +142,14 @@ describe('the packed @sealed-search/client', () => {
     const installed = [...top.filter((d) => !d.startsWith('@') && d !== '.package-lock.json')]
       .concat(scoped.flat())
       .sort()
-    expect(installed).toEqual(['@noble/curves', '@noble/hashes', '@sealed-search/client', 'jose'])
+    expect(installed).toEqual([
+      '@noble/ciphers',
+      '@noble/curves',
+      '@noble/hashes',
+      '@noble/post-quantum',
+      '@sealed-search/client',
+      'jose',
+    ])
   })
 
   it.each([

@@ -5,6 +5,23 @@ import { KeyStoreError } from './errors.js'
 export const CURVES = ['P-256', 'X25519'] as const
 export type Curve = (typeof CURVES)[number]
 
+/**
+ * X-Wing (ML-KEM-768 + X25519, HPKE KEM 0x647a): a KEM, not a curve, for HPKE tokens only. Its
+ * public JWK is the AKP ("algorithm key pair") form of the JOSE HPKE and PQC drafts.
+ */
+export const XWING = 'X-Wing'
+
+/** The public half of an X-Wing key: `pub` is base64url of pk_M || pk_X (1,216 bytes). */
+export interface XWingPublicJwk {
+  kty: 'AKP'
+  alg: typeof XWING
+  pub: string
+  kid: string
+  use: 'enc'
+  /** As for PublicJwk: the number an HPKE token carries to name this key. */
+  hpke_key_id?: number
+}
+
 export function isCurve(value: unknown): value is Curve {
   return typeof value === 'string' && (CURVES as readonly string[]).includes(value)
 }

@@ -1,9 +1,17 @@
 import { agreeWith, type Agreeing, type KeyAgreement } from './agreement.js'
 import { KeyStoreError } from './errors.js'
+import type { HybridRingKey } from './hybrid-key.js'
 import { inProcessFromJwk } from './in-process.js'
 import type { KeyEntry, StoredRing } from './key-store.js'
 import { openHsmKey } from './pkcs11/store.js'
-import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from './jwk.js'
+import {
+  thumbprint,
+  toPublicJwk,
+  type Curve,
+  type PrivateJwk,
+  type PublicJwk,
+  type XWingPublicJwk,
+} from './jwk.js'
 import { isAccepted, isPublished, readManifest, type KeyState } from './manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from './store.js'
 
@@ -51,19 +59,41 @@ export type KeyRef = { kid: string } | { hpkeKeyId: number }
 /** The caller resolves the key; the key computes. Undefined for a key the ring does not hold. */
 export type KeyResolver = (ref: KeyRef) => RingKey | undefined
 
+/** A hybrid key by its HPKE key id; undefined for an id the ring does not hold. */
+export type HybridKeyResolver = (hpkeKeyId: number) => HybridRingKey | undefined
+
 /** An immutable set of gateway keys. A reload builds a new ring; nothing mutates one in place. */
 export class KeyRing {
   readonly #byKid: ReadonlyMap<string, RingKey>
   readonly #byHpkeKeyId: ReadonlyMap<number, RingKey>
+  readonly #hybrid: readonly HybridRingKey[]
+  readonly #hybridById: ReadonlyMap<number, HybridRingKey>
 
-  constructor(keys: readonly RingKey[]) {
+  /** `hybrid`: X-Wing keys, which open HPKE tokens of their KEM only (no JWE, no `agree`). */
+  constructor(keys: readonly RingKey[], hybrid: readonly HybridRingKey[] = []) {
     this.#byKid = new Map(keys.map((k) => [k.kid, k]))
-    this.#byHpkeKeyId = indexByHpkeKeyId([...this.#byKid.values()])
+    this.#hybrid = hybrid
+    const byId = indexByHpkeKeyId([...this.#byKid.values(), ...hybrid])
+    this.#byHpkeKeyId = new Map(
+      [...byId].filter((e): e is [number, RingKey] => e[1].crv !== 'X-Wing'),
+    )
+    this.#hybridById = new Map(
+      [...byId].filter((e): e is [number, HybridRingKey] => e[1].crv === 'X-Wing'),
+    )
   }
 
+  /** The ECDH keys (P-256, X25519). */
   get keys(): readonly RingKey[] {
     return [...this.#byKid.values()]
   }
+
+  /** The hybrid (X-Wing) keys. */
+  get hybridKeys(): readonly HybridRingKey[] {
+    return this.#hybrid
+  }
+
+  /** The hybrid key an X-Wing HPKE token names: exact match on the assigned id. */
+  readonly resolveHybrid: HybridKeyResolver = (id) => this.#hybridById.get(id)
 
   get(kid: string): RingKey | undefined {
     return this.#byKid.get(kid)
@@ -95,14 +125,22 @@ export class KeyRing {
   jwks(now = new Date()): { keys: PublicJwk[] } {
     return { keys: this.active(now).map((k) => k.publicJwk) }
   }
+
+  /** The JWKS the gateway serves: `jwks` and the published hybrid keys after them. */
+  publishedJwks(now = new Date()): { keys: (PublicJwk | XWingPublicJwk)[] } {
+    const hybrid = this.#hybrid.filter((k) => isPublished(k, now)).map((k) => k.publicJwk)
+    return { keys: [...this.jwks(now).keys, ...hybrid] }
+  }
 }
 
 /**
  * Keys by HPKE key id. A manifest never holds one id twice (parseManifest refuses it); a ring
  * assembled by hand might, and an id that names two keys then names none.
  */
-function indexByHpkeKeyId(keys: readonly RingKey[]): ReadonlyMap<number, RingKey> {
-  const byId = new Map<number, RingKey>()
+function indexByHpkeKeyId<T extends { hpkeKeyId?: number }>(
+  keys: readonly T[],
+): ReadonlyMap<number, T> {
+  const byId = new Map<number, T>()
   const ambiguous = new Set<number>()
   for (const key of keys) {
     if (key.hpkeKeyId === undefined) continue
