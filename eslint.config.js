@@ -1,7 +1,7 @@
 import js from '@eslint/js'
 
 /**
- * The key-agreement boundary (src/keys/agreement.ts): outside src/keys/, no module can make,
+ * The key-agreement boundary (src/keys/ring/agreement.ts): outside src/keys/, no module can make,
  * import, hold or use a private key. It computes with `RingKey.agree()` and sees public JWKs.
  */
 const PRIVATE_KEY_APIS = [
@@ -15,7 +15,8 @@ const PRIVATE_KEY_APIS = [
   'KeyObject',
   'privateDecrypt',
 ]
-const KEYS_MESSAGE = 'Private keys stay in src/keys/: compute with RingKey.agree() (agreement.ts).'
+const KEYS_MESSAGE =
+  'Private keys stay in src/keys/: compute with RingKey.agree() (ring/agreement.ts).'
 const PRIVATE_KEY_MODULE_EXPORTS = [
   'readPrivateKeyFile',
   'openPrivateJwk',
@@ -36,12 +37,12 @@ export const KEY_BOUNDARY_RULES = {
       })),
       patterns: [
         {
-          group: ['**/keys/*.js', '**/keys/*.ts', '**/keys', '**/keys/index.js'],
+          group: ['**/keys/*.js', '**/keys/*.ts', '**/keys/**/*.js', '**/keys/**/*.ts', '**/keys'],
           importNames: PRIVATE_KEY_MODULE_EXPORTS,
           message: KEYS_MESSAGE,
         },
         {
-          group: ['**/keys/in-process.js', '**/keys/pkcs11/**', '**/keys/pkcs11*.js'],
+          group: ['**/keys/**/in-process.js', '**/keys/pkcs11/**', '**/keys/pkcs11*.js'],
           message: KEYS_MESSAGE,
         },
       ],

@@ -11,9 +11,9 @@ import {
   type JsonWebKey as NodeJsonWebKey,
 } from 'node:crypto'
 import { openToken } from '../../src/crypto/token.js'
-import { dirKeyStore } from '../../src/keys/dir-store.js'
-import { ringFromStore } from '../../src/keys/follow.js'
-import { loadKeyRing } from '../../src/keys/keyring.js'
+import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
+import { ringFromStore } from '../../src/keys/ring/follow.js'
+import { loadKeyRing } from '../../src/keys/ring/keyring.js'
 import { openJweWithJose, privateKeysOf } from '../../test/support/jose-reference.js'
 
 /**

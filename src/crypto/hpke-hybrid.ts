@@ -1,5 +1,5 @@
-import type { HybridKeyResolver, KeyResolver } from '../keys/keyring.js'
-import { isAccepted } from '../keys/manifest.js'
+import type { HybridKeyResolver, KeyResolver } from '../keys/ring/keyring.js'
+import { isAccepted } from '../keys/stores/manifest.js'
 import { decodeBase64url } from './base64url.js'
 import { TokenError } from './errors.js'
 import { THUMBPRINT_LENGTH, tokenInfo, type FramedToken } from './hpke/framing.js'

@@ -1,6 +1,6 @@
 import { createDecipheriv } from 'node:crypto'
 import { base64url } from 'jose'
-import { withSharedSecret, type Agreeing } from '../keys/agreement.js'
+import { withSharedSecret, type Agreeing } from '../keys/ring/agreement.js'
 import type { Binding } from './binding.js'
 import { concatKdf } from './concat-kdf.js'
 import type { EphemeralKey, JweAlg, JweEnc } from './jwe-header.js'
@@ -65,7 +65,7 @@ export async function decryptJweNative(jwe: CheckedJwe, key: Agreeing): Promise<
     throw new Error('apu and apv must be distinct')
   }
   const cekBits = CEK_BITS[jwe.enc]
-  // Z comes from the ring key (src/keys/agreement.ts), which checks the point, refuses the
+  // Z comes from the ring key (src/keys/ring/agreement.ts), which checks the point, refuses the
   // all-zero X25519 output, and wipes Z once the KDF has run.
   const derived = await withSharedSecret(key, jwe.epkPoint, (z) =>
     jwe.alg === 'ECDH-ES'

@@ -1,4 +1,4 @@
-import type { HybridKeyResolver, KeyResolver } from '../keys/keyring.js'
+import type { HybridKeyResolver, KeyResolver } from '../keys/ring/keyring.js'
 import type { Sender } from './binding.js'
 import type { IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'

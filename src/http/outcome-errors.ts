@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception'
 import { isTokenError, type TokenErrorCode } from '../crypto/errors.js'
-import { isKeyUnavailable } from '../keys/agreement.js'
+import { isKeyUnavailable } from '../keys/ring/agreement.js'
 import type { IssueType } from '../fhir/outcome.js'
 import { isSearchError, type SearchErrorCode } from '../search/index.js'
 import { HttpError } from './errors.js'

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { KeyRing, RingStatus } from '../keys/keyring.js'
-import { stateAt } from '../keys/manifest.js'
+import type { KeyRing, RingStatus } from '../keys/ring/keyring.js'
+import { stateAt } from '../keys/stores/manifest.js'
 
 /**
  * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from

@@ -1,7 +1,7 @@
 import type { ReplayPolicy } from '../crypto/replay.js'
 import type { ReadPool } from '../db/read-pool.js'
 import type { Sql } from '../db/sql.js'
-import type { KeyRingSource } from '../keys/keyring.js'
+import type { KeyRingSource } from '../keys/ring/keyring.js'
 import type { Audit } from '../log/audit.js'
 import type { Metrics } from '../metrics/index.js'
 import type { SearchFeatures } from './features.js'

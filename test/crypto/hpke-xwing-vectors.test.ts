@@ -13,7 +13,7 @@ import {
   xwingSuite,
 } from '../../src/crypto/hpke/index.js'
 import { NODE_XWING_PRIMITIVES } from '../../src/crypto/hpke/node-primitives.js'
-import { xwingDecapsulator } from '../../src/keys/xwing.js'
+import { xwingDecapsulator } from '../../src/keys/ring/xwing.js'
 import xwing from '../vectors/hpke-xwing.json' with { type: 'json' }
 
 const hex = hexToBytes

@@ -4,13 +4,14 @@
  * a request body the client fails to deliver is the client's 400 and never counted as an outage.
  */
 import { describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { encryptMbiJwe } from '@sealed-search/client'
 import { DatabaseError } from '../../src/db/errors.js'
 import { createSql } from '../../src/db/sql.js'
 import { createApp } from '../../src/http/app.js'
 import { classify } from '../../src/http/outcome-errors.js'
 import { lookup } from '../../src/search/index.js'
-import { staticKeyRing } from '../../src/keys/keyring.js'
+import { staticKeyRing } from '../../src/keys/ring/keyring.js'
 import { createMetrics } from '../../src/metrics/index.js'
 import { BASE, capturingLogger, errorCode, searchPath, type Outcome } from '../support/app.js'
 import { twoKeyRing } from '../support/keys.js'
@@ -93,7 +94,7 @@ describe('a request body the client fails to deliver', () => {
 
 // A real server refuses logins and names missing databases; the embedded one does neither.
 const url = process.env.DATABASE_URL
-describe.skipIf(!url)(
+describe.runIf(needs(url, `login and missing-database errors ${REAL_SERVER}`))(
   'a real PostgreSQL server that refuses the gateway (needs DATABASE_URL)',
   () => {
     it.each([

@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { ESLint } from 'eslint'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readManifest } from '../../src/keys/manifest.js'
-import type { KeyRing } from '../../src/keys/keyring.js'
+import { readManifest } from '../../src/keys/stores/manifest.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
 import { twoKeyRing } from '../support/keys.js'
 
 const eslint = new ESLint()
@@ -29,9 +29,9 @@ const REACHING_FOR_KEYS = {
   createECDH: `import { createECDH } from 'node:crypto'\nexport const f = createECDH`,
   'node:crypto as a namespace': `import * as c from 'node:crypto'\nexport const f = c`,
   'node:crypto by dynamic import': `export const f = () => import('node:crypto')`,
-  'the key file reader': `import { readPrivateKeyFile } from '../keys/store.js'\nexport const f = readPrivateKeyFile`,
+  'the key file reader': `import { readPrivateKeyFile } from '../keys/stores/dir-files.js'\nexport const f = readPrivateKeyFile`,
   'the key index': `import { openPrivateJwk } from '../keys/index.js'\nexport const f = openPrivateJwk`,
-  'the in-process backend': `import { inProcessFromJwk } from '../keys/in-process.js'\nexport const f = inProcessFromJwk`,
+  'the in-process backend': `import { inProcessFromJwk } from '../keys/ring/in-process.js'\nexport const f = inProcessFromJwk`,
   'a privateKey member': `export const f = (k: { privateKey: unknown }) => k.privateKey`,
 }
 
@@ -53,8 +53,8 @@ describe('the lint rule for the key boundary', () => {
   it('allows what the gateway needs outside src/keys/: public keys, hashes, agree()', async () => {
     const code = [
       `import { createHash, createPublicKey } from 'node:crypto'`,
-      `import { withSharedSecret } from '../keys/agreement.js'`,
-      `import type { RingKey } from '../keys/keyring.js'`,
+      `import { withSharedSecret } from '../keys/ring/agreement.js'`,
+      `import type { RingKey } from '../keys/ring/keyring.js'`,
       `export const f = [createHash, createPublicKey, withSharedSecret]`,
       `export const g = (k: RingKey) => k.agree(new Uint8Array(32))`,
     ].join('\n')

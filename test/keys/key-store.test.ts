@@ -1,20 +1,21 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { createSql, type Sql } from '../../src/db/sql.js'
-import { DEVELOPMENT_CURVES } from '../../src/keys/bootstrap.js'
+import { DEVELOPMENT_CURVES } from '../../src/keys/custody/bootstrap.js'
 import {
   ensureKeyInStore,
   generateInStore,
   retireInStore,
   revokeInStore,
   rotateKeys,
-} from '../../src/keys/custody.js'
-import { dirKeyStore } from '../../src/keys/dir-store.js'
-import { followKeyStore, ringFromStore } from '../../src/keys/follow.js'
-import type { KeyStore } from '../../src/keys/key-store.js'
-import { postgresKeyStore } from '../../src/keys/pg-store.js'
-import { ringVersion } from '../../src/keys/ring-version.js'
+} from '../../src/keys/custody/custody.js'
+import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
+import { followKeyStore, ringFromStore } from '../../src/keys/ring/follow.js'
+import type { KeyStore } from '../../src/keys/stores/key-store.js'
+import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'
+import { ringVersion } from '../../src/keys/ring/ring-version.js'
 import { capturingLogger } from '../support/app.js'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
 import { tempDir } from '../support/keys.js'
@@ -188,50 +189,53 @@ describe('the directory key store', () => {
 })
 
 // LISTEN needs a second session: PGlite serves one, so this runs against a real server only.
-describe.skipIf(!realServer)('following a postgres store (real PostgreSQL only)', () => {
-  it('reloads on NOTIFY, and after its connection drops and returns it listens again and catches up', async () => {
-    await db.sql`delete from key_ring_keys`
-    const writer = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
-    await generateInStore(writer, 'P-256', 0)
-    const target = new URL(db.url)
-    const proxy = await faultProxy(target.hostname, Number(target.port))
-    const through = new URL(db.url)
-    through.port = String(proxy.port)
-    const sql = createSql({
-      url: through.toString(),
-      max: 1,
-      connectTimeoutSeconds: 1,
-      searchPath: db.schema!,
-    })
-    const { logger, lines } = capturingLogger()
-    const reader = postgresKeyStore({
-      sql,
-      passphrase: PASSPHRASE,
-      listen: { url: through.toString(), searchPath: db.schema, retryMs: 200 },
-    })
-    // No polling: every catch-up here comes from LISTEN.
-    const ring = await followKeyStore(reader, { logger, pollIntervalMs: 0 })
-    try {
-      const x = await generateInStore(writer, 'X25519', 0)
-      await until(() => ring.current().get(x.kid) !== undefined, 3000)
-      expect(ring.version()).toBe(await writer.version())
+describe.runIf(needs(realServer, `following a postgres store (LISTEN) ${REAL_SERVER}`))(
+  'following a postgres store (real PostgreSQL only)',
+  () => {
+    it('reloads on NOTIFY, and after its connection drops and returns it listens again and catches up', async () => {
+      await db.sql`delete from key_ring_keys`
+      const writer = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
+      await generateInStore(writer, 'P-256', 0)
+      const target = new URL(db.url)
+      const proxy = await faultProxy(target.hostname, Number(target.port))
+      const through = new URL(db.url)
+      through.port = String(proxy.port)
+      const sql = createSql({
+        url: through.toString(),
+        max: 1,
+        connectTimeoutSeconds: 1,
+        searchPath: db.schema!,
+      })
+      const { logger, lines } = capturingLogger()
+      const reader = postgresKeyStore({
+        sql,
+        passphrase: PASSPHRASE,
+        listen: { url: through.toString(), searchPath: db.schema, retryMs: 200 },
+      })
+      // No polling: every catch-up here comes from LISTEN.
+      const ring = await followKeyStore(reader, { logger, pollIntervalMs: 0 })
+      try {
+        const x = await generateInStore(writer, 'X25519', 0)
+        await until(() => ring.current().get(x.kid) !== undefined, 3000)
+        expect(ring.version()).toBe(await writer.version())
 
-      proxy.setMode('refuse')
-      await until(() => lines.some((l) => l.includes('subscription lost')), 3000)
-      await revokeInStore(writer, x.kid)
-      await new Promise((r) => setTimeout(r, 300))
-      expect(ring.current().get(x.kid)).toBeDefined() // the last good ring keeps serving
-      proxy.setMode('pass')
-      await until(() => ring.current().get(x.kid) === undefined, 5000)
-      expect(ring.version()).toBe(await writer.version())
-      expect(lines.some((l) => l.includes('subscription resumed'))).toBe(true)
-    } finally {
-      await ring.close()
-      await sql.end()
-      await proxy.close()
-    }
-  })
-})
+        proxy.setMode('refuse')
+        await until(() => lines.some((l) => l.includes('subscription lost')), 3000)
+        await revokeInStore(writer, x.kid)
+        await new Promise((r) => setTimeout(r, 300))
+        expect(ring.current().get(x.kid)).toBeDefined() // the last good ring keeps serving
+        proxy.setMode('pass')
+        await until(() => ring.current().get(x.kid) === undefined, 5000)
+        expect(ring.version()).toBe(await writer.version())
+        expect(lines.some((l) => l.includes('subscription resumed'))).toBe(true)
+      } finally {
+        await ring.close()
+        await sql.end()
+        await proxy.close()
+      }
+    })
+  },
+)
 
 async function until(check: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms

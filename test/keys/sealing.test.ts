@@ -9,17 +9,17 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CompactEncrypt } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ensureDevelopmentKeys } from '../../src/keys/bootstrap.js'
-import { doctor } from '../../src/keys/doctor.js'
-import { loadKeyRing } from '../../src/keys/keyring.js'
-import { rotate } from '../../src/keys/lifecycle.js'
-import { MANIFEST_FILE, readManifest } from '../../src/keys/manifest.js'
+import { ensureDevelopmentKeys } from '../../src/keys/custody/bootstrap.js'
+import { doctor } from '../../src/keys/custody/doctor.js'
+import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { rotate } from '../../src/keys/custody/lifecycle.js'
+import { MANIFEST_FILE, readManifest } from '../../src/keys/stores/manifest.js'
 import {
   PBES2_ITERATIONS,
   PBES2_MAX_ITERATIONS,
   PBES2_MIN_ITERATIONS,
-} from '../../src/keys/protect.js'
-import { addGeneratedKey } from '../../src/keys/store.js'
+} from '../../src/keys/stores/protect.js'
+import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
 import { tempDir } from '../support/keys.js'
 import { childEnv } from '../support/process.js'
 

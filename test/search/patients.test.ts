@@ -10,7 +10,7 @@ import {
   seededMbi,
 } from '../../src/db/seed.js'
 import { createSql } from '../../src/db/sql.js'
-import { staticKeyRing, type KeyRing, type RingKey } from '../../src/keys/keyring.js'
+import { staticKeyRing, type KeyRing, type RingKey } from '../../src/keys/ring/keyring.js'
 import { createAudit } from '../../src/log/audit.js'
 import { createMetrics } from '../../src/metrics/index.js'
 import {

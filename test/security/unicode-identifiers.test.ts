@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seed, seededBeneId, seededHicn, seededMbi } from '../../src/db/seed.js'
-import type { KeyRing, RingKey } from '../../src/keys/keyring.js'
+import type { KeyRing, RingKey } from '../../src/keys/ring/keyring.js'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
 import { twoKeyRing } from '../support/keys.js'
 import { spoofed } from '../support/lookalikes.js'

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { createApp } from '../../src/http/app.js'
-import { staticKeyRing, type KeyRing } from '../../src/keys/keyring.js'
+import { staticKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
 import { createLogger } from '../../src/log/logger.js'
 import type { Sql } from '../../src/db/sql.js'
 

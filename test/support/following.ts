@@ -2,8 +2,12 @@
  * A key ring following a key directory, as the gateway runs it (KEY_STORE=dir): for tests of
  * reloads, revocation and the directory watch.
  */
-import { dirKeyStore, type DirStoreOptions } from '../../src/keys/dir-store.js'
-import { followKeyStore, type FollowOptions, type FollowingKeyRing } from '../../src/keys/follow.js'
+import { dirKeyStore, type DirStoreOptions } from '../../src/keys/stores/dir-store.js'
+import {
+  followKeyStore,
+  type FollowOptions,
+  type FollowingKeyRing,
+} from '../../src/keys/ring/follow.js'
 
 export interface FollowingDir extends FollowingKeyRing {
   /** Stops following and closes the store. */

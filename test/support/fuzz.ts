@@ -3,9 +3,9 @@ import { encryptMbiJwe } from '@sealed-search/client'
 import { TokenError } from '../../src/crypto/errors.js'
 import { openToken } from '../../src/crypto/token.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'
-import type { KeyRing } from '../../src/keys/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
 
-/** Fuzz properties shared by the CI-sized test (test/fuzz.test.ts) and `npm run fuzz`. */
+/** Fuzz properties shared by the CI-sized test (test/crypto/fuzz.test.ts) and `npm run fuzz`. */
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const b64urlString = (max: number) =>

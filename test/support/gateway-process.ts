@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { addGeneratedKey } from '../../src/keys/store.js'
+import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
 import { tempDir } from './keys.js'
 import { get, type Tls } from './https.js'
 import { childEnv, start, type Running } from './process.js'

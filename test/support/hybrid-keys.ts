@@ -1,5 +1,9 @@
-import { generateXWingKey, hybridRingKey, type HybridRingKey } from '../../src/keys/hybrid-key.js'
-import { KeyRing } from '../../src/keys/keyring.js'
+import {
+  generateXWingKey,
+  hybridRingKey,
+  type HybridRingKey,
+} from '../../src/keys/ring/hybrid-key.js'
+import { KeyRing } from '../../src/keys/ring/keyring.js'
 import { twoKeyRing } from './keys.js'
 
 /** The HPKE key id the test X-Wing key is published under. */

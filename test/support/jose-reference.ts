@@ -1,7 +1,7 @@
 /**
  * The reference decrypt path for differential tests and the decrypt bench: the gateway's own
  * checks (checkJwe), then jose's compactDecrypt with the private key read from the key file by
- * the test itself. The gateway has no such path: its keys only `agree` (src/keys/agreement.ts).
+ * the test itself. The gateway has no such path: its keys only `agree` (src/keys/ring/agreement.ts).
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { compactDecrypt } from 'jose'
@@ -9,9 +9,9 @@ import type { Sender } from '../../src/crypto/binding.js'
 import type { IdentifierKind } from '../../src/crypto/claims.js'
 import { TokenError } from '../../src/crypto/errors.js'
 import { checkJwe, opened, type OpenedJwe } from '../../src/crypto/jwe.js'
-import type { KeyResolver } from '../../src/keys/keyring.js'
-import { readManifest } from '../../src/keys/manifest.js'
-import { readPrivateKeyFile } from '../../src/keys/store.js'
+import type { KeyResolver } from '../../src/keys/ring/keyring.js'
+import { readManifest } from '../../src/keys/stores/manifest.js'
+import { readPrivateKeyFile } from '../../src/keys/stores/dir-files.js'
 
 /** A private key by kid, for the reference path only. */
 export type PrivateKeys = (kid: string) => KeyObject

@@ -1,5 +1,5 @@
-import { addGeneratedKey } from '../../src/keys/store.js'
-import { loadKeyRing, type KeyRing } from '../../src/keys/keyring.js'
+import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
+import { loadKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
 import { tempDir } from './temp.js'
 
 export { tempDir }

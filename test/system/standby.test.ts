@@ -1,11 +1,12 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { loadConfig } from '../../src/config/index.js'
 import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
 import { createSql } from '../../src/db/sql.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'
-import { addGeneratedKey } from '../../src/keys/store.js'
+import { addGeneratedKey } from '../../src/keys/stores/dir-files.js'
 import { startGateway, type RunningGateway } from '../../src/server.js'
 import { capturingLogger } from '../support/app.js'
 import { tempDir } from '../support/keys.js'
@@ -100,7 +101,9 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 }, 120_000)
 
-describe.runIf(enabled)('searches on a hot standby (own primary + standby clusters)', () => {
+describe.runIf(
+  needs(enabled, `the hot standby ${REAL_SERVER} and pg_createcluster (Debian postgresql-15)`),
+)('searches on a hot standby (own primary + standby clusters)', () => {
   it('serves searches from the standby listed first', async () => {
     const found = await search(gateway.url, seededMbi(3))
     expect(found).toEqual({ status: 200, ids: [seededBeneId(3)] })

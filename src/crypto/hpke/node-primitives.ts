@@ -9,7 +9,7 @@ import { AEAD_AES_128_GCM, AEAD_CHACHA20_POLY1305, KDF_HKDF_SHA256 } from './sui
  * The gateway's HKDF-SHA256 and AES-128-GCM on node:crypto (OpenSSL), synchronous and without
  * a key import per call. Node-only: the client and browsers keep @noble/hashes and WebCrypto
  * (kdf.ts, aead.ts). Both pairs give the same bytes and the same refusals
- * (test/hpke-primitives.test.ts checks them against each other and the RFC 9180 vectors).
+ * (test/crypto/hpke-primitives.test.ts checks them against each other and the RFC 9180 vectors).
  */
 
 const NH = 32

@@ -1,15 +1,15 @@
-import { AgreementError, withSharedSecret, type Agreeing } from '../../keys/agreement.js'
+import { AgreementError, withSharedSecret, type Agreeing } from '../../keys/ring/agreement.js'
 import type { Curve } from '../../keys/jwk.js'
 import { HpkeError } from './errors.js'
 import { setupBaseRFromSecret, type CipherSuite } from './setup.js'
 import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256 } from './suite.js'
 
 /**
- * The gateway's side of DHKEM: DH(skR, pkE) is the ring key's `agree` (src/keys/agreement.ts,
+ * The gateway's side of DHKEM: DH(skR, pkE) is the ring key's `agree` (src/keys/ring/agreement.ts,
  * which checks pkE, refuses the all-zero X25519 output and wipes the DH output), and the rest of
  * Decap and the key schedule are the shared code, on the suite's primitives (node:crypto HKDF and
  * AES-GCM on the gateway). Accepts and refuses exactly what the noble path does
- * (test/hpke-node.test.ts checks both).
+ * (test/crypto/hpke-node.test.ts checks both).
  */
 
 /** The KEM of each curve a gateway key may use. */

@@ -9,7 +9,7 @@ import { i2osp, kemSuiteId, KEM_XWING } from './suite.js'
  * X-Wing (draft-connolly-cfrg-xwing-kem), ML-KEM-768 + X25519, as the HPKE KEM 0x647a of
  * draft-ietf-hpke-pq: its shared secret is X-Wing's own (no ExtractAndExpand). Portable code
  * (@noble/post-quantum, @noble/curves, @noble/hashes): the sender everywhere, and the key
- * expansion the gateway runs once per key. The gateway's decapsulation is in src/keys/xwing.ts.
+ * expansion the gateway runs once per key. The gateway's decapsulation is in src/keys/ring/xwing.ts.
  */
 
 /** ML-KEM-768 sizes (FIPS 203 §8, Table 3). */
@@ -114,7 +114,7 @@ export function xwingEncap(
 
 /**
  * draft-connolly-cfrg-xwing-kem §5.5 Decapsulate, pure JavaScript, for tests and tools; the
- * gateway decapsulates in src/keys/xwing.ts (ML-KEM in WebAssembly). ML-KEM's implicit rejection
+ * gateway decapsulates in src/keys/ring/xwing.ts (ML-KEM in WebAssembly). ML-KEM's implicit rejection
  * makes a bad ct_M give a pseudorandom ss_M, not an error.
  */
 export function xwingDecap(enc: Uint8Array, key: ExpandedXWingKey): Uint8Array {

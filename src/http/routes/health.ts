@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { KeyRingSource } from '../../keys/keyring.js'
+import type { KeyRingSource } from '../../keys/ring/keyring.js'
 import { databaseAnswers, type Database } from '../../search/index.js'
 import type { AppEnv } from '../env.js'
 import { HttpError } from '../errors.js'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Hono } from 'hono'
-import type { KeyRingSource } from '../../keys/keyring.js'
+import type { KeyRingSource } from '../../keys/ring/keyring.js'
 import type { AppEnv } from '../env.js'
 
 interface Published {

@@ -1,4 +1,4 @@
-import type { KeyAgreement } from '../agreement.js'
+import type { KeyAgreement } from '../ring/agreement.js'
 import type { Curve } from '../jwk.js'
 import type { Pkcs11Token } from './token.js'
 

@@ -1,6 +1,6 @@
-import type { Finding } from '../doctor.js'
-import type { KeyEntry } from '../key-store.js'
-import { isAccepted } from '../manifest.js'
+import type { Finding } from '../custody/finding.js'
+import type { KeyEntry } from '../stores/key-store.js'
+import { isAccepted } from '../stores/manifest.js'
 import { hsmFindings } from './store.js'
 import type { Pkcs11Options } from './token.js'
 

@@ -1,6 +1,6 @@
 import { p256 } from '@noble/curves/nist.js'
 import type { Handle, PKCS11, Template } from 'pkcs11js'
-import { AgreementError } from '../agreement.js'
+import { AgreementError } from '../ring/agreement.js'
 import { KeyStoreError } from '../errors.js'
 import type { Curve } from '../jwk.js'
 import { ckr, CKK_EC_MONTGOMERY, EC_PARAMS, loadPkcs11js, type Pkcs11Lib } from './module.js'

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto'
+import type { ManifestEntry } from '../stores/manifest.js'
+
+/** What a ring version covers: every member that changes what a gateway accepts or publishes. */
+type Versioned = Pick<
+  ManifestEntry,
+  'kid' | 'hpkeKeyId' | 'crv' | 'state' | 'created' | 'notAfter' | 'publishAt' | 'retireAt'
+>
+
+/**
+ * The ring version: one number for the ring's content, the same in every store and on every
+ * instance that holds the same ring. The first 48 bits of SHA-256 over the entries in kid order
+ * (a whole number below 2^53, so a Prometheus gauge and JSON carry it exactly); 0 is the empty
+ * ring. Private keys are not hashed: the kid is the public key's RFC 7638 thumbprint.
+ */
+export function ringVersion(entries: readonly Versioned[]): number {
+  if (entries.length === 0) return 0
+  const canonical = [...entries]
+    .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
+    .map((e) => [
+      e.kid,
+      e.hpkeKeyId,
+      e.crv,
+      e.state,
+      iso(e.created),
+      iso(e.notAfter),
+      iso(e.publishAt),
+      iso(e.retireAt),
+    ])
+  const digest = createHash('sha256').update(JSON.stringify(canonical)).digest()
+  return digest.readUIntBE(0, 6) || 1
+}
+
+/** One spelling per instant, whichever store the date came from. */
+function iso(value: string | null | undefined): string | null {
+  return value ? new Date(value).toISOString() : null
+}

@@ -1,0 +1,140 @@
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { KeyStoreError } from '../errors.js'
+import { generateKey, type Curve, type PrivateJwk } from '../jwk.js'
+import {
+  isSealedKeyFile,
+  nextHpkeKeyId,
+  privateKeyFileName,
+  readManifest,
+  writeFileAtomic,
+  writeManifest,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest.js'
+import { openPrivateJwk, sealPrivateJwk } from './protect.js'
+
+export interface KeyFileOptions {
+  /** When set, private keys are written sealed with it and sealed files are opened with it. */
+  passphrase?: string | undefined
+}
+
+/** A manifest entry before the manifest gives it an HPKE key id (see `withHpkeKeyId`). */
+export type NewKeyEntry = Omit<ManifestEntry, 'hpkeKeyId'>
+
+/** The entry for a new key, with the next HPKE key id of `manifest` (never one used before). */
+export function withHpkeKeyId(entry: NewKeyEntry, manifest: Manifest): ManifestEntry {
+  const { kid, ...rest } = entry
+  return { kid, hpkeKeyId: nextHpkeKeyId(manifest.keys), ...rest }
+}
+
+/** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
+export async function writeNewKey(
+  dir: string,
+  key: PrivateJwk,
+  options: KeyFileOptions = {},
+  now = new Date(),
+): Promise<NewKeyEntry> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const sealed = options.passphrase !== undefined
+  const file = privateKeyFileName(key.kid, sealed)
+  const json = JSON.stringify(key) + '\n'
+  const content = sealed ? (await sealPrivateJwk(json, options.passphrase!)) + '\n' : json
+  await writeFileAtomic(join(dir, file), content, 0o600)
+  return {
+    kid: key.kid,
+    crv: key.crv,
+    state: 'active',
+    created: now.toISOString(),
+    notAfter: null,
+    file,
+  }
+}
+
+/**
+ * A directory holds sealed keys or keys in clear, never both: a command that would add one kind
+ * beside the other refuses, so a forgotten KEYS_PASSPHRASE never leaves a clear key among sealed
+ * ones. Retired and revoked keys do not count (their files may be gone).
+ */
+export function checkSealingMatches(manifest: Manifest, options: KeyFileOptions): void {
+  const sealed = options.passphrase !== undefined
+  const other = manifest.keys.find(
+    (k) =>
+      (k.state === 'active' || k.state === 'retiring') &&
+      k.backend !== 'pkcs11' && // in a token: no key file at all
+      isSealedKeyFile(k.file) !== sealed,
+  )
+  if (!other) return
+  throw new KeyStoreError(
+    'ERR_KEYS_SEALING_MIXED',
+    sealed
+      ? `key ${other.kid} is in clear and a passphrase is set: this directory holds keys in clear; to seal keys, make them in a new directory and point KEYS_DIR at it`
+      : `key ${other.kid} is sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE, so the new key is sealed too`,
+  )
+}
+
+/** Generates a key, writes its private JWK with mode 0600 and records it as active. */
+export async function addGeneratedKey(
+  dir: string,
+  crv: Curve,
+  now = new Date(),
+  options: KeyFileOptions = {},
+): Promise<ManifestEntry> {
+  checkSealingMatches(await readManifest(dir), options)
+  const written = await writeNewKey(dir, await generateKey(crv), options, now)
+  const manifest = await readManifest(dir)
+  const entry = withHpkeKeyId(written, manifest)
+  manifest.keys.push(entry)
+  await writeManifest(dir, manifest)
+  return entry
+}
+
+/** Refuses, as ssh does, a private key file that the group or others may read. */
+export async function checkKeyFileMode(path: string): Promise<void> {
+  let info
+  try {
+    info = await stat(path)
+  } catch (cause) {
+    throw new KeyStoreError('ERR_KEYS_FILE_MISSING', `${path}: missing`, { cause })
+  }
+  if ((info.mode & 0o077) !== 0) {
+    const mode = (info.mode & 0o777).toString(8)
+    throw new KeyStoreError(
+      'ERR_KEYS_FILE_PERMISSIONS',
+      `${path}: permissions ${mode} are too open; the file must not be readable by group or others (chmod 600)`,
+    )
+  }
+}
+
+/** Reads a private JWK file, naming the file (never its content) in any error. */
+export async function readPrivateKeyFile(
+  dir: string,
+  entry: ManifestEntry,
+  options: KeyFileOptions = {},
+): Promise<PrivateJwk> {
+  const path = join(dir, entry.file)
+  await checkKeyFileMode(path)
+  let text = await readFile(path, 'utf8')
+  if (isSealedKeyFile(entry.file)) {
+    if (options.passphrase === undefined) {
+      throw new KeyStoreError(
+        'ERR_KEYS_PASSPHRASE',
+        `${path}: the key is passphrase-protected; set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE`,
+      )
+    }
+    text = await openPrivateJwk(text, options.passphrase, path)
+  }
+  let jwk: PrivateJwk
+  try {
+    jwk = JSON.parse(text) as PrivateJwk
+  } catch (cause) {
+    throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a JSON JWK`, { cause })
+  }
+  if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+    throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a private JWK`)
+  }
+  if (jwk.kid !== entry.kid || jwk.crv !== entry.crv) {
+    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${path}: kid or crv differs from manifest`)
+  }
+  return jwk
+}

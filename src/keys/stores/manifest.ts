@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto'
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { KeyStoreError } from '../errors.js'
+import { isCurve, type Curve } from '../jwk.js'
+
+/**
+ * Key lifecycle, per key:
+ * - pending: accepted, not yet published; published (active) from `publishAt` on, so every
+ *   instance of a fleet accepts a key before any instance publishes it;
+ * - active: published in the JWKS and accepted; one with `retireAt` becomes retiring then;
+ * - retiring: no longer published, still accepted until `notAfter`;
+ * - retired, revoked: rejected.
+ */
+export const KEY_STATES = ['pending', 'active', 'retiring', 'retired', 'revoked'] as const
+export type KeyState = (typeof KEY_STATES)[number]
+
+export interface ManifestEntry {
+  kid: string
+  /**
+   * The key's HPKE key id (docs/TOKENS.md): a small number the gateway assigns and publishes in
+   * the JWKS as `hpke_key_id`, as RFC 9458 §3 does for its key configurations. Assigned when the
+   * key is generated, max(every key's id) + 1, retired and revoked keys included: never reused.
+   */
+  hpkeKeyId: number
+  crv: Curve
+  state: KeyState
+  /** ISO 8601 time the key was generated. */
+  created: string
+  /** ISO 8601 time after which a retiring key is no longer accepted. */
+  notAfter: string | null
+  /** ISO 8601 time a pending key is published (becomes active); absent otherwise. */
+  publishAt?: string | null
+  /** ISO 8601 time an active key stops being published (its successor's publishAt). */
+  retireAt?: string | null
+  /** File name of the private JWK (or, for a PKCS#11 key, of its public JWK), in the key directory. */
+  file: string
+  /**
+   * Where the private key is when no store holds it: 'pkcs11', generated in and never leaving a
+   * PKCS#11 token (`pkcs11` names it). Absent: the private JWK, in `file` or a sealed row.
+   */
+  backend?: 'pkcs11'
+  /** A PKCS#11 key's references: the token's label and the CKA_ID of the key pair there. */
+  pkcs11?: Pkcs11Ref
+}
+
+/** Where a PKCS#11 key is: references only, no private material. */
+export interface Pkcs11Ref {
+  /** CKA_LABEL of the token (PKCS11_TOKEN_LABEL when the key was generated). */
+  token: string
+  /** CKA_ID of the key pair in the token, as text (the kid). */
+  id: string
+}
+
+export interface Manifest {
+  version: 1
+  keys: ManifestEntry[]
+}
+
+export const MANIFEST_FILE = 'manifest.json'
+
+/** The private JWK in clear (mode 0600), or sealed with a passphrase (see protect.ts). */
+export function privateKeyFileName(kid: string, sealed = false): string {
+  return sealed ? `${kid}.private.jwk.jwe` : `${kid}.private.jwk.json`
+}
+
+/** The public JWK of a key whose private half stays in a PKCS#11 token. */
+export function publicKeyFileName(kid: string): string {
+  return `${kid}.public.jwk.json`
+}
+
+export function isSealedKeyFile(file: string): boolean {
+  return file.endsWith('.jwe')
+}
+
+/** HPKE key ids are 16-bit (2 bytes in the token); 0 is never assigned. */
+export const HPKE_KEY_ID_MAX = 0xffff
+
+function isHpkeKeyId(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= HPKE_KEY_ID_MAX
+}
+
+/** The id for a new key: one more than the largest ever assigned in this manifest. */
+export function nextHpkeKeyId(keys: readonly { hpkeKeyId?: number }[]): number {
+  const next = Math.max(0, ...keys.map((k) => k.hpkeKeyId ?? 0)) + 1
+  if (next > HPKE_KEY_ID_MAX) {
+    throw new KeyStoreError(
+      'ERR_KEYS_HPKE_KEY_ID_EXHAUSTED',
+      `no HPKE key id left after ${next - 1}`,
+    )
+  }
+  return next
+}
+
+function isPkcs11Ref(value: unknown): value is Pkcs11Ref {
+  const ref = value as Partial<Record<keyof Pkcs11Ref, unknown>> | null | undefined
+  return (
+    typeof ref === 'object' &&
+    ref !== null &&
+    typeof ref.token === 'string' &&
+    /^[\x20-\x7e]{1,32}$/.test(ref.token) &&
+    typeof ref.id === 'string' &&
+    /^[A-Za-z0-9_-]{1,64}$/.test(ref.id)
+  )
+}
+
+function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value))
+}
+
+export function parseManifest(text: string): Manifest {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (cause) {
+    throw new KeyStoreError('ERR_KEYS_MANIFEST_INVALID', `${MANIFEST_FILE} is not JSON`, { cause })
+  }
+  const fail = (why: string): never => {
+    throw new KeyStoreError('ERR_KEYS_MANIFEST_INVALID', `${MANIFEST_FILE}: ${why}`)
+  }
+  if (typeof data !== 'object' || data === null) return fail('expected an object')
+  const { version, keys } = data as { version?: unknown; keys?: unknown }
+  if (version !== 1) return fail('unsupported version')
+  if (!Array.isArray(keys)) return fail('"keys" must be an array')
+  const seen = new Set<string>()
+  const seenHpke = new Set<number>()
+  for (const [i, k] of keys.entries()) {
+    const e = k as Partial<Record<keyof ManifestEntry, unknown>>
+    if (typeof e.kid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(e.kid)) fail(`keys[${i}].kid`)
+    if (seen.has(e.kid as string)) fail(`duplicate kid at keys[${i}]`)
+    seen.add(e.kid as string)
+    if (e.hpkeKeyId !== undefined) {
+      if (!isHpkeKeyId(e.hpkeKeyId)) fail(`keys[${i}].hpkeKeyId: an integer from 1 to 65535`)
+      if (seenHpke.has(e.hpkeKeyId as number)) fail(`duplicate hpkeKeyId at keys[${i}]`)
+      seenHpke.add(e.hpkeKeyId as number)
+    }
+    if (!isCurve(e.crv)) fail(`keys[${i}].crv`)
+    if (!(KEY_STATES as readonly unknown[]).includes(e.state)) fail(`keys[${i}].state`)
+    if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
+    if (e.notAfter !== null && !isIsoDate(e.notAfter)) fail(`keys[${i}].notAfter`)
+    if (e.state === 'retiring' && e.notAfter === null) fail(`keys[${i}]: retiring needs notAfter`)
+    if (e.publishAt != null && !isIsoDate(e.publishAt)) fail(`keys[${i}].publishAt`)
+    if (e.state === 'pending' && e.publishAt == null) fail(`keys[${i}]: pending needs publishAt`)
+    if (e.retireAt != null && !isIsoDate(e.retireAt)) fail(`keys[${i}].retireAt`)
+    if (e.retireAt != null && e.notAfter == null) fail(`keys[${i}]: retireAt needs notAfter`)
+    const kid = e.kid as string
+    if (e.backend !== undefined && e.backend !== 'pkcs11') fail(`keys[${i}].backend`)
+    if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) fail(`keys[${i}].pkcs11`)
+    const files =
+      e.backend === 'pkcs11'
+        ? [publicKeyFileName(kid)]
+        : [privateKeyFileName(kid), privateKeyFileName(kid, true)]
+    if (!files.includes(e.file as string)) fail(`keys[${i}].file`)
+  }
+  return { version: 1, keys: assignMissingHpkeKeyIds(keys as ManifestEntry[]) }
+}
+
+/**
+ * A manifest written before HPKE key ids existed: each key without one gets max + 1 in manifest
+ * order. Deterministic, so every reader of the same file publishes the same ids; the next command
+ * that writes the manifest (rotate, retire, revoke, a new key) records them.
+ */
+function assignMissingHpkeKeyIds(keys: ManifestEntry[]): ManifestEntry[] {
+  for (const entry of keys) {
+    if (entry.hpkeKeyId === undefined) entry.hpkeKeyId = nextHpkeKeyId(keys)
+  }
+  return keys
+}
+
+/**
+ * The manifest of `dir`. A directory without one lists no keys (a fresh checkout), unless
+ * `required`: a running gateway's reload then fails rather than dropping every key while the
+ * directory is being replaced.
+ */
+export async function readManifest(dir: string, { required = false } = {}): Promise<Manifest> {
+  let text: string
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8')
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (!required) return { version: 1, keys: [] }
+      throw new KeyStoreError('ERR_KEYS_MANIFEST_MISSING', `${dir}: no ${MANIFEST_FILE}`, {
+        cause,
+      })
+    }
+    throw cause
+  }
+  return parseManifest(text)
+}
+
+/** Writes to a temporary file and renames it over the old one: readers see old or new, never half. */
+export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  await writeFile(tmp, data, { mode, flag: 'wx' })
+  await rename(tmp, path)
+}
+
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', 0o644)
+}
+
+type Timed = Pick<ManifestEntry, 'state' | 'notAfter' | 'publishAt' | 'retireAt'>
+
+/**
+ * A key's state at `now`: a pending key is active from its `publishAt`, an active key with a
+ * `retireAt` is retiring from then. Every instance computes the same answer from the same
+ * stored ring, so publication needs no write at publication time.
+ */
+export function stateAt(entry: Timed, now: Date): KeyState {
+  if (entry.state === 'pending' && entry.publishAt && now >= new Date(entry.publishAt)) {
+    return 'active'
+  }
+  if (entry.state === 'active' && entry.retireAt && now >= new Date(entry.retireAt)) {
+    return 'retiring'
+  }
+  return entry.state
+}
+
+/** Whether a key in this state decrypts tokens at `now` (pending keys do: see KEY_STATES). */
+export function isAccepted(entry: Timed, now: Date): boolean {
+  const state = stateAt(entry, now)
+  if (state === 'active' || state === 'pending') return true
+  if (state === 'retiring') return entry.notAfter !== null && now < new Date(entry.notAfter)
+  return false
+}
+
+/** Whether a key is in the published JWKS at `now`. */
+export function isPublished(entry: Timed, now: Date): boolean {
+  return stateAt(entry, now) === 'active'
+}

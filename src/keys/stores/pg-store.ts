@@ -1,0 +1,226 @@
+import type { Sql } from '../../db/sql.js'
+import { KeyStoreError } from '../errors.js'
+import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
+import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
+import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
+import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
+import { makeHsmKey } from '../pkcs11/store.js'
+import type { Pkcs11Options } from '../pkcs11/token.js'
+import { openPrivateJwk, sealPrivateJwk } from './protect.js'
+import { ringVersion } from '../ring/ring-version.js'
+import { settle } from '../custody/staging.js'
+
+interface KeyRow {
+  kid: string
+  hpke_key_id: number
+  crv: Curve
+  state: KeyState
+  created: Date
+  not_after: Date | null
+  publish_at: Date | null
+  retire_at: Date | null
+  custody: 'sealed' | 'hsm'
+  sealed_private_jwk: string | null
+  /** custody 'hsm' (migration 006): the token's label and the key pair's CKA_ID there. */
+  hsm_token: string | null
+  hsm_id: string | null
+}
+
+export interface PostgresKeyStoreOptions {
+  /** The pool of the primary (DATABASE_URL), with the gateway's search_path. */
+  sql: Sql
+  /** Seals new private keys and opens stored ones; required (KEYS_PASSPHRASE[_FILE]). */
+  passphrase: string | undefined
+  /** The token of HSM keys (custody 'hsm'), when configured. */
+  pkcs11?: Pkcs11Options | undefined
+  /** Where LISTEN connects: DATABASE_URL, never a standby. Without it, subscribe only polls. */
+  listen?: { url: string; searchPath?: string | undefined; retryMs?: number }
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+const date = (s: string | null | undefined) => (s ? new Date(s) : null)
+
+function toEntry(row: KeyRow): KeyEntry {
+  return {
+    kid: row.kid,
+    hpkeKeyId: row.hpke_key_id,
+    crv: row.crv,
+    state: row.state,
+    created: row.created.toISOString(),
+    notAfter: iso(row.not_after),
+    publishAt: iso(row.publish_at),
+    retireAt: iso(row.retire_at),
+    ...(row.custody === 'hsm'
+      ? { backend: 'pkcs11' as const, pkcs11: { token: row.hsm_token!, id: row.hsm_id! } }
+      : {}),
+  }
+}
+
+const where = (kid: string) => `key_ring_keys ${kid}`
+
+/**
+ * KEY_STORE=postgres: the fleet's ring in the gateway's own database (migration 004). A change
+ * is one transaction that first locks the key_ring row (SELECT ... FOR UPDATE), so concurrent
+ * custodians run one after the other; it ends by setting the new ring version and NOTIFY, which
+ * PostgreSQL delivers at commit.
+ */
+export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
+  const { sql, passphrase } = options
+
+  const openRow = async (row: KeyRow): Promise<PrivateJwk> => {
+    if (row.custody !== 'sealed' || row.sealed_private_jwk === null) {
+      throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: no sealed private key`)
+    }
+    if (passphrase === undefined) {
+      throw new KeyStoreError(
+        'ERR_KEYS_PASSPHRASE',
+        `${where(row.kid)}: sealed; set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE`,
+      )
+    }
+    const text = await openPrivateJwk(row.sealed_private_jwk, passphrase, where(row.kid))
+    let jwk: PrivateJwk
+    try {
+      jwk = JSON.parse(text) as PrivateJwk
+    } catch (cause) {
+      throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a JSON JWK`, {
+        cause,
+      })
+    }
+    if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+      throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a private JWK`)
+    }
+    if (jwk.kid !== row.kid || jwk.crv !== row.crv) {
+      throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where(row.kid)}: kid or crv differs`)
+    }
+    return jwk
+  }
+
+  const unavailable = (cause: unknown): never => {
+    if (cause instanceof KeyStoreError) throw cause
+    const code = (cause as { code?: unknown }).code
+    throw new KeyStoreError(
+      'ERR_KEYS_STORE_UNAVAILABLE',
+      `the key ring tables cannot be read${typeof code === 'string' ? ` (${code})` : ''}`,
+      { cause },
+    )
+  }
+
+  return {
+    kind: 'postgres',
+    location: 'PostgreSQL table key_ring_keys',
+    async version() {
+      try {
+        const [row] = await sql<{ version: string }[]>`select version from key_ring`
+        if (!row) throw new Error('key_ring has no row')
+        return Number(row.version)
+      } catch (cause) {
+        return unavailable(cause)
+      }
+    },
+    async read(): Promise<StoredRing> {
+      let rows: KeyRow[]
+      try {
+        // One statement: one snapshot of the whole ring.
+        rows = await sql<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
+      } catch (cause) {
+        return unavailable(cause)
+      }
+      const entries = rows.map(toEntry)
+      const byKid = new Map(rows.map((r) => [r.kid, r]))
+      return {
+        version: ringVersion(entries),
+        entries,
+        pkcs11: options.pkcs11,
+        privateKey: (entry) => {
+          const row = byKid.get(entry.kid)
+          if (!row) throw new KeyStoreError('ERR_KEYS_UNKNOWN_KID', `no key with kid ${entry.kid}`)
+          return openRow(row)
+        },
+      }
+    },
+    async change(apply, now = new Date()) {
+      return sql.begin(async (tx) => {
+        const [ring] = await tx`select version from key_ring where singleton for update`
+        if (!ring) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
+        const rows = await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
+        const entries = rows.map(toEntry)
+        const before = new Map(entries.map((e) => [e.kid, JSON.stringify(e)]))
+        settle(entries, now)
+        const added = new Map<
+          string,
+          { publicJwk: PublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
+        >()
+        let nextId = 1
+        // Never an id used before, whether or not an earlier new key was pushed yet.
+        const nextHpke = () => {
+          const id = Math.max(nextId, nextHpkeKeyId(entries))
+          nextId = id + 1
+          return id
+        }
+        const result = await apply({
+          entries,
+          async addHsmKey(crv, at) {
+            const key = await makeHsmKey(options.pkcs11, crv, entries)
+            const { kid } = key.publicJwk
+            added.set(kid, { publicJwk: key.publicJwk, sealed: null, hsm: key.ref })
+            return {
+              kid,
+              hpkeKeyId: nextHpke(),
+              crv,
+              state: 'active',
+              created: at.toISOString(),
+              notAfter: null,
+              backend: 'pkcs11',
+              pkcs11: key.ref,
+            }
+          },
+          async addKey(key, at) {
+            if (passphrase === undefined) {
+              throw new KeyStoreError(
+                'ERR_KEYS_PASSPHRASE',
+                'the postgres key store keeps private keys sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE',
+              )
+            }
+            const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
+            added.set(key.kid, { publicJwk: toPublicJwk(key), sealed, hsm: null })
+            return {
+              kid: key.kid,
+              hpkeKeyId: nextHpke(),
+              crv: key.crv,
+              state: 'active',
+              created: at.toISOString(),
+              notAfter: null,
+            }
+          },
+        })
+        for (const e of entries) {
+          const fresh = added.get(e.kid)
+          if (fresh) {
+            await tx`
+              insert into key_ring_keys (kid, hpke_key_id, crv, state, created, not_after,
+                publish_at, retire_at, public_jwk, custody, sealed_private_jwk, hsm_token, hsm_id)
+              values (${e.kid}, ${e.hpkeKeyId}, ${e.crv}, ${e.state}, ${date(e.created)},
+                ${date(e.notAfter)}, ${date(e.publishAt)}, ${date(e.retireAt)},
+                ${tx.json({ ...fresh.publicJwk })}, ${fresh.hsm ? 'hsm' : 'sealed'},
+                ${fresh.sealed}, ${fresh.hsm?.token ?? null}, ${fresh.hsm?.id ?? null})`
+          } else if (JSON.stringify(e) !== before.get(e.kid)) {
+            await tx`
+              update key_ring_keys set state = ${e.state}, not_after = ${date(e.notAfter)},
+                publish_at = ${date(e.publishAt)}, retire_at = ${date(e.retireAt)}
+              where kid = ${e.kid}`
+          }
+        }
+        const version = ringVersion(entries)
+        await tx`update key_ring set version = ${version}, changed_at = now()`
+        // Delivered at commit, to every session listening, on every instance.
+        await tx`select pg_notify(${KEY_RING_CHANNEL}, current_schema() || ':' || ${String(version)})`
+        return result
+      }) as Promise<Awaited<ReturnType<typeof apply>>>
+    },
+    async subscribe(events: StoreEvents) {
+      if (!options.listen) return { close: async () => {} }
+      return listenForRingChanges(options.listen, events)
+    },
+    async close() {},
+  }
+}
