@@ -1,8 +1,5 @@
-import {
-  generateXWingKey,
-  hybridRingKey,
-  type HybridRingKey,
-} from '../../src/keys/ring/hybrid-key.js'
+import { generateXWingKey } from '../../src/keys/jwk.js'
+import { hybridRingKey, openXWingKey, type HybridRingKey } from '../../src/keys/ring/hybrid-key.js'
 import { KeyRing } from '../../src/keys/ring/keyring.js'
 import { twoKeyRing } from './keys.js'
 
@@ -27,7 +24,7 @@ export async function threeKeyRing(): Promise<{
     notAfter: null,
     hpkeKeyId: HYBRID_KEY_ID,
   }
-  const hybrid = await hybridRingKey(info, jwk, 'test key')
+  const hybrid = hybridRingKey(info, await openXWingKey(jwk.kid, jwk, 'test key'))
   return {
     ring: new KeyRing(classic.keys, [hybrid]),
     hybrid,

@@ -1,22 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import { KeyStoreError } from '../errors.js'
-import { thumbprint, XWING, type XWingPublicJwk } from '../jwk.js'
+import { thumbprint, XWING, type XWingPrivateJwk, type XWingPublicJwk } from '../jwk.js'
 import type { RingKeyInfo } from './keyring.js'
-import { xwingDecapsulator } from './xwing.js'
-
-/** The private half of an X-Wing key: the 32-byte seed (draft-connolly-cfrg-xwing-kem §5.2). */
-export interface XWingPrivateJwk {
-  kty: 'AKP'
-  alg: typeof XWING
-  pub: string
-  /** base64url of the 32-byte seed: the form the JOSE AKP drafts and X-Wing both keep. */
-  priv: string
-  kid: string
-}
+import { xwingDecapsulator, type XWingDecapsulator } from './xwing.js'
 
 /**
  * A ring key of the hybrid KEM: its public JWK and `decapsulate`, never the private key, which
- * stays expanded in src/keys/xwing.ts. It has no `agree`: it opens HPKE tokens of KEM 0x647a only.
+ * stays expanded in xwing.ts. It has no `agree`: it opens HPKE tokens of KEM 0x647a only.
  */
 export interface HybridRingKey extends Omit<RingKeyInfo, 'crv' | 'publicJwk'> {
   readonly crv: typeof XWING
@@ -26,43 +15,57 @@ export interface HybridRingKey extends Omit<RingKeyInfo, 'crv' | 'publicJwk'> {
   decapsulate(enc: Uint8Array): Promise<Uint8Array>
 }
 
-/** A new X-Wing key: a random 32-byte seed and the public key and kid computed from it. */
-export async function generateXWingKey(): Promise<XWingPrivateJwk> {
-  const seed = randomBytes(32)
-  const { publicKey } = await xwingDecapsulator(seed)
-  const pub = Buffer.from(publicKey).toString('base64url')
-  const kid = await thumbprint({ kty: 'AKP', alg: XWING, pub })
-  const jwk = { kty: 'AKP', alg: XWING, pub, priv: seed.toString('base64url'), kid } as const
-  seed.fill(0)
-  return jwk
+/** An opened X-Wing key: its public key checked against its seed, expanded once. */
+export interface OpenedXWingKey {
+  readonly pub: string
+  readonly decapsulator: XWingDecapsulator
 }
 
 /**
  * Opens an X-Wing private JWK: the seed is expanded once, the public key is computed from it and
- * must be `pub`, and the kid must be its RFC 7638 thumbprint. `where` names it in errors; the
- * key's content never appears in one.
+ * must be `pub`, and `kid` must be its RFC 7638 thumbprint. `where` names it in errors; the key's
+ * content never appears in one.
  */
-export async function hybridRingKey(
-  info: Omit<RingKeyInfo, 'crv' | 'publicJwk'>,
+export async function openXWingKey(
+  kid: string,
   jwk: XWingPrivateJwk,
   where: string,
-): Promise<HybridRingKey> {
-  const seed = Buffer.from(jwk.priv, 'base64url')
+): Promise<OpenedXWingKey> {
+  const seed = typeof jwk.priv === 'string' ? Buffer.from(jwk.priv, 'base64url') : Buffer.alloc(0)
   if (jwk.kty !== 'AKP' || jwk.alg !== XWING || seed.length !== 32) {
     seed.fill(0)
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where}: not an X-Wing key`)
   }
-  const decapsulator = await xwingDecapsulator(seed)
-  seed.fill(0)
+  let decapsulator: XWingDecapsulator
+  try {
+    decapsulator = await xwingDecapsulator(seed)
+  } finally {
+    seed.fill(0)
+  }
   const pub = Buffer.from(decapsulator.publicKey).toString('base64url')
   if (pub !== jwk.pub) {
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: priv is not the key of pub`)
   }
-  const publicJwk: XWingPublicJwk = { kty: 'AKP', alg: XWING, pub, kid: info.kid, use: 'enc' }
-  if (info.hpkeKeyId !== undefined) publicJwk.hpke_key_id = info.hpkeKeyId
-  if ((await thumbprint({ kty: 'AKP', alg: XWING, pub })) !== info.kid) {
+  if ((await thumbprint({ kty: 'AKP', alg: XWING, pub })) !== kid) {
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: kid is not its thumbprint`)
   }
+  return { pub, decapsulator }
+}
+
+/** The ring key of an opened X-Wing key, with its manifest facts. */
+export function hybridRingKey(
+  info: Omit<RingKeyInfo, 'crv' | 'publicJwk'>,
+  opened: OpenedXWingKey,
+): HybridRingKey {
+  const publicJwk: XWingPublicJwk = {
+    kty: 'AKP',
+    alg: XWING,
+    pub: opened.pub,
+    kid: info.kid,
+    use: 'enc',
+  }
+  if (info.hpkeKeyId !== undefined) publicJwk.hpke_key_id = info.hpkeKeyId
+  const { decapsulator } = opened
   return Object.freeze({
     ...info,
     crv: XWING,

@@ -1,15 +1,22 @@
 import { agreeWith, type Agreeing, type KeyAgreement, type OpenedKey } from './agreement.js'
 import { KeyStoreError } from '../errors.js'
-import type { HybridRingKey } from './hybrid-key.js'
+import {
+  hybridRingKey,
+  openXWingKey,
+  type HybridRingKey,
+  type OpenedXWingKey,
+} from './hybrid-key.js'
 import { inProcessFromJwk } from './in-process.js'
 import type { KeyEntry, StoredRing } from '../stores/key-store.js'
 import { openHsmKey } from '../pkcs11/store.js'
 import {
+  algorithmOf,
   thumbprint,
   toPublicJwk,
   type Curve,
   type PrivateJwk,
   type PublicJwk,
+  type StoredJwk,
   type XWingPublicJwk,
 } from '../jwk.js'
 import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
@@ -198,26 +205,56 @@ export async function openKey(
  * key whose private half stays in a PKCS#11 token (`backend: 'pkcs11'`), which the token must
  * hold with the public key the kid names.
  */
-export async function openStoredKey(stored: StoredRing, entry: KeyEntry): Promise<OpenedKey> {
+export async function openStoredKey(
+  stored: StoredRing,
+  entry: KeyEntry,
+): Promise<OpenedKey | OpenedXWingKey> {
   if (entry.backend === 'pkcs11') return openHsmKey(entry, stored.pkcs11)
-  return openKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+  return openAnyKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+}
+
+/** `openKey` for a curve's key, `openXWingKey` for an X-Wing key (the entry says which). */
+async function openAnyKey(
+  entry: { kid: string; crv: string; hpkeKeyId?: number | undefined },
+  jwk: StoredJwk,
+  where: string,
+): Promise<OpenedKey | OpenedXWingKey> {
+  if (algorithmOf(jwk) !== entry.crv) {
+    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: the key is not a ${entry.crv} key`)
+  }
+  return jwk.kty === 'AKP' ? openXWingKey(entry.kid, jwk, where) : openKey(entry, jwk, where)
+}
+
+/** The manifest facts a ring key carries. */
+type EntryFacts = Omit<RingKeyInfo, 'crv' | 'publicJwk'> & { crv: KeyEntry['crv'] }
+
+/** Sorts opened keys into the ring's two kinds: ECDH keys (`agree`) and hybrid ones. */
+export function placeKey(
+  info: EntryFacts,
+  opened: OpenedKey | OpenedXWingKey,
+  keys: RingKey[],
+  hybrid: HybridRingKey[],
+): void {
+  if ('decapsulator' in opened) {
+    hybrid.push(hybridRingKey(info, opened))
+    return
+  }
+  const { crv } = opened.backend
+  keys.push(ringKey({ ...info, crv, publicJwk: opened.publicJwk }, opened.backend))
 }
 
 /** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */
 export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Promise<KeyRing> {
   const manifest = await readManifest(dir)
   const keys: RingKey[] = []
+  const hybrid: HybridRingKey[] = []
   for (const entry of manifest.keys) {
     const jwk = await readPrivateKeyFile(dir, entry, options)
-    const publicJwk: PublicJwk = { ...toPublicJwk(jwk), hpke_key_id: entry.hpkeKeyId }
-    if ((await thumbprint(publicJwk)) !== entry.kid) {
-      throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${entry.file}: kid is not its thumbprint`)
-    }
     const { kid, crv, state, created, notAfter, hpkeKeyId } = entry
-    const info = { kid, crv, state, created, notAfter, hpkeKeyId, publicJwk }
-    keys.push(ringKey(info, inProcessFromJwk(jwk, publicJwk, entry.file)))
+    const info = { kid, crv, state, created, notAfter, hpkeKeyId }
+    placeKey(info, await openAnyKey(entry, jwk, entry.file), keys, hybrid)
   }
-  return new KeyRing(keys)
+  return new KeyRing(keys, hybrid)
 }
 
 /** A ring key for a private JWK the caller holds (published test vectors); key files go through loadKeyRing. */
