@@ -286,6 +286,15 @@ export const VARIABLES = {
       'refuse identifier tokens not bound to the client certificate (`x5t#S256`, HPKE version 3); needs mTLS',
     secret: false,
   }),
+  TOKEN_REQUIRE_PQ: variable({
+    section: 'tokens',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'refuse identifier tokens that are not hybrid post-quantum (HPKE with KEM X-Wing): JWE and ECDH-only HPKE get `ERR_TOKEN_PQ_REQUIRED`',
+    secret: false,
+  }),
   TOKEN_MAX_LIFETIME: variable({
     section: 'tokens',
     type: 'seconds, 1-86400',
@@ -345,7 +354,7 @@ export const VARIABLES = {
     fallback: undefined,
     shown: 'none',
     description:
-      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens',
+      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens; `=pq`: hybrid (X-Wing) tokens; `=bound+pq`: both',
     secret: false,
   }),
   LEGACY_HASH_ENABLED: variable({

@@ -11,6 +11,8 @@ export interface ClientOptions {
   allowlist?: readonly string[]
   /** Fingerprints (same form) of the clients whose tokens must be sender-bound. */
   boundClients?: readonly string[]
+  /** Allowlisted fingerprints marked `=pq`: their tokens must be hybrid (X-Wing). */
+  pqClients?: readonly string[]
 }
 
 function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefined {
@@ -25,15 +27,18 @@ function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefin
 export function clientIdentity({
   allowlist,
   boundClients = [],
+  pqClients = [],
 }: ClientOptions = {}): MiddlewareHandler<AppEnv> {
   const allowed = allowlist ? new Set(allowlist) : undefined
   const mustBind = new Set(boundClients)
+  const mustPq = new Set(pqClients)
   return async function clientIdentityMiddleware(c, next) {
     const socket = socketOf(c.env)
     let id = socket?.remoteAddress ?? 'unknown'
     let certified = false
     let certThumbprint: Uint8Array | undefined
     let bound = false
+    let pq = false
     if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
       const cert = socket.getPeerCertificate()
       if (socket.authorized && cert?.fingerprint256) {
@@ -43,10 +48,11 @@ export function clientIdentity({
         certThumbprint = new Uint8Array(Buffer.from(cert.fingerprint256.replaceAll(':', ''), 'hex'))
         certified = allowed === undefined || allowed.has(cert.fingerprint256)
         bound = mustBind.has(cert.fingerprint256)
+        pq = mustPq.has(cert.fingerprint256)
       }
     }
     c.set('client', id)
-    c.set('sender', { certThumbprint, mustBind: bound })
+    c.set('sender', { certThumbprint, mustBind: bound, mustPq: pq })
     if (allowed && !certified) {
       throw new HttpError(
         403,
