@@ -26,11 +26,13 @@ export async function freePort(): Promise<number> {
 export async function startHaproxy(
   dir: string,
   servers: { name: string; port: number }[],
+  extra: { global?: string[]; frontend?: string[] } = {},
 ): Promise<Balancer> {
   const port = await freePort()
   const config = [
     'global',
     '  maxconn 1024',
+    ...(extra.global ?? []),
     'defaults',
     '  mode http',
     '  timeout connect 2s',
@@ -39,6 +41,7 @@ export async function startHaproxy(
     '  retries 0',
     'frontend partners',
     `  bind 127.0.0.1:${port}`,
+    ...(extra.frontend ?? []),
     '  default_backend gateways',
     'backend gateways',
     '  balance roundrobin',
