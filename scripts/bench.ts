@@ -157,6 +157,8 @@ async function targets(
   const p256 = chooseKey(jwks, 'P-256')
   // A ring without an X25519 key (the SoftHSM2 one) has only the P-256 rows.
   const x25519 = jwks.keys.some((k) => k.crv === 'X25519') ? chooseKey(jwks, 'X25519') : undefined
+  // The hybrid post-quantum key, where the ring has one.
+  const xwing = jwks.keys.some((k) => k.kty === 'AKP') ? chooseKey(jwks, 'X-Wing') : undefined
   const get = (tokens: string[]): autocannon.Request[] =>
     tokens.map((t) => {
       const u = new URL(patientSearchUrl(base, t))
@@ -197,6 +199,16 @@ async function targets(
       name: '(g) GET HPKE P-256',
       requests: get(await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), p256)))),
     },
+    ...(xwing
+      ? [
+          {
+            name: '(i) GET HPKE X-Wing (hybrid post-quantum)',
+            requests: get(
+              await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), xwing))),
+            ),
+          },
+        ]
+      : []),
   ]
   return list
 }
@@ -251,6 +263,7 @@ const CURVE_TARGETS = [
   ['P-256', '(b)', 0.85],
   ['X25519', '(c)', 0.95],
   ['SoftHSM2 P-256', '(h)', 0.7],
+  ['X-Wing (hybrid)', '(i)', 0.7],
 ] as const
 
 function curveRatios(rows: Row[]): string {
@@ -328,6 +341,7 @@ async function main(): Promise<void> {
     const keysDir = join(work, 'keys')
     await addGeneratedKey(keysDir, 'P-256')
     await addGeneratedKey(keysDir, 'X25519')
+    await addGeneratedKey(keysDir, 'X-Wing')
     const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
       ...processEnvironment(),
       PORT: '0',
