@@ -308,7 +308,7 @@ describe('the HPKE client', () => {
   })
 
   it('opens the example in docs/TOKENS.md with the RFC 9180 A.1.1 recipient key', async () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
     const doc = readFileSync(join(root, 'docs/TOKENS.md'), 'utf8')
     const token = /<!-- example-token -->\s*```\s*([A-Za-z0-9_-]+)\s*```/.exec(doc)?.[1]
     const a11 = rfc.vectors.find((v) => v.section === 'A.1.1')!
@@ -332,7 +332,7 @@ describe('the HPKE client', () => {
   })
 
   it('builds tokens from modules that use neither Buffer nor node: imports', () => {
-    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
     const seen = new Set<string>()
     const visit = (file: string) => {
       if (seen.has(file)) return
