@@ -33,6 +33,8 @@ import {
   clusterVerdict,
   FLOOR,
   floorVerdicts,
+  baselineVerdicts,
+  XWING_ROW,
   RATE_HEADER,
   rateRow,
   table,
@@ -135,6 +137,8 @@ async function targets(base: string, jwks: Jwks, indexes: number[]): Promise<Tar
   const p256 = chooseKey(jwks, 'P-256')
   // A ring without an X25519 key (the SoftHSM2 one) has only the P-256 rows.
   const x25519 = jwks.keys.some((k) => k.crv === 'X25519') ? chooseKey(jwks, 'X25519') : undefined
+  // The hybrid post-quantum key, where the ring has one.
+  const xwing = jwks.keys.some((k) => k.kty === 'AKP') ? chooseKey(jwks, 'X-Wing') : undefined
   const get = (tokens: string[]): BenchRequest[] =>
     tokens.map((t) => {
       const u = new URL(patientSearchUrl(base, t))
@@ -164,6 +168,7 @@ async function targets(base: string, jwks: Jwks, indexes: number[]): Promise<Tar
         path: `/v2/fhir/Patient/${seededBeneId(i)}`,
       })),
     },
+    ...(xwing ? [{ name: XWING_ROW, requests: get(await hpke(xwing)) }] : []),
   ]
 }
 
@@ -288,6 +293,7 @@ async function main(): Promise<void> {
     await mkdir(scripts)
     await addGeneratedKey(keysDir, 'P-256')
     await addGeneratedKey(keysDir, 'X25519')
+    await addGeneratedKey(keysDir, 'X-Wing')
     const env = (schema: string, layout: Layout): NodeJS.ProcessEnv => ({
       ...processEnvironment(),
       PORT: '0',
@@ -329,6 +335,7 @@ async function main(): Promise<void> {
             const slack = layout === 'logged' ? 0.9 : 1
             const label = layout === 'logged' ? 'logs on, within 10%' : 'one process'
             verdicts.push(...floorVerdicts(results, slack).map((v) => `${label}: ${v}`))
+            verdicts.push(...baselineVerdicts(results, slack).map((v) => `${label}: ${v}`))
           }
         } finally {
           await gateway.stop()

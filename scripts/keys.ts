@@ -10,13 +10,13 @@ import { migrate } from '../src/db/migrate.js'
 import { createSql } from '../src/db/sql.js'
 import {
   closePkcs11Tokens,
-  CURVES,
+  KEY_ALGORITHMS,
   doctor,
   fleetStatus,
   generateInStore,
   hsmDoctor,
   hsmFindings,
-  isCurve,
+  isKeyAlgorithm,
   openKeyStore,
   destroyInStore,
   hsmHoldsPrivateKey,
@@ -27,7 +27,8 @@ import {
   ringFromStore,
   rotateKeys,
   stateAt,
-  type Curve,
+  type HybridRingKey,
+  type KeyAlgorithm,
   type KeyEntry,
   type KeyStore,
   type Pkcs11Options,
@@ -38,7 +39,7 @@ import { latestKeyUse, parseKeyLastUsed } from '../src/metrics/index.js'
 import { parse, run, UsageError } from './cli.js'
 
 const HELP: Record<string, string> = {
-  generate: `npm run keys -- generate [--curve P-256|X25519] [--hsm] [--publish-delay DURATION] [--force]
+  generate: `npm run keys -- generate [--curve P-256|X25519|X-Wing] [--hsm] [--publish-delay DURATION] [--force]
   Generates a key pair. Into a ring with no published key it is active at once; otherwise it is
   pending (accepted, not published) for the publish delay, as in rotate: by default three
   KEYS_POLL_INTERVALs with KEY_STORE=postgres, none (active at once) with KEY_STORE=dir. KEY_STORE=dir: the
@@ -49,6 +50,9 @@ const HELP: Record<string, string> = {
   PKCS11_TOKEN_LABEL, PKCS11_PIN or PKCS11_PIN_FILE): sensitive, never extractable, derive only,
   labelled with its kid; the store records the kid, the token and the key's CKA_ID, no private
   material (KEY_STORE=dir writes the public JWK to <dir>/<kid>.public.jwk.json).
+  --curve X-Wing makes a hybrid post-quantum key (ML-KEM-768 + X25519) for HPKE tokens only: its
+  private key is a 32-byte seed, sealed like every other key; it is published in the AKP form
+  (docs/TOKENS.md). A PKCS#11 token cannot hold one (--hsm is refused: no X-Wing mechanism).
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
   list: `npm run keys -- list [--metrics URL[,URL...]]
   One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check
@@ -56,7 +60,7 @@ const HELP: Record<string, string> = {
   A pending key's publishAt is when every gateway publishes it. Last use is read from a running
   gateway's /metrics when --metrics is given; with several (each instance of a fleet), the latest
   use across them.`,
-  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
+  rotate: `npm run keys -- rotate [--curve P-256|X25519|X-Wing] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
   Adds a new key of the curve (default: each curve that has an active key) as pending: every
   gateway accepts it as soon as it has loaded it, none publishes it before the publish delay has
   passed (default three KEYS_POLL_INTERVALs; must be longer than two unless --force). Then it is
@@ -200,12 +204,14 @@ async function openStore(config: Config, dir: string): Promise<KeyStore> {
 }
 
 /** Every accepted key opened and checked; errors name the key. */
-async function loadRing(store: KeyStore): Promise<{ keys: RingKey[]; errors: string[] }> {
+async function loadRing(
+  store: KeyStore,
+): Promise<{ keys: (RingKey | HybridRingKey)[]; errors: string[] }> {
   const errors: string[] = []
   const ring = await ringFromStore(await store.read(), new Map(), (e) =>
     errors.push((e as Error).message),
   )
-  return { keys: [...ring.keys], errors }
+  return { keys: [...ring.keys, ...ring.hybridKeys], errors }
 }
 
 async function main(): Promise<void> {
@@ -234,9 +240,11 @@ async function main(): Promise<void> {
     throw new UsageError('--dir is for KEY_STORE=dir; KEY_STORE=postgres keeps no key files')
   }
   if (config.keys.store === 'dir' && READS_DIR.has(command)) await requireKeyDirectory(dir)
-  const curve = (): Curve | undefined => {
+  const curve = (): KeyAlgorithm | undefined => {
     if (values.curve === undefined) return undefined
-    if (!isCurve(values.curve)) throw new UsageError(`--curve must be ${CURVES.join(' or ')}`)
+    if (!isKeyAlgorithm(values.curve)) {
+      throw new UsageError(`--curve must be ${KEY_ALGORITHMS.join(', ')}`)
+    }
     return values.curve
   }
   const kidArg = (): string => {
@@ -384,7 +392,9 @@ async function main(): Promise<void> {
           note(`wrote ${jwks.keys.length} public key(s) to ${target}`)
         }
         // The kid is the RFC 7638 SHA-256 thumbprint: partners recompute and compare it.
-        for (const k of jwks.keys) note(`  ${k.crv.padEnd(7)} sha256 thumbprint ${k.kid}`)
+        for (const k of jwks.keys) {
+          note(`  ${('crv' in k ? k.crv : k.alg).padEnd(7)} sha256 thumbprint ${k.kid}`)
+        }
         return
       }
       case 'doctor': {

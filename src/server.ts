@@ -202,7 +202,11 @@ export async function startGateway(
       tokenPolicy: config.tokens,
       dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
       ...(config.tls
-        ? { clientAllowlist: config.tls.clientAllowlist, boundClients: config.tls.boundClients }
+        ? {
+            clientAllowlist: config.tls.clientAllowlist,
+            boundClients: config.tls.boundClients,
+            pqClients: config.tls.pqClients,
+          }
         : {}),
       // Searches and readiness read from DATABASE_READ_URL's hosts (or the primary).
       sql: db.reads,

@@ -72,6 +72,26 @@ export function floorVerdicts(rows: Row[], slack = 1): string[] {
   return out
 }
 
+export const XWING_ROW = '(j) GET HPKE X-Wing (hybrid post-quantum)'
+
+/** The targets against the plaintext baseline (a), one process: the hybrid token's GET. */
+export const BASELINE_TARGETS = [['(j)', 'HPKE X-Wing (hybrid) GET', 0.7]] as const
+
+/** Each baseline target's ratio to (a) and PASS or MISS; `slack` as in `floorVerdicts`. */
+export function baselineVerdicts(rows: Row[], slack = 1): string[] {
+  const baseline = referenceRate(rows, '(a)')
+  if (!baseline) return []
+  return BASELINE_TARGETS.flatMap(([prefix, what, target]) => {
+    const rate = referenceRate(rows, prefix)
+    if (rate === undefined) return []
+    const ratio = rate / baseline
+    const bar = target * slack
+    return [
+      `${what} ${ratio.toFixed(2)} of the baseline (target ${bar.toFixed(2)}: ${ratio >= bar ? 'PASS' : 'MISS'})`,
+    ]
+  })
+}
+
 /** The cluster target: its plaintext search at least `factor` times the one-process rate. */
 export function clusterVerdict(one: Row[], cluster: Row[], workers: number, factor = 1.3): string {
   const a = referenceRate(one, '(a)') ?? 0

@@ -103,6 +103,7 @@ export function tokens(env: Env): TokensConfig {
     requireExp: read(env, 'TOKEN_REQUIRE_EXP'),
     maxLifetimeSeconds: read(env, 'TOKEN_MAX_LIFETIME'),
     requireSenderBinding: read(env, 'TOKEN_REQUIRE_SENDER_BINDING'),
+    requirePq: read(env, 'TOKEN_REQUIRE_PQ'),
   }
 }
 
@@ -129,6 +130,7 @@ export function tls(env: Env): TlsConfig | undefined {
     clientCaFile: read(env, 'TLS_CLIENT_CA_FILE')!,
     clientAllowlist: allowlist.map((e) => e.fingerprint),
     boundClients: allowlist.filter((e) => e.bound).map((e) => e.fingerprint),
+    pqClients: allowlist.filter((e) => e.pq).map((e) => e.fingerprint),
   }
 }
 

@@ -91,6 +91,8 @@ export interface TokensConfig {
   maxLifetimeSeconds: number
   /** Refuse tokens not bound to the connection's client certificate (needs mTLS). */
   requireSenderBinding: boolean
+  /** Refuse tokens whose KEM is not hybrid post-quantum (X-Wing). */
+  requirePq: boolean
 }
 
 export interface AuditConfig {
@@ -110,6 +112,8 @@ export interface TlsConfig {
   clientAllowlist: string[]
   /** The allowlisted fingerprints marked `=bound`: those clients must send sender-bound tokens. */
   boundClients: string[]
+  /** The allowlisted fingerprints marked `=pq`: those clients must send hybrid tokens. */
+  pqClients: string[]
 }
 
 export interface LegacyHashConfig {

@@ -197,7 +197,7 @@ export const VARIABLES = {
     parse: boolean,
     fallback: true,
     description:
-      'generate development keys (one P-256, one X25519) when the key store has none; set `false` in production',
+      'generate development keys (one P-256, one X25519, one X-Wing) when the key store has none; set `false` in production',
     secret: false,
   }),
   KEYS_PASSPHRASE: variable({
@@ -314,6 +314,15 @@ export const VARIABLES = {
       'refuse identifier tokens not bound to the client certificate (`x5t#S256`, HPKE version 3); needs mTLS',
     secret: false,
   }),
+  TOKEN_REQUIRE_PQ: variable({
+    section: 'tokens',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'refuse identifier tokens that are not hybrid post-quantum (HPKE with KEM X-Wing): JWE and ECDH-only HPKE get `ERR_TOKEN_PQ_REQUIRED`',
+    secret: false,
+  }),
   TOKEN_MAX_LIFETIME: variable({
     section: 'tokens',
     type: 'seconds, 1-86400',
@@ -373,7 +382,7 @@ export const VARIABLES = {
     fallback: undefined,
     shown: 'none',
     description:
-      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens',
+      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens; `=pq`: hybrid (X-Wing) tokens; `=bound+pq`: both',
     secret: false,
   }),
   LEGACY_HASH_ENABLED: variable({

@@ -42,8 +42,10 @@ export interface AppDeps {
   clientAllowlist?: readonly string[]
   /** Allowlisted fingerprints marked `=bound`: those clients' tokens must be sender-bound. */
   boundClients?: readonly string[]
+  /** Allowlisted fingerprints marked `=pq`: those clients' tokens must be hybrid (X-Wing). */
+  pqClients?: readonly string[]
   /** Replay window and sender-binding requirement for tokens; off when absent. */
-  tokenPolicy?: ReplayPolicy & { requireSenderBinding?: boolean }
+  tokenPolicy?: ReplayPolicy & { requireSenderBinding?: boolean; requirePq?: boolean }
   /** Longest a lookup may take before 503, in milliseconds (default 10 s). */
   dbQueryTimeoutMs?: number
   /** Migration paths, off when absent: legacy mbi-hash search (with its sunset), HICN search. */
@@ -101,6 +103,7 @@ export function createApp(deps: AppDeps) {
     clientIdentity({
       ...(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}),
       ...(deps.boundClients ? { boundClients: deps.boundClients } : {}),
+      ...(deps.pqClients ? { pqClients: deps.pqClients } : {}),
     }),
   )
   app.use(auditTrail(audit))

@@ -12,6 +12,8 @@ export interface ClientOptions {
   allowlist?: readonly string[]
   /** Fingerprints (same form) of the clients whose tokens must be sender-bound. */
   boundClients?: readonly string[]
+  /** Allowlisted fingerprints marked `=pq`: their tokens must be hybrid (X-Wing). */
+  pqClients?: readonly string[]
 }
 
 function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefined {
@@ -29,9 +31,11 @@ function socketOf(env: unknown): (TLSSocket & { encrypted?: boolean }) | undefin
 export function clientIdentity({
   allowlist,
   boundClients = [],
+  pqClients = [],
 }: ClientOptions = {}): MiddlewareHandler<AppEnv> {
   const allowed = allowlist ? new Set(allowlist) : undefined
   const mustBind = new Set(boundClients)
+  const mustPq = new Set(pqClients)
   return async function clientIdentityMiddleware(c, next) {
     const socket = socketOf(c.env)
     let id = socket?.remoteAddress ?? 'unknown'
@@ -39,6 +43,7 @@ export function clientIdentity({
     let certThumbprint: Uint8Array | undefined
     let bound = false
     let partner = OTHER_CLIENT
+    let pq = false
     if (socket?.encrypted && typeof socket.getPeerCertificate === 'function') {
       const cert = socket.getPeerCertificate()
       if (socket.authorized && cert?.fingerprint256) {
@@ -49,11 +54,12 @@ export function clientIdentity({
         certified = allowed === undefined || allowed.has(cert.fingerprint256)
         bound = mustBind.has(cert.fingerprint256)
         if (allowed?.has(cert.fingerprint256) || bound) partner = id
+        pq = mustPq.has(cert.fingerprint256)
       }
     }
     c.set('client', id)
     c.set('partner', partner)
-    c.set('sender', { certThumbprint, mustBind: bound })
+    c.set('sender', { certThumbprint, mustBind: bound, mustPq: pq })
     if (allowed && !certified) {
       throw new HttpError(
         403,

@@ -15,7 +15,7 @@ export interface Metrics {
   registry: Registry
   requests: Counter<'route' | 'method' | 'status' | 'outcome'>
   duration: Histogram<'route'>
-  decryptions: Counter<'kid' | 'format'>
+  decryptions: Counter<'kid' | 'format' | 'kem'>
   keyLastUsed: Gauge<'kid'>
   keyState: Gauge<'kid' | 'crv' | 'state'>
   /** The version of the key ring in place: the same on every converged instance. */
@@ -31,8 +31,11 @@ export interface Metrics {
    * every client's `unbound` stays flat, TOKEN_REQUIRE_SENDER_BINDING can be turned on.
    */
   tokenBinding: Counter<'client' | 'binding'>
-  /** Records one successful decryption with `kid`. */
-  keyUsed(kid: string, format: string, now: Date): void
+  /**
+   * Records one successful decryption with `kid`; `kem` is the token's KEM (`X-Wing`, `X25519`,
+   * `P-256`), so an operator sees each partner's classic share before TOKEN_REQUIRE_PQ.
+   */
+  keyUsed(kid: string, format: string, now: Date, kem?: string): void
   /** Publishes the ring's keys and states at `now` (after start, every reload and poll). */
   observeRing(ring: KeyRing, now?: Date): void
   /** Publishes the version of the ring in place. */
@@ -73,8 +76,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   })
   const decryptions = new Counter({
     name: 'sealed_search_decryptions_total',
-    help: 'Identifier tokens decrypted, by key id and token format',
-    labelNames: ['kid', 'format'] as const,
+    help: 'Identifier tokens decrypted, by key id, token format and KEM (X-Wing, X25519, P-256)',
+    labelNames: ['kid', 'format', 'kem'] as const,
     registers: [registry],
   })
   const keyLastUsed = new Gauge({
@@ -189,14 +192,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     keyState,
     keyRingVersion,
     legacyHashRequests,
-    keyUsed(kid, format, now) {
-      decryptions.inc({ kid, format })
+    keyUsed(kid, format, now, kem = 'unknown') {
+      decryptions.inc({ kid, format, kem })
       keyLastUsed.set({ kid }, now.getTime() / 1000)
     },
     observeRing(ring, now = new Date()) {
       keyState.reset()
       keyNotAfter.reset()
-      for (const k of ring.keys) {
+      for (const k of [...ring.keys, ...ring.hybridKeys]) {
         keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
         if (k.notAfter) keyNotAfter.set({ kid: k.kid }, Date.parse(k.notAfter) / 1000)
       }

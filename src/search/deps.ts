@@ -24,7 +24,12 @@ export interface SearchDeps {
   audit: Pick<Audit, 'fingerprint'>
   features: SearchFeatures
   /** Replay window and sender-binding requirement for tokens; off when absent. */
-  tokenPolicy?: (ReplayPolicy & { requireSenderBinding?: boolean | undefined }) | undefined
+  tokenPolicy?:
+    | (ReplayPolicy & {
+        requireSenderBinding?: boolean | undefined
+        requirePq?: boolean | undefined
+      })
+    | undefined
   /** Longest a lookup may take before the search fails with ERR_DB_UNAVAILABLE (default 10 s). */
   dbQueryTimeoutMs?: number | undefined
   /** OpenTelemetry: a span for opening the token; none when absent. */

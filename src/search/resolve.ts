@@ -1,4 +1,5 @@
 import { enforceBinding, type Sender } from '../crypto/binding.js'
+import { enforcePq, kemOf } from '../crypto/pq-policy.js'
 import type { IdentifierKind } from '../crypto/claims.js'
 import { isTokenError } from '../crypto/errors.js'
 import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
@@ -73,12 +74,14 @@ async function open<K extends IdentifierKind>(
   deps.metrics.tokenBinding.inc({ client, binding: opened.binding })
   facts.format = opened.format
   facts.kid = opened.kid
-  deps.metrics.keyUsed(opened.kid, opened.format, now)
+  const kem = kemOf(opened, (kid) => ring.get(kid)?.crv)
+  deps.metrics.keyUsed(opened.kid, opened.format, now, kem ?? 'unknown')
   const { mbi } = opened as Partial<OpenedToken<'mbi'>>
   const { hicn } = opened as Partial<OpenedToken<'hicn'>>
   if (mbi) facts.fingerprint = deps.audit.fingerprint(mbi)
   else if (hicn) facts.fingerprint = deps.audit.fingerprint(hicn, 'hicn')
   enforceBinding(opened.binding, sender, deps.tokenPolicy?.requireSenderBinding ?? false)
+  enforcePq(kem, sender, deps.tokenPolicy?.requirePq ?? false)
   enforceReplayWindow(opened, deps.tokenPolicy ?? NO_REPLAY_WINDOW, now)
   return opened
 }

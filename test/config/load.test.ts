@@ -61,7 +61,12 @@ describe('configuration', () => {
         staleReadySeconds: 300,
         destroyAfterSeconds: 0,
       },
-      tokens: { requireExp: false, maxLifetimeSeconds: 300, requireSenderBinding: false },
+      tokens: {
+        requireExp: false,
+        maxLifetimeSeconds: 300,
+        requireSenderBinding: false,
+        requirePq: false,
+      },
       audit: { log: 'stdout', hmacKey: undefined },
       tls: undefined,
       features: { legacyHash: undefined, hicnSearch: false },
@@ -119,6 +124,7 @@ describe('configuration', () => {
       requireExp: true,
       maxLifetimeSeconds: 30,
       requireSenderBinding: false,
+      requirePq: false,
     })
     expect(c.audit.log).toBe('stderr')
     expect(c.features.hicnSearch).toBe(true)
@@ -210,6 +216,7 @@ describe('configuration', () => {
       clientCaFile: 'ca',
       clientAllowlist: [Array(32).fill('AB').join(':')],
       boundClients: [],
+      pqClients: [],
     })
     expect(baseUrl(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example/' }))).toBe(
       'https://gw.example',
@@ -230,6 +237,34 @@ describe('configuration', () => {
     expect(c.tls?.boundClients).toEqual([b])
     expect(c.tokens.requireSenderBinding).toBe(true)
     for (const bad of [`${a}=bond`, `${a}=bound=bound`, `${a}=`]) {
+      expect(() =>
+        loadConfig({
+          TLS_CERT_FILE: 'c',
+          TLS_KEY_FILE: 'k',
+          TLS_CLIENT_CA_FILE: 'ca',
+          TLS_CLIENT_ALLOWLIST: bad,
+        }),
+      ).toThrow(/^TLS_CLIENT_ALLOWLIST: /)
+    }
+  })
+
+  it('reads TOKEN_REQUIRE_PQ, and allowlist entries marked =pq and =bound+pq', () => {
+    const a = 'AB:'.repeat(31) + 'AB'
+    const b = 'CD:'.repeat(31) + 'CD'
+    const e = 'EF:'.repeat(31) + 'EF'
+    const c = loadConfig({
+      TLS_CERT_FILE: 'c',
+      TLS_KEY_FILE: 'k',
+      TLS_CLIENT_CA_FILE: 'ca',
+      TLS_CLIENT_ALLOWLIST: `${a}=pq, ${b}=bound+pq, ${e}=bound`,
+      TOKEN_REQUIRE_PQ: 'true',
+    })
+    expect(c.tokens.requirePq).toBe(true)
+    expect(c.tls?.pqClients).toEqual([a, b])
+    expect(c.tls?.boundClients).toEqual([b, e])
+    expect(loadConfig({}).tokens.requirePq).toBe(false)
+    expect(() => loadConfig({ TOKEN_REQUIRE_PQ: 'yes please' })).toThrow(/^TOKEN_REQUIRE_PQ: /)
+    for (const bad of [`${a}=pq+bound`, `${a}=PQ`]) {
       expect(() =>
         loadConfig({
           TLS_CERT_FILE: 'c',

@@ -67,6 +67,7 @@ describe('secret files that the group or others may read', () => {
       clientCaFile: join(keyFile, '..', 'ca.crt'),
       clientAllowlist: [],
       boundClients: [],
+      pqClients: [],
     }
     const started = listen(() => new Response('no'), {
       host: '127.0.0.1',

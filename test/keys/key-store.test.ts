@@ -113,15 +113,16 @@ describe.each(stores)('the %s key store', (_name, open) => {
     await expect(retireInStore(store, x.kid)).rejects.toMatchObject({ code: 'ERR_KEYS_STATE' })
   })
 
-  it('makes the development ring in an empty store once: one active P-256 and one X25519 key', async () => {
+  it('makes the development ring in an empty store once: one active P-256, X25519 and X-Wing key', async () => {
     const store = await open()
     const added = await ensureKeyInStore(store)
     expect(added.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
-    expect(added.map((k) => k.state)).toEqual(['active', 'active'])
+    expect(added.map((k) => k.state)).toEqual(['active', 'active', 'active'])
     const ring = await ringAt(store)
     expect(ring.jwks().keys.map((k) => k.crv)).toEqual(['P-256', 'X25519'])
+    expect(ring.hybridKeys.map((k) => k.crv)).toEqual(['X-Wing'])
     expect(await ensureKeyInStore(store)).toEqual([])
-    expect((await store.read()).entries).toHaveLength(2)
+    expect((await store.read()).entries).toHaveLength(3)
   })
 
   it('serialises concurrent custodians: four generates give four keys with distinct HPKE ids', async () => {

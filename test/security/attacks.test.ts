@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import type { ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptMbiJwe } from '@sealed-search/client'
+import { encryptMbiHpke, encryptMbiJwe } from '@sealed-search/client'
 import { seed, seededMbi } from '../../src/db/seed.js'
 import { createApp } from '../../src/http/app.js'
 import { listen } from '../../src/http/listen.js'
@@ -18,6 +18,7 @@ import { KeyRing, staticKeyRing, type RingKey } from '../../src/keys/ring/keyrin
 import { closePkcs11Tokens } from '../../src/keys/pkcs11/store.js'
 import { createLogger } from '../../src/log/logger.js'
 import { createTestDatabase, type TestDatabase } from '../support/db.js'
+import { threeKeyRing } from '../support/hybrid-keys.js'
 import { tempDir, twoKeyRing } from '../support/keys.js'
 import { softHsmMissing, startSoftHsm, type SoftHsm } from '../support/softhsm.js'
 import { capturingLogger, errorCode, searchPath, type Outcome } from '../support/app.js'
@@ -622,4 +623,131 @@ describe('limits the HTTP parser enforces, over real HTTP', () => {
     expect(r.status).toBe(414)
     expect(JSON.parse(r.body).issue[0].code).toBe('too-long')
   })
+})
+
+describe('the attack battery, hybrid (X-Wing) tokens', () => {
+  let hybridApp: ReturnType<typeof createApp>
+  let hybridLines: string[]
+  let good: Buffer
+  let classic: Buffer
+  let hybridKeyId: number
+  beforeAll(async () => {
+    const { ring, hybrid } = await threeKeyRing()
+    const captured = capturingLogger()
+    hybridLines = captured.lines
+    hybridApp = createApp({
+      keys: staticKeyRing(ring),
+      sql: db.sql,
+      logger: captured.logger,
+      publicBaseUrl: 'http://gw.test',
+    })
+    hybridKeyId = hybrid.hpkeKeyId!
+    good = Buffer.from(await encryptMbiHpke(MBI, hybrid.publicJwk), 'base64url')
+    const x = ring.keys.find((k) => k.crv === 'X25519')!
+    classic = Buffer.from(await encryptMbiHpke(MBI, x.publicJwk), 'base64url')
+  })
+
+  const edit = (change: (b: Buffer) => Buffer | void) => () => {
+    const b = Buffer.from(good)
+    return (change(b) ?? b).toString('base64url')
+  }
+  const HEADER = 9
+  const ENC = 1120
+  const HYBRID_CASES: [string, () => string, string][] = [
+    ['a truncated enc', edit((b) => b.subarray(0, HEADER + ENC - 1)), 'ERR_TOKEN_MALFORMED'],
+    [
+      'an oversized enc (1 byte more before the ciphertext)',
+      edit((b) =>
+        Buffer.concat([b.subarray(0, HEADER + ENC), Buffer.of(0), b.subarray(HEADER + ENC)]),
+      ),
+      'ERR_TOKEN_DECRYPTION_FAILED',
+    ],
+    [
+      'a ciphertext of the X25519 KEM’s length',
+      edit((b) => Buffer.concat([b.subarray(0, HEADER), classic.subarray(HEADER)])),
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'a wrong suite (AES-128-GCM)',
+      edit((b) => {
+        b[8] = 0x01
+      }),
+      'ERR_TOKEN_SUITE_UNSUPPORTED',
+    ],
+    [
+      'a wrong suite (the SHAKE256 KDF)',
+      edit((b) => {
+        b[6] = 0x11
+      }),
+      'ERR_TOKEN_SUITE_UNSUPPORTED',
+    ],
+    [
+      'a bit flip in the ML-KEM half of enc',
+      edit((b) => {
+        b[HEADER + 700]! ^= 0x04
+      }),
+      'ERR_TOKEN_DECRYPTION_FAILED',
+    ],
+    [
+      'a bit flip in the X25519 half of enc',
+      edit((b) => {
+        b[HEADER + 1088 + 7]! ^= 0x10
+      }),
+      'ERR_TOKEN_DECRYPTION_FAILED',
+    ],
+    [
+      'an X25519 small-order point (zero) inside X-Wing',
+      edit((b) => {
+        b.fill(0, HEADER + 1088, HEADER + ENC)
+      }),
+      'ERR_TOKEN_DECRYPTION_FAILED',
+    ],
+    [
+      'an X25519 small-order point (order 8) inside X-Wing',
+      edit((b) => {
+        Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex').copy(
+          b,
+          HEADER + 1088,
+        )
+      }),
+      'ERR_TOKEN_DECRYPTION_FAILED',
+    ],
+    [
+      'a DHKEM header naming the X-Wing key',
+      edit(() => {
+        const h = Buffer.from(classic.subarray(0, HEADER))
+        h.writeUInt16BE(hybridKeyId, 1)
+        return Buffer.concat([h, classic.subarray(HEADER)])
+      }),
+      'ERR_TOKEN_KEM_MISMATCH',
+    ],
+    [
+      'over the hybrid length cap',
+      () => good.subarray(0, HEADER).toString('base64url') + 'A'.repeat(1800),
+      'ERR_TOKEN_TOO_LONG',
+    ],
+  ]
+
+  it.each(HYBRID_CASES)(
+    '%s gets 400 with one code, echoing nothing, logging no MBI',
+    async (_, make, code) => {
+      const before = hybridLines.length
+      const sent = make()
+      const res = await hybridApp.request(searchPath(sent))
+      const text = await res.text()
+      expect(res.status).toBe(400)
+      const outcome = JSON.parse(text) as Outcome
+      expect(outcome.resourceType).toBe('OperationOutcome')
+      expect(errorCode(outcome)).toBe(code)
+      const logged = hybridLines.slice(before).join('\n')
+      // The answer echoes nothing of the token. The access log keeps the URL as sent (a sealed
+      // token is what a log may hold); beyond it, only the error code: no MBI, no stack, no key.
+      for (let at = 0; at + 24 <= sent.length; at += 200) {
+        expect(text).not.toContain(sent.slice(at, at + 24))
+      }
+      expect(text + logged).not.toContain(MBI)
+      expect(logged).not.toMatch(/"stack"|at [A-Za-z]+ \(|"priv"|"seed"/)
+      expect(logged).toContain(`"search":{"error":"${code}"}`)
+    },
+  )
 })

@@ -1,4 +1,4 @@
-// Usage: node search.mjs GATEWAY_URL [jwe|hpke] [P-256|X25519] [mbi|hicn] < identifier.txt
+// Usage: node search.mjs GATEWAY_URL [jwe|hpke] [P-256|X25519|X-Wing] [mbi|hicn] < identifier.txt
 // Encrypts the identifier read from standard input, searches, and prints Patient/<id> for each
 // match; an OperationOutcome's error code goes to standard error, with exit status 1.
 import { readFileSync } from 'node:fs'

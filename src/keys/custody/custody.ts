@@ -1,6 +1,7 @@
 import { DEVELOPMENT_CURVES } from './bootstrap.js'
 import { KeyStoreError } from '../errors.js'
-import { generateKey, type Curve } from '../jwk.js'
+import { generateStoredKey, type KeyAlgorithm } from '../jwk.js'
+import { tokenCurve } from '../pkcs11/store.js'
 import type { KeyEntry, KeyStore, RingChange } from '../stores/key-store.js'
 import { stateAt } from '../stores/manifest.js'
 import { destroyKey, scheduleDestroy, sweepDue } from './destroy.js'
@@ -19,7 +20,7 @@ export interface StagedKey {
 
 export interface RotateOptions {
   /** Curves to rotate; default every curve with an active key. */
-  curves?: Curve[]
+  curves?: KeyAlgorithm[]
   graceSeconds: number
   publishDelaySeconds: number
   now?: Date
@@ -30,11 +31,12 @@ export interface RotateOptions {
 /** A new key of `crv`: in the store's PKCS#11 token, or in process (sealed per the store). */
 async function addNewKey(
   change: RingChange,
-  crv: Curve,
+  crv: KeyAlgorithm,
   now: Date,
   inToken: boolean,
 ): Promise<KeyEntry> {
-  return inToken ? change.addHsmKey(crv, now) : change.addKey(await generateKey(crv), now)
+  if (inToken) return change.addHsmKey(tokenCurve(crv), now)
+  return change.addKey(await generateStoredKey(crv), now)
 }
 
 /**
@@ -88,7 +90,7 @@ export async function rotateKeys(store: KeyStore, options: RotateOptions): Promi
  */
 export async function generateInStore(
   store: KeyStore,
-  crv: Curve,
+  crv: KeyAlgorithm,
   publishDelaySeconds: number,
   now?: Date,
   options: { hsm?: boolean } = {},
@@ -117,7 +119,7 @@ export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
     if (entries.length > 0) return [] // another instance was first
     const added: KeyEntry[] = []
     for (const crv of DEVELOPMENT_CURVES) {
-      const entry = await addKey(await generateKey(crv), new Date())
+      const entry = await addKey(await generateStoredKey(crv), new Date())
       entries.push(entry)
       added.push(entry)
     }

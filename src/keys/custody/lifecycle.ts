@@ -1,5 +1,5 @@
 import { KeyStoreError } from '../errors.js'
-import { generateKey, type Curve } from '../jwk.js'
+import { generateStoredKey, type KeyAlgorithm } from '../jwk.js'
 import { readManifest, writeManifest, type ManifestEntry } from '../stores/manifest.js'
 import {
   checkSealingMatches,
@@ -31,7 +31,7 @@ export interface RotateResult {
  */
 export async function rotate(
   dir: string,
-  crv: Curve,
+  crv: KeyAlgorithm,
   graceSeconds: number,
   options: KeyFileOptions = {},
   now = new Date(),
@@ -40,7 +40,7 @@ export async function rotate(
   checkSealingMatches(manifest, options)
   const previous = manifest.keys.filter((k) => k.state === 'active' && k.crv === crv)
   const added = withHpkeKeyId(
-    await writeNewKey(dir, await generateKey(crv), options, now),
+    await writeNewKey(dir, await generateStoredKey(crv), options, now),
     manifest,
   )
   const notAfter = new Date(now.getTime() + graceSeconds * 1000).toISOString()

@@ -1,9 +1,10 @@
 import type { Logger } from '../../log/logger.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
+import type { HybridRingKey, OpenedXWingKey } from './hybrid-key.js'
 import {
   KeyRing,
   openStoredKey,
-  ringKey,
+  placeKey,
   type KeyRingSource,
   type OpenedKey,
   type RingKey,
@@ -50,10 +51,11 @@ export interface FollowingKeyRing extends KeyRingSource {
  */
 export async function ringFromStore(
   stored: StoredRing,
-  cache: Map<string, OpenedKey>,
+  cache: Map<string, OpenedKey | OpenedXWingKey>,
   onKeyError: (error: unknown) => void = () => {},
 ): Promise<KeyRing> {
   const keys: RingKey[] = []
+  const hybrid: HybridRingKey[] = []
   for (const entry of stored.entries) {
     if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
       continue
@@ -70,12 +72,12 @@ export async function ringFromStore(
     }
     const { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId } = entry
     const info = { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId }
-    keys.push(ringKey({ ...info, publicJwk: opened.publicJwk }, opened.backend))
+    placeKey(info, opened, keys, hybrid)
   }
   for (const kid of cache.keys()) {
-    if (!keys.some((k) => k.kid === kid)) cache.delete(kid)
+    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) cache.delete(kid)
   }
-  return new KeyRing(keys)
+  return new KeyRing(keys, hybrid)
 }
 
 /**
@@ -90,7 +92,7 @@ export async function followKeyStore(
 ): Promise<FollowingKeyRing> {
   const { logger } = options
   const clock = options.clock ?? (() => new Date())
-  const cache = new Map<string, OpenedKey>()
+  const cache = new Map<string, OpenedKey | OpenedXWingKey>()
   const codeOf = (error: unknown) => (error as { code?: string }).code ?? 'ERR_KEYS_UNKNOWN'
   const report = (reason: string, error: unknown) => {
     const e = error as { code?: string; message?: string }

@@ -1,7 +1,13 @@
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { generateKey, type Curve, type PrivateJwk } from '../jwk.js'
+import {
+  algorithmOf,
+  generateStoredKey,
+  hasPrivateMember,
+  type KeyAlgorithm,
+  type StoredJwk,
+} from '../jwk.js'
 import {
   isSealedKeyFile,
   nextHpkeKeyId,
@@ -31,7 +37,7 @@ export function withHpkeKeyId(entry: NewKeyEntry, manifest: Manifest): ManifestE
 /** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
 export async function writeNewKey(
   dir: string,
-  key: PrivateJwk,
+  key: StoredJwk,
   options: KeyFileOptions = {},
   now = new Date(),
 ): Promise<NewKeyEntry> {
@@ -43,7 +49,7 @@ export async function writeNewKey(
   await writeFileAtomic(join(dir, file), content, 0o600)
   return {
     kid: key.kid,
-    crv: key.crv,
+    crv: algorithmOf(key)!,
     state: 'active',
     created: now.toISOString(),
     notAfter: null,
@@ -76,12 +82,12 @@ export function checkSealingMatches(manifest: Manifest, options: KeyFileOptions)
 /** Generates a key, writes its private JWK with mode 0600 and records it as active. */
 export async function addGeneratedKey(
   dir: string,
-  crv: Curve,
+  crv: KeyAlgorithm,
   now = new Date(),
   options: KeyFileOptions = {},
 ): Promise<ManifestEntry> {
   checkSealingMatches(await readManifest(dir), options)
-  const written = await writeNewKey(dir, await generateKey(crv), options, now)
+  const written = await writeNewKey(dir, await generateStoredKey(crv), options, now)
   const manifest = await readManifest(dir)
   const entry = withHpkeKeyId(written, manifest)
   manifest.keys.push(entry)
@@ -111,7 +117,7 @@ export async function readPrivateKeyFile(
   dir: string,
   entry: ManifestEntry,
   options: KeyFileOptions = {},
-): Promise<PrivateJwk> {
+): Promise<StoredJwk> {
   const path = join(dir, entry.file)
   await checkKeyFileMode(path)
   let text = await readFile(path, 'utf8')
@@ -124,16 +130,16 @@ export async function readPrivateKeyFile(
     }
     text = await openPrivateJwk(text, options.passphrase, path)
   }
-  let jwk: PrivateJwk
+  let jwk: StoredJwk
   try {
-    jwk = JSON.parse(text) as PrivateJwk
+    jwk = JSON.parse(text) as StoredJwk
   } catch (cause) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a JSON JWK`, { cause })
   }
-  if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+  if (!hasPrivateMember(jwk)) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a private JWK`)
   }
-  if (jwk.kid !== entry.kid || jwk.crv !== entry.crv) {
+  if (jwk.kid !== entry.kid || algorithmOf(jwk) !== entry.crv) {
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${path}: kid or crv differs from manifest`)
   }
   return jwk

@@ -1,4 +1,4 @@
-import type { Curve, PrivateJwk } from '../jwk.js'
+import type { Curve, StoredJwk } from '../jwk.js'
 import type { ManifestEntry } from './manifest.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 
@@ -15,7 +15,7 @@ export interface StoredRing {
   version: number
   entries: readonly KeyEntry[]
   /** The private key of an entry of this reading; errors name the key, never its content. */
-  privateKey(entry: KeyEntry): Promise<PrivateJwk>
+  privateKey(entry: KeyEntry): Promise<StoredJwk>
   /** The token of the entries with `backend: 'pkcs11'` (PKCS11_*), when one is configured. */
   pkcs11?: Pkcs11Options | undefined
 }
@@ -29,7 +29,7 @@ export interface RingChange {
    * always in PostgreSQL) and returns its entry, active, with the next HPKE key id. The caller
    * stages it (staging.ts) or pushes it.
    */
-  addKey(key: PrivateJwk, now: Date): Promise<KeyEntry>
+  addKey(key: StoredJwk, now: Date): Promise<KeyEntry>
   /**
    * Generates a key pair of `crv` in the store's PKCS#11 token and records it by kid with its
    * references (src/keys/pkcs11/store.ts), no private material; its entry, as addKey's.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { isCurve, type Curve } from '../jwk.js'
+import { isKeyAlgorithm, type KeyAlgorithm } from '../jwk.js'
 
 /**
  * Key lifecycle, per key:
@@ -32,7 +32,8 @@ export interface ManifestEntry {
    * key is generated, max(every key's id) + 1, retired and revoked keys included: never reused.
    */
   hpkeKeyId: number
-  crv: Curve
+  /** The key's curve, or X-Wing (the hybrid KEM of HPKE tokens). */
+  crv: KeyAlgorithm
   state: KeyState
   /** ISO 8601 time the key was generated. */
   created: string
@@ -147,7 +148,7 @@ export function parseManifest(text: string): Manifest {
       if (seenHpke.has(e.hpkeKeyId as number)) fail(`duplicate hpkeKeyId at keys[${i}]`)
       seenHpke.add(e.hpkeKeyId as number)
     }
-    if (!isCurve(e.crv)) fail(`keys[${i}].crv`)
+    if (!isKeyAlgorithm(e.crv)) fail(`keys[${i}].crv`)
     if (!(KEY_STATES as readonly unknown[]).includes(e.state)) fail(`keys[${i}].state`)
     if (!isIsoDate(e.created)) fail(`keys[${i}].created`)
     if (e.notAfter !== null && !isIsoDate(e.notAfter)) fail(`keys[${i}].notAfter`)

@@ -1,6 +1,14 @@
 import type { Sql } from '../../db/sql.js'
 import { KeyStoreError } from '../errors.js'
-import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
+import {
+  algorithmOf,
+  hasPrivateMember,
+  publicOfStored,
+  type KeyAlgorithm,
+  type PublicJwk,
+  type StoredJwk,
+  type XWingPublicJwk,
+} from '../jwk.js'
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
 import { nextHpkeKeyId, type KeyState, type Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
@@ -13,7 +21,7 @@ import { settle } from '../custody/staging.js'
 interface KeyRow {
   kid: string
   hpke_key_id: number
-  crv: Curve
+  crv: KeyAlgorithm
   state: KeyState
   created: Date
   not_after: Date | null
@@ -71,7 +79,7 @@ const where = (kid: string) => `key_ring_keys ${kid}`
 export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
   const { sql, passphrase } = options
 
-  const openRow = async (row: KeyRow): Promise<PrivateJwk> => {
+  const openRow = async (row: KeyRow): Promise<StoredJwk> => {
     if (row.custody !== 'sealed' || row.sealed_private_jwk === null) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: no sealed private key`)
     }
@@ -82,18 +90,18 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       )
     }
     const text = await openPrivateJwk(row.sealed_private_jwk, passphrase, where(row.kid))
-    let jwk: PrivateJwk
+    let jwk: StoredJwk
     try {
-      jwk = JSON.parse(text) as PrivateJwk
+      jwk = JSON.parse(text) as StoredJwk
     } catch (cause) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a JSON JWK`, {
         cause,
       })
     }
-    if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+    if (!hasPrivateMember(jwk)) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a private JWK`)
     }
-    if (jwk.kid !== row.kid || jwk.crv !== row.crv) {
+    if (jwk.kid !== row.kid || algorithmOf(jwk) !== row.crv) {
       throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where(row.kid)}: kid or crv differs`)
     }
     return jwk
@@ -156,7 +164,7 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         settle(entries, now)
         const added = new Map<
           string,
-          { publicJwk: PublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
+          { publicJwk: PublicJwk | XWingPublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
         >()
         let nextId = 1
         // Never an id used before, whether or not an earlier new key was pushed yet.
@@ -190,11 +198,11 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
               )
             }
             const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
-            added.set(key.kid, { publicJwk: toPublicJwk(key), sealed, hsm: null })
+            added.set(key.kid, { publicJwk: publicOfStored(key), sealed, hsm: null })
             return {
               kid: key.kid,
               hpkeKeyId: nextHpke(),
-              crv: key.crv,
+              crv: algorithmOf(key)!,
               state: 'active',
               created: at.toISOString(),
               notAfter: null,

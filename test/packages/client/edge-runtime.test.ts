@@ -2,7 +2,7 @@
  * The partner library in a second runtime: its sources bundled by esbuild for the browser and run
  * in an Edge Runtime VM (@edge-runtime/vm: web globals only, no process, require or Buffer,
  * code generation off). It fetches the JWKS over real HTTP, encrypts in both formats to both
- * curves, and the gateway's openToken decrypts what it made.
+ * curves and an HPKE token to the X-Wing key, and the gateway's openToken decrypts what it made.
  */
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openToken } from '../../../src/crypto/token.js'
 import { jwksRoutes } from '../../../src/http/routes/jwks.js'
 import { staticKeyRing, type KeyRing } from '../../../src/keys/ring/keyring.js'
-import { twoKeyRing } from '../../support/keys.js'
+import { threeKeyRing } from '../../support/hybrid-keys.js'
 
 const ENTRY = fileURLToPath(new URL('../../../packages/client/src/index.ts', import.meta.url))
 const MBI = '1S00E00AA00'
@@ -26,7 +26,7 @@ let jwksRequests = 0
 let bundle: { code: string; inputs: string[] }
 
 beforeAll(async () => {
-  ring = (await twoKeyRing()).ring
+  ring = (await threeKeyRing()).ring
   const app = new Hono()
   app.use('/.well-known/*', async (_c, next) => {
     jwksRequests += 1
@@ -80,6 +80,9 @@ describe('the client library in an edge runtime', () => {
           made.push({ format, crv, kid: key.kid, token, url: sealedSearch.patientSearchUrl('https://gw.test', token) })
         }
       }
+      const pq = sealedSearch.chooseKey(jwks, undefined, { format: 'hpke', pq: true })
+      const token = await sealedSearch.encryptMbi(${JSON.stringify(MBI)}, pq, { format: 'hpke' })
+      made.push({ format: 'hpke', crv: 'X-Wing', kid: pq.kid, token, url: sealedSearch.patientSearchUrl('https://gw.test', token) })
       return JSON.stringify({ globals, runtime: typeof EdgeRuntime, made })
     })()`
     const result = JSON.parse(await vm.evaluate<Promise<string>>(script)) as {
@@ -91,12 +94,13 @@ describe('the client library in an edge runtime', () => {
     expect(result.globals).toBe('undefined,undefined,undefined,undefined')
     // The second get() was answered from the cache (max-age=300).
     expect(jwksRequests).toBe(1)
-    expect(result.made).toHaveLength(4)
+    expect(result.made).toHaveLength(5)
     for (const { format, crv, kid, token, url } of result.made) {
       const opened = await openToken(token, ring, new Date())
       expect(opened, `${format} ${crv}`).toMatchObject({ mbi: MBI, format, kid })
       expect(url).toContain(`mbi-encrypted%7C${token}`)
-      if (format === 'hpke') expect(token.length).toBeLessThan(crv === 'X25519' ? 160 : 200)
+      if (crv === 'X-Wing') expect(token).toHaveLength(1542)
+      else if (format === 'hpke') expect(token.length).toBeLessThan(crv === 'X25519' ? 160 : 200)
     }
   })
 })

@@ -45,7 +45,8 @@ describe.runIf(needs(!missing || CI, `the java client: ${missing}`))(
       classes = join(dir, 'classes')
       // Compiled once for the file, while the gateway starts.
       const [started, withMtls] = await Promise.all([
-        startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }),
+        // An X-Wing (AKP) key too: the client must pass over a key type it does not use.
+        startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }, { xwing: true }),
         startMtlsGatewayProcess(),
         promisify(execFile)(join(PACKAGE, 'build.sh'), [classes]),
       ])

@@ -45,7 +45,8 @@ describe.runIf(needs(!missing || CI, `the python client: ${missing}`))(
   () => {
     beforeAll(async () => {
       ;[gateway, mtls] = await Promise.all([
-        startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }),
+        // An X-Wing key too: the guide's tools must read a JWKS that holds one.
+        startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }, { xwing: true }),
         startMtlsGatewayProcess(),
       ])
       dir = await tempDir('sealed-python-')
@@ -93,7 +94,8 @@ describe.runIf(needs(!missing || CI, `the python client: ${missing}`))(
         '',
       )
       expect(result.code).toBe(0)
-      const lines = gateway.jwks.keys.map((k) => `${k.crv} ${k.kid} ${k.kid}`)
+      const lines = gateway.jwks.keys.map((k) => `${k.crv ?? k.alg} ${k.kid} ${k.kid}`)
+      expect(lines.some((l) => l.startsWith('X-Wing '))).toBe(true)
       expect(result.stdout.split('\n')).toEqual(lines)
     })
 

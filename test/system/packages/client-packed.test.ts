@@ -33,7 +33,8 @@ let app: string
 let tarball: string
 
 beforeAll(async () => {
-  gateway = await startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' })
+  // An X-Wing key too, for the hybrid post-quantum token (docs/PARTNERS.md).
+  gateway = await startGatewayProcess({ HICN_SEARCH_ENABLED: 'true' }, { xwing: true })
   scratch = await tempDir('sealed-client-pack-')
   // prepack builds dist/ with tsc.
   const packed = await run('npm', ['pack', '--silent', '--pack-destination', scratch], {
@@ -124,8 +125,10 @@ describe('the packed @sealed-search/client', () => {
     expect(manifest.private).toBeUndefined()
     expect(manifest.engines.node).toBe('>=20.19')
     expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      '@noble/ciphers',
       '@noble/curves',
       '@noble/hashes',
+      '@noble/post-quantum',
       'jose',
     ])
   })
@@ -140,7 +143,14 @@ describe('the packed @sealed-search/client', () => {
     const installed = [...top.filter((d) => !d.startsWith('@') && d !== '.package-lock.json')]
       .concat(scoped.flat())
       .sort()
-    expect(installed).toEqual(['@noble/curves', '@noble/hashes', '@sealed-search/client', 'jose'])
+    expect(installed).toEqual([
+      '@noble/ciphers',
+      '@noble/curves',
+      '@noble/hashes',
+      '@noble/post-quantum',
+      '@sealed-search/client',
+      'jose',
+    ])
   })
 
   it.each([
@@ -148,6 +158,7 @@ describe('the packed @sealed-search/client', () => {
     ['jwe', 'X25519', 17],
     ['hpke', 'P-256', 31],
     ['hpke', 'X25519', 59],
+    ['hpke', 'X-Wing', 42],
   ])('finds the Patient from plain JavaScript in Node: %s to %s', async (format, crv, i) => {
     const result = await search(seededMbi(i), [format, crv])
     expect(result).toEqual({ code: 0, out: `Patient/${seededBeneId(i)}` })
