@@ -33,7 +33,10 @@ describe('metrics for the alerting rules', () => {
     const metrics = createMetrics({ defaultMetrics: false })
     const [a, b] = ring.keys
     const retiring = { ...a!, state: 'retiring' as const, notAfter: '2026-06-02T00:00:00.000Z' }
-    metrics.observeRing({ keys: [retiring, b!] } as unknown as KeyRing, new Date('2026-06-01'))
+    metrics.observeRing(
+      { keys: [retiring, b!], hybridKeys: [] } as unknown as KeyRing,
+      new Date('2026-06-01'),
+    )
     const out = await text(metrics)
     expect(out).toContain(`sealed_search_key_not_after_seconds{kid="${a!.kid}"} 1780358400`)
     expect(out).not.toContain(`sealed_search_key_not_after_seconds{kid="${b!.kid}"}`)
