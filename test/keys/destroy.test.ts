@@ -157,6 +157,27 @@ describe.each(stores)('destroy in the %s store', (_name, open) => {
     expect(next.hpkeKeyId).toBeGreaterThan(Math.max(old.hpkeKeyId, added.hpkeKeyId))
   })
 
+  it('destroys a revoked X-Wing key: its material gone, its hybrid tokens refused as unknown', async () => {
+    const { store, material } = await open()
+    await generateInStore(store, 'P-256', 0)
+    const xwing = await generateInStore(store, 'X-Wing', 0)
+    const before = await ringAt(store)
+    const hybrid = before.hybridKeys.find((k) => k.kid === xwing.kid)!
+    const token = await encryptMbiHpke(MBI, hybrid.publicJwk)
+    expect(await outcome(token, before)).toBe(`opened by ${xwing.kid}`)
+    await expect(destroyInStore(store, xwing.kid)).rejects.toMatchObject({ code: 'ERR_KEYS_STATE' })
+    await revokeInStore(store, xwing.kid)
+    expect(await material(xwing.kid)).toBe(true)
+
+    await destroyInStore(store, xwing.kid)
+    expect(await material(xwing.kid)).toBe(false)
+    const after = await ringAt(store)
+    expect(after.hybridKeys.map((k) => k.kid)).not.toContain(xwing.kid)
+    expect(await outcome(token, after)).toBe('ERR_TOKEN_KID_UNKNOWN')
+    const next = await generateInStore(store, 'X-Wing', 0)
+    expect(next.hpkeKeyId).toBeGreaterThan(xwing.hpkeKeyId)
+  })
+
   it('sweeps what is due: a retired key with a destroy time, a revoked one; nothing else', async () => {
     const { store, material } = await open()
     const keep = await generateInStore(store, 'P-256', 0)
