@@ -1,15 +1,16 @@
 /**
  * The end-to-end benchmark: `npm run bench -- [options]` (see USAGE). Seeds a real PostgreSQL,
- * starts the built gateway (node dist/index.js) as its own process, drives it with autocannon at
- * a fixed concurrency for a fixed time with pre-generated tokens, and prints one table; writes it
- * between the markers of BENCHMARKS.md.
+ * starts the built gateway (node dist/index.js) and, beside it, the floor (scripts/bench/floor.ts:
+ * node:http, postgres.js, the gateway's own lookup SQL, nothing else), each as its own process;
+ * drives both with wrk (native, one thread) at a fixed concurrency for a fixed time with
+ * pre-generated tokens, and prints one table per layout with every row's rate against the floor
+ * and against the plaintext baseline; with --scale, latency at a fixed offered rate
+ * (scripts/bench/rate). Writes the report between the markers of BENCHMARKS.md.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem, type as osType, release } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem, type as osType, release, loadavg } from 'node:os'
 import { join } from 'node:path'
-import autocannon from 'autocannon'
 import { Presets, SingleBar } from 'cli-progress'
 import {
   chooseKey,
@@ -21,45 +22,66 @@ import {
 } from '@sealed-search/client'
 import { countBeneficiaries } from '../src/db/beneficiaries.js'
 import { migrate } from '../src/db/migrate.js'
-import { seed, seededMbi } from '../src/db/seed.js'
+import { seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import { writeGenerated } from './bench/report.js'
+import { startFloor, startGateway, type Server } from './bench/servers.js'
+import {
+  BASELINE,
+  clusterVerdict,
+  FLOOR,
+  floorVerdicts,
+  baselineVerdicts,
+  XWING_ROW,
+  RATE_HEADER,
+  rateRow,
+  table,
+  type Row,
+} from './bench/table.js'
+import {
+  buildRateTool,
+  haveWrk,
+  runFixedRate,
+  runWrk,
+  writeWrkScript,
+  type BenchRequest,
+} from './bench/wrk.js'
 import { parse, run, UsageError } from './cli.js'
 import { softHsm } from './bench/softhsm.js'
 
 const USAGE = `usage: npm run bench -- [options]
 
-Needs DATABASE_URL (a real PostgreSQL server). Rows are seeded once per row count, in the schema
-bench_<rows>, and kept for later runs. Where SoftHSM2 and pkcs11js are installed, the one-process
-layout is measured again with its P-256 key generated in a SoftHSM2 token (row h).
+Needs DATABASE_URL (a real PostgreSQL server) and wrk (Debian's wrk). Rows are seeded once per
+row count, in the schema bench_<rows>, and kept for later runs. Every table measures the floor
+(node:http + postgres.js + the gateway's lookup SQL) beside the gateway, first and last. Where
+SoftHSM2 and pkcs11js are installed, the one-process layout is measured again with its P-256 key
+generated in a SoftHSM2 token (row h).
 
 options:
   --rows N          beneficiaries in the database (default 1000000)
   --seconds S       measured seconds per row of the table (default 10; 1 s warm-up before)
-  --connections C   concurrent connections (default 16)
-  --workers LIST    gateway process layouts to measure: 0 = one process, auto = one per core
-                    (default 0,auto)
-  --scale LIST      also measure JWE P-256 search latency at these row counts (e.g. 100000,1000000)
+  --connections C   concurrent connections (default 32)
+  --layouts LIST    gateway layouts to measure (default one,logged,cluster):
+                      one      one process, access log and audit trail off
+                      logged   one process, access log and audit trail to files, as shipped
+                      cluster  CLUSTER_WORKERS=auto (one worker per core), logs off
+  --scale LIST      also measure JWE P-256 GET latency at a fixed offered rate at these row
+                    counts (e.g. 1000000,10000000); needs Go to build scripts/bench/rate
+  --rate R          the offered rate for --scale, requests/s (default 1000)
   --out FILE        write the results between the markers of FILE (default BENCHMARKS.md;
                     - for stdout only); the text outside the markers is kept
   --logs DIR        keep the gateway's log and audit log in DIR (default: deleted after the run)
   --smoke           a few thousand requests on 2,000 rows, for CI (report to stdout)
   -h, --help        this text`
 
-interface Row {
-  name: string
-  rps: number
-  p50: number
-  p99: number
-  errors: number
-  requests: number
-}
+const LAYOUTS = ['one', 'logged', 'cluster'] as const
+type Layout = (typeof LAYOUTS)[number]
 
 interface Target {
   name: string
-  requests: autocannon.Request[]
+  requests: BenchRequest[]
 }
 
 const PLAIN_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi'
@@ -97,171 +119,88 @@ async function ensureSeeded(url: string, rows: number): Promise<string> {
   return schema
 }
 
-interface Gateway {
-  base: string
-  child: ChildProcess
-  stop(): Promise<void>
+/** The seeded beneficiaries the rows ask for: `distinct` of them, spread over the table. */
+function sample(rows: number, distinct: number): number[] {
+  return Array.from({ length: distinct }, (_, i) => Math.floor((i * 7919) % rows))
 }
 
-/** The production build, as an operator runs it: node dist/index.js. */
-async function startGateway(env: NodeJS.ProcessEnv, logFile: string): Promise<Gateway> {
-  const out = openSync(logFile, 'a')
-  const child = spawn(process.execPath, ['dist/index.js'], { env, stdio: ['ignore', out, 'pipe'] })
-  closeSync(out)
-  let stderr = ''
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      const m = /listening on (https?:\/\/\S+)/.exec(stderr)
-      if (m) resolve(m[1]!)
-    })
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${stderr}`)))
-  })
-  return {
-    base,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  }
+function plaintextSearch(indexes: number[]): BenchRequest[] {
+  return indexes.map((i) => ({
+    method: 'POST',
+    path: '/v2/fhir/Patient/_search',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: `identifier=${encodeURIComponent(`${PLAIN_SYSTEM}|${seededMbi(i)}`)}`,
+  }))
 }
 
-function measure(base: string, target: Target, seconds: number, connections: number): Promise<Row> {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url: base, connections, duration: seconds, requests: target.requests, timeout: 10 },
-      (error, result) => {
-        if (error) return reject(error)
-        resolve({
-          name: target.name,
-          rps: result.requests.average,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          errors: result.errors + result.non2xx + result.timeouts,
-          requests: result.requests.total,
-        })
-      },
-    )
-  })
-}
-
-async function targets(
-  base: string,
-  jwks: Jwks,
-  rows: number,
-  distinct: number,
-): Promise<Target[]> {
-  const indexes = Array.from({ length: distinct }, (_, i) => Math.floor((i * 7919) % rows))
+async function targets(base: string, jwks: Jwks, indexes: number[]): Promise<Target[]> {
   const p256 = chooseKey(jwks, 'P-256')
   // A ring without an X25519 key (the SoftHSM2 one) has only the P-256 rows.
   const x25519 = jwks.keys.some((k) => k.crv === 'X25519') ? chooseKey(jwks, 'X25519') : undefined
-  const get = (tokens: string[]): autocannon.Request[] =>
+  // The hybrid post-quantum key, where the ring has one.
+  const xwing = jwks.keys.some((k) => k.kty === 'AKP') ? chooseKey(jwks, 'X-Wing') : undefined
+  const get = (tokens: string[]): BenchRequest[] =>
     tokens.map((t) => {
       const u = new URL(patientSearchUrl(base, t))
       return { method: 'GET', path: u.pathname + u.search }
     })
   const jwe = (key: typeof p256, alg: JweAlg) =>
     Promise.all(indexes.map((i) => encryptMbiJwe(seededMbi(i), key, { alg })))
-  const list: Target[] = [
-    {
-      name: '(a) plaintext POST search (baseline)',
-      requests: indexes.map((i) => ({
-        method: 'POST',
-        path: '/v2/fhir/Patient/_search',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: `identifier=${encodeURIComponent(`${PLAIN_SYSTEM}|${seededMbi(i)}`)}`,
-      })),
-    },
+  const hpke = (key: typeof p256) =>
+    Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), key)))
+  return [
+    { name: BASELINE, requests: plaintextSearch(indexes) },
     { name: '(b) GET JWE ECDH-ES P-256', requests: get(await jwe(p256, 'ECDH-ES')) },
     ...(x25519
       ? [{ name: '(c) GET JWE ECDH-ES X25519', requests: get(await jwe(x25519, 'ECDH-ES')) }]
       : []),
     { name: '(d) GET JWE ECDH-ES+A256KW P-256', requests: get(await jwe(p256, 'ECDH-ES+A256KW')) },
-    ...(x25519
-      ? [
-          {
-            name: '(e) GET HPKE X25519',
-            requests: get(
-              await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), x25519))),
-            ),
-          },
-        ]
-      : []),
+    ...(x25519 ? [{ name: '(e) GET HPKE X25519', requests: get(await hpke(x25519)) }] : []),
     {
       name: '(f) GET /v2/fhir/metadata (static)',
       requests: [{ method: 'GET', path: '/v2/fhir/metadata' }],
     },
+    { name: '(g) GET HPKE P-256', requests: get(await hpke(p256)) },
     {
-      name: '(g) GET HPKE P-256',
-      requests: get(await Promise.all(indexes.map((i) => encryptMbiHpke(seededMbi(i), p256)))),
+      name: '(i) GET /v2/fhir/Patient/<id> (read by id)',
+      requests: indexes.map((i) => ({
+        method: 'GET',
+        path: `/v2/fhir/Patient/${seededBeneId(i)}`,
+      })),
     },
+    ...(xwing ? [{ name: XWING_ROW, requests: get(await hpke(xwing)) }] : []),
   ]
-  return list
 }
 
 /**
- * The baseline is measured first and again last; the larger rate is used, so a gateway still
- * warming up (JIT, pool, caches) during the first row never flatters the ratios.
+ * Measures the floor, each target, the baseline (a) again and the floor again, in that order
+ * (1 s warm-up before each): the references first and last, so the ratios hold over the table.
  */
-function baselineOf(rows: Row[]): number {
-  return Math.max(...rows.filter((r) => r.name.startsWith('(a)')).map((r) => r.rps))
-}
-
-/** Measures each target in turn (1 s warm-up each), then the baseline (a) again. */
 async function measureTargets(
-  base: string,
+  gateway: string,
+  floor: Server,
   list: Target[],
-  seconds: number,
-  connections: number,
+  options: { seconds: number; connections: number; dir: string },
 ): Promise<Row[]> {
+  const { seconds, connections, dir } = options
   const results: Row[] = []
-  const again = { ...list[0]!, name: '(a) plaintext POST search (baseline), again at the end' }
-  for (const target of [...list, again]) {
-    await measure(base, target, 1, connections) // warm-up
-    const row = await measure(base, target, seconds, connections)
+  const floorTarget = { name: FLOOR, requests: list[0]!.requests }
+  const plan: [string, Target][] = [
+    [floor.base, floorTarget],
+    ...list.map((t): [string, Target] => [gateway, t]),
+    [gateway, { ...list[0]!, name: `${BASELINE}, again at the end` }],
+    [floor.base, { ...floorTarget, name: `${FLOOR}, again at the end` }],
+  ]
+  for (const [index, [base, target]] of plan.entries()) {
+    const script = await writeWrkScript(dir, `row-${index}`, target.requests)
+    await runWrk(base, script, 1, connections) // warm-up
+    const row = { name: target.name, ...(await runWrk(base, script, seconds, connections)) }
     process.stderr.write(
-      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, errors ${row.errors}\n`,
+      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}\n`,
     )
     results.push(row)
   }
   return results
-}
-
-function table(rows: Row[]): string {
-  const baseline = baselineOf(rows)
-  const lines = [
-    '| | requests/s | p50 ms | p99 ms | errors | vs (a) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-  ]
-  for (const r of rows) {
-    const ratio =
-      r.name.startsWith('(a)') || r.name.startsWith('(f)')
-        ? ''
-        : `${((r.rps / baseline) * 100).toFixed(0)}%`
-    lines.push(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |`)
-  }
-  return lines.join('\n') + '\n\n' + curveRatios(rows)
-}
-
-/** Issue 12's targets: each curve's end-to-end rate (JWE ECDH-ES) as a share of the baseline. */
-const HSM_ROW = '(h) GET JWE ECDH-ES P-256, key in SoftHSM2'
-const CURVE_TARGETS = [
-  ['P-256', '(b)', 0.85],
-  ['X25519', '(c)', 0.95],
-  ['SoftHSM2 P-256', '(h)', 0.7],
-] as const
-
-function curveRatios(rows: Row[]): string {
-  const baseline = baselineOf(rows)
-  const parts = CURVE_TARGETS.map(([crv, row, target]) => {
-    const found = rows.find((r) => r.name.startsWith(row))
-    if (!found) return undefined
-    const ratio = found.rps / baseline
-    return `${crv} ${ratio.toFixed(2)} (target ${target}: ${ratio >= target ? 'PASS' : 'MISS'})`
-  })
-  return `End to end, of the plaintext POST baseline (a): ${parts.filter(Boolean).join('; ')}.`
 }
 
 async function machine(url: string): Promise<string> {
@@ -269,12 +208,22 @@ async function machine(url: string): Promise<string> {
   const [pg] = await sql<{ version: string }[]>`select version()`
   await sql.end()
   const cpu = cpus()
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')
   return [
     `- CPU: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
     `- memory: ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${osType()} ${release()}`,
     `- Node.js ${process.version}; ${pg?.version.split(',')[0] ?? 'PostgreSQL'} on the same machine`,
-    '- the load generator (autocannon), the gateway and PostgreSQL share these cores',
+    '- the load generator (wrk, one thread), the gateway, the floor and PostgreSQL share these cores',
+    `- load average (1, 5, 15 min) when the report was written: ${load}`,
   ].join('\n')
+}
+
+const LAYOUT_LABEL: Record<Layout, string> = {
+  one: 'one process, logs off',
+  logged: 'one process, access log and audit trail to files (as shipped)',
+  cluster: `CLUSTER_WORKERS=auto (${cpus().length} workers), logs off`,
 }
 
 async function main(): Promise<void> {
@@ -282,8 +231,9 @@ async function main(): Promise<void> {
     rows: { type: 'string' },
     seconds: { type: 'string' },
     connections: { type: 'string' },
-    workers: { type: 'string' },
+    layouts: { type: 'string' },
     scale: { type: 'string' },
+    rate: { type: 'string' },
     out: { type: 'string' },
     logs: { type: 'string' },
     smoke: { type: 'boolean' },
@@ -303,18 +253,31 @@ async function main(): Promise<void> {
   }
   const rows = Math.floor(number(values.rows, smoke ? 2000 : 1_000_000, 'rows'))
   const seconds = number(values.seconds, smoke ? 1 : 10, 'seconds')
-  const connections = Math.floor(number(values.connections, smoke ? 4 : 16, 'connections'))
-  const layouts = (values.workers ?? (smoke ? '0' : '0,auto')).split(',')
+  const connections = Math.floor(number(values.connections, smoke ? 4 : 32, 'connections'))
+  const layouts = (values.layouts ?? (smoke ? 'one' : LAYOUTS.join(','))).split(',')
+  for (const l of layouts) {
+    if (!(LAYOUTS as readonly string[]).includes(l)) {
+      throw new UsageError(`--layouts takes ${LAYOUTS.join(', ')}; not ${l}`)
+    }
+  }
   const scale = values.scale
     ? values.scale.split(',').map((r) => Math.floor(number(r, 1, 'scale')))
     : []
+  const rate = number(values.rate, 1000, 'rate')
   const out = values.out ?? (smoke ? '-' : 'BENCHMARKS.md')
+  if (!(await haveWrk())) {
+    throw new UsageError(
+      'wrk is not installed (apt-get install wrk): the bench drives the servers with it',
+    )
+  }
 
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { stdio: 'inherit' })
-  // The keys (private JWKs) and, unless --logs, the logs live in a directory removed at the end.
+  // The keys (private JWKs), the load scripts and, unless --logs, the logs live in a directory
+  // removed at the end. The logs go in a folder of their own: the key directory's watch also
+  // watches its parent, which would otherwise see every log write.
   const work = await mkdtemp(join(tmpdir(), 'sealed-bench-'))
-  const logs = values.logs ?? work
-  if (values.logs) await mkdir(values.logs, { recursive: true })
+  const logs = values.logs ?? join(work, 'logs')
+  await mkdir(logs, { recursive: true })
   try {
     await measureAll(url, work, logs)
   } finally {
@@ -326,105 +289,127 @@ async function main(): Promise<void> {
 
   async function measureAll(url: string, work: string, logs: string): Promise<void> {
     const keysDir = join(work, 'keys')
+    const scripts = join(work, 'load')
+    await mkdir(scripts)
     await addGeneratedKey(keysDir, 'P-256')
     await addGeneratedKey(keysDir, 'X25519')
-    const env = (schema: string, workers: string): NodeJS.ProcessEnv => ({
+    await addGeneratedKey(keysDir, 'X-Wing')
+    const env = (schema: string, layout: Layout): NodeJS.ProcessEnv => ({
       ...processEnvironment(),
       PORT: '0',
       DATABASE_URL: url,
       DATABASE_SCHEMA: schema,
       KEYS_DIR: keysDir,
       KEYS_AUTOGENERATE: 'false',
-      CLUSTER_WORKERS: workers,
+      CLUSTER_WORKERS: layout === 'cluster' ? 'auto' : '0',
       DB_POOL_SIZE: '10',
-      LOG_LEVEL: 'info',
-      AUDIT_LOG: join(logs, 'audit.log'),
+      LOG_LEVEL: layout === 'logged' ? 'info' : 'silent',
+      AUDIT_LOG: layout === 'logged' ? join(logs, 'audit.log') : '/dev/null',
     })
+    const gatewayLog = (layout: Layout) =>
+      layout === 'logged' ? join(logs, 'gateway.log') : '/dev/null'
+    const jwksOf = async (server: Server) =>
+      JSON.parse(await (await fetch(`${server.base}/.well-known/jwks.json`)).text()) as Jwks
 
     const report: string[] = []
+    const verdicts: string[] = []
     const schema = await ensureSeeded(url, rows)
-    for (const workers of layouts) {
-      const gateway = await startGateway(env(schema, workers), join(logs, 'gateway.log'))
-      try {
-        const jwks = JSON.parse(
-          await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
-        ) as Jwks
-        const list = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
-        const results = await measureTargets(gateway.base, list, seconds, connections)
-        const label =
-          workers === '0'
-            ? 'one process'
-            : `CLUSTER_WORKERS=${workers} (${workers === 'auto' ? cpus().length : workers} workers)`
-        report.push(
-          `### ${rows.toLocaleString('en-US')} rows, ${label}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
-        )
-      } finally {
-        await gateway.stop()
-      }
-    }
-
-    // The key in a PKCS#11 token (SoftHSM2), where installed: the same one-process gateway with
-    // its P-256 key in the token, measured against its own plaintext baseline.
-    const hsm = layouts.includes('0') ? await softHsm(join(work, 'hsm')) : undefined
-    if (hsm) {
-      const gateway = await startGateway(
-        {
-          ...env(schema, '0'),
-          KEYS_DIR: join(work, 'hsm', 'keys'),
-          PKCS11_MODULE: hsm.pkcs11.module,
-          PKCS11_TOKEN_LABEL: hsm.pkcs11.tokenLabel,
-          PKCS11_PIN: hsm.pkcs11.pin,
-          SOFTHSM2_CONF: hsm.pkcs11.conf,
-        },
-        join(logs, 'gateway.log'),
-      )
-      try {
-        const jwks = JSON.parse(
-          await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
-        ) as Jwks
-        const [baseline, jweP256] = await targets(gateway.base, jwks, rows, smoke ? 50 : 500)
-        const list = [baseline!, { ...jweP256!, name: HSM_ROW }]
-        const results = await measureTargets(gateway.base, list, seconds, connections)
-        report.push(
-          `### ${rows.toLocaleString('en-US')} rows, one process, P-256 key in a SoftHSM2 token (PKCS#11), ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
-        )
-      } finally {
-        await gateway.stop()
-      }
-    }
-
-    if (scale.length) {
-      const lines = [
-        '| rows | requests/s | p50 ms | p99 ms | errors |',
-        '| ---: | ---: | ---: | ---: | ---: |',
-      ]
-      const p50s: number[] = []
-      for (const n of scale) {
-        const s = await ensureSeeded(url, n)
-        const gateway = await startGateway(env(s, '0'), join(logs, 'gateway.log'))
+    const indexes = sample(rows, smoke ? 50 : 500)
+    const floor = await startFloor(env(schema, 'one'), join(logs, 'floor.log'))
+    const measured = new Map<Layout, Row[]>()
+    try {
+      for (const layout of layouts as Layout[]) {
+        const gateway = await startGateway(env(schema, layout), gatewayLog(layout))
         try {
-          const jwks = JSON.parse(
-            await (await fetch(`${gateway.base}/.well-known/jwks.json`)).text(),
-          ) as Jwks
-          const [, jweP256] = await targets(gateway.base, jwks, n, 500)
-          await measure(gateway.base, jweP256!, 1, connections)
-          const row = await measure(gateway.base, jweP256!, seconds, connections)
-          p50s.push(row.p50)
-          lines.push(
-            `| ${n.toLocaleString('en-US')} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} |`,
+          const list = await targets(gateway.base, await jwksOf(gateway), indexes)
+          const results = await measureTargets(gateway.base, floor, list, {
+            seconds,
+            connections,
+            dir: scripts,
+          })
+          measured.set(layout, results)
+          report.push(
+            `### ${rows.toLocaleString('en-US')} rows, ${LAYOUT_LABEL[layout]}, ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
+          )
+          if (layout !== 'cluster') {
+            const slack = layout === 'logged' ? 0.9 : 1
+            const label = layout === 'logged' ? 'logs on, within 10%' : 'one process'
+            verdicts.push(...floorVerdicts(results, slack).map((v) => `${label}: ${v}`))
+            verdicts.push(...baselineVerdicts(results, slack).map((v) => `${label}: ${v}`))
+          }
+        } finally {
+          await gateway.stop()
+        }
+      }
+      const one = measured.get('one')
+      const cluster = measured.get('cluster')
+      if (one && cluster) verdicts.push(clusterVerdict(one, cluster, cpus().length))
+
+      // The key in a PKCS#11 token (SoftHSM2), where installed: the same one-process gateway
+      // with its P-256 key in the token, against the floor and its own plaintext baseline.
+      const hsm = layouts.includes('one') ? await softHsm(join(work, 'hsm')) : undefined
+      if (hsm) {
+        const gateway = await startGateway(
+          {
+            ...env(schema, 'one'),
+            KEYS_DIR: join(work, 'hsm', 'keys'),
+            PKCS11_MODULE: hsm.pkcs11.module,
+            PKCS11_TOKEN_LABEL: hsm.pkcs11.tokenLabel,
+            PKCS11_PIN: hsm.pkcs11.pin,
+            SOFTHSM2_CONF: hsm.pkcs11.conf,
+          },
+          '/dev/null',
+        )
+        try {
+          const [baseline, jweP256] = await targets(gateway.base, await jwksOf(gateway), indexes)
+          const list = [
+            baseline!,
+            { ...jweP256!, name: '(h) GET JWE ECDH-ES P-256, key in SoftHSM2' },
+          ]
+          const results = await measureTargets(gateway.base, floor, list, {
+            seconds,
+            connections,
+            dir: scripts,
+          })
+          report.push(
+            `### ${rows.toLocaleString('en-US')} rows, one process, P-256 key in a SoftHSM2 token (PKCS#11), ${connections} connections, ${seconds} s per row\n\n${table(results)}`,
           )
         } finally {
           await gateway.stop()
         }
       }
-      const spread = Math.max(...p50s) / Math.max(Math.min(...p50s), 0.001)
+    } finally {
+      await floor.stop()
+    }
+
+    if (scale.length) {
+      const tool = await buildRateTool(work)
+      const lines = [RATE_HEADER]
+      for (const n of scale) {
+        const s = await ensureSeeded(url, n)
+        const gateway = await startGateway(env(s, 'one'), '/dev/null')
+        try {
+          const [, jweP256] = await targets(gateway.base, await jwksOf(gateway), sample(n, 1000))
+          const paths = join(scripts, `paths-${n}.txt`)
+          await writeFile(paths, jweP256!.requests.map((r) => r.path).join('\n') + '\n')
+          await runFixedRate(tool, gateway.base, paths, rate, Math.min(2, seconds)) // warm-up
+          const r = await runFixedRate(tool, gateway.base, paths, rate, seconds)
+          process.stderr.write(`${n} rows at ${rate}/s: p50 ${r.p50} ms, p99 ${r.p99} ms\n`)
+          lines.push(rateRow(n, r))
+        } finally {
+          await gateway.stop()
+        }
+      }
       report.push(
-        `### Search latency by table size (JWE ECDH-ES P-256, one process)\n\n${lines.join('\n')}\n\nlargest p50 / smallest p50: ${spread.toFixed(2)}x`,
+        `### Latency at ${rate.toLocaleString('en-US')} requests/s offered (JWE ECDH-ES P-256 GET, one process, logs off, ${seconds} s)\n\nA fixed rate, not a closed loop (scripts/bench/rate): each request's latency counts from when it was due, so a stall shows in the tail.\n\n${lines.join('\n')}`,
       )
     }
 
     const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
-    const text = `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\`\n(DATABASE_URL pointing at a local PostgreSQL server). Tokens are made before the run, so the load generator measures the gateway, not the encryption. Ratios are requests/s against the plaintext baseline (a), measured first and again last in each table; the larger of the two is used.\n\nMachine:\n\n${await machine(url)}\n\n${report.join('\n\n')}\n`
+    const summary = verdicts.length
+      ? `\n\nTargets:\n\n${verdicts.map((v) => `- ${v}`).join('\n')}`
+      : ''
+    const text = `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\`\n(DATABASE_URL pointing at a local PostgreSQL server). Tokens are made before the run, so the load generator measures the gateway, not the encryption. Each table measures the floor (plain node:http, postgres.js, the gateway's own lookup SQL, the rows as JSON) and the plaintext baseline (a) first and again last; the larger rate of each is what the ratios divide by.\n\nMachine:\n\n${await machine(url)}\n\n${report.join('\n\n')}${summary}\n`
     process.stdout.write(text)
     if (out !== '-') {
       await writeGenerated(out, text)

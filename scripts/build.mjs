@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const OUT = join(ROOT, 'dist')
 const STAMP = '.built'
 /** The commands compiled beside the gateway; fuzz and the benches stay development tools (tsx). */
-export const COMMANDS = ['keys', 'seed', 'encrypt', 'legacy-hash']
+export const COMMANDS = ['keys', 'seed', 'encrypt', 'legacy-hash', 'logs-scan']
 /** What the build reads: the gateway, the commands, the partner library it bundles, the settings. */
 const INPUTS = [
   'src',

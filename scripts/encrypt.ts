@@ -1,7 +1,7 @@
 /**
  * Partner side: encrypt an MBI to a gateway key and print the token and the search URL.
  *   npm run encrypt -- <MBI> [--format jwe|hpke] [--jwks FILE|URL] [--alg ECDH-ES|ECDH-ES+A256KW]
- *                           [--enc A256GCM|A128GCM] [--crv P-256|X25519] [--ttl SECONDS] [--base URL]
+ *                           [--enc A256GCM|A128GCM] [--crv P-256|X25519|X-Wing] [--ttl SECONDS] [--base URL]
  *                           [--bind-cert FILE]
  */
 import { readFile } from 'node:fs/promises'
@@ -33,7 +33,9 @@ options:
   --jwks FILE|URL     the gateway's JWKS (default: the running gateway's, else <KEYS_DIR>/jwks.json)
   --alg ALG           jwe only: ECDH-ES (default) or ECDH-ES+A256KW
   --enc ENC           jwe only: A256GCM (default) or A128GCM
-  --crv CURVE         encrypt to the P-256 or X25519 key of the JWKS
+  --crv CURVE         encrypt to the P-256, X25519 or X-Wing key of the JWKS; X-Wing (hybrid
+                      post-quantum, about 1,550 characters) implies --format hpke; hpke without
+                      --crv takes the X25519 key when there is one (the shortest token)
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
   --base URL          gateway base URL for the printed search URL (default: from config)
   --bind-cert FILE    bind the token to this mTLS client certificate (PEM or DER): the gateway
@@ -66,8 +68,12 @@ async function main(): Promise<void> {
   const mbi = arg === '-' ? (await readStdin()).replace(/\r?\n$/, '') : arg
   // Never echo the value: it is a plaintext identifier.
   if (!normalizeMbi(mbi)) throw new UsageError('the input is not a well-formed MBI')
-  const format = values.format ?? 'jwe'
+  // An X-Wing key takes HPKE tokens only: --crv X-Wing implies --format hpke.
+  const format = values.format ?? (values.crv === 'X-Wing' ? 'hpke' : 'jwe')
   if (!FORMATS.includes(format)) throw new UsageError('--format must be jwe or hpke')
+  if (values.crv === 'X-Wing' && format !== 'hpke') {
+    throw new UsageError('--crv X-Wing takes --format hpke (an X-Wing key has no JWE algorithm)')
+  }
   if (format === 'hpke' && (values.alg !== undefined || values.enc !== undefined)) {
     throw new UsageError('--alg and --enc apply to --format jwe only')
   }
@@ -76,8 +82,8 @@ async function main(): Promise<void> {
   if (!ALGS.includes(alg)) throw new UsageError('--alg must be ECDH-ES or ECDH-ES+A256KW')
   if (!ENCS.includes(enc)) throw new UsageError('--enc must be A256GCM or A128GCM')
   const crv = values.crv
-  if (crv !== undefined && crv !== 'P-256' && crv !== 'X25519') {
-    throw new UsageError('--crv must be P-256 or X25519')
+  if (crv !== undefined && crv !== 'P-256' && crv !== 'X25519' && crv !== 'X-Wing') {
+    throw new UsageError('--crv must be P-256, X25519 or X-Wing')
   }
   let ttlSeconds: number | undefined
   if (values.ttl !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * The long fuzz run: `npm run fuzz -- [--runs N] [--seed S]`. The same properties as the CI-sized
- * test/fuzz.test.ts, with many more runs, on the embedded database (or DATABASE_URL). Prints the
+ * test/crypto/fuzz.test.ts, with many more runs, on the embedded database (or DATABASE_URL). Prints the
  * runs, crashes and 5xx answers; exits 1 on any.
  */
 import fc from 'fast-check'
@@ -24,7 +24,7 @@ import { parse, run, UsageError } from './cli.js'
 
 const USAGE = `usage: npm run fuzz -- [--runs N] [--seed S]
 
-Runs the properties of test/fuzz.test.ts many more times, on an in-memory embedded database:
+Runs the properties of test/crypto/fuzz.test.ts many more times, on an in-memory embedded database:
 the token parser on random strings and on edited tokens, and the search route on hostile queries.
 Prints the runs, crashes and HTTP statuses; exits 1 on a crash or a 5xx answer.
 

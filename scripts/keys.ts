@@ -3,7 +3,7 @@
  * Every command works on the store KEY_STORE names: the key directory (dir, the default), or the
  * key ring tables of DATABASE_URL (postgres), never both. No command touches beneficiary rows.
  */
-import { stat, writeFile } from 'node:fs/promises'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadConfig, type Config } from '../src/config/index.js'
 import { migrate } from '../src/db/migrate.js'
@@ -11,31 +11,37 @@ import { createSql } from '../src/db/sql.js'
 import {
   authenticateStore,
   closePkcs11Tokens,
-  CURVES,
+  KEY_ALGORITHMS,
   doctor,
   fleetStatus,
   generateInStore,
   hsmDoctor,
   hsmFindings,
-  isCurve,
+  isKeyAlgorithm,
   openKeyStore,
+  destroyInStore,
+  hsmHoldsPrivateKey,
+  privateKeyFiles,
   refusal,
   retireInStore,
   revokeInStore,
+  sweepStore,
   ringFromStore,
   rotateKeys,
   stateAt,
-  type Curve,
+  type HybridRingKey,
+  type KeyAlgorithm,
   type KeyEntry,
   type KeyStore,
   type Pkcs11Options,
   type RingKey,
 } from '../src/keys/index.js'
-import { parseKeyLastUsed } from '../src/metrics/index.js'
+import { requireKeyDirectory } from '../src/keys/stores/dir-exists.js'
+import { latestKeyUse, parseKeyLastUsed } from '../src/metrics/index.js'
 import { parse, run, UsageError } from './cli.js'
 
 const HELP: Record<string, string> = {
-  generate: `npm run keys -- generate [--curve P-256|X25519] [--hsm] [--publish-delay DURATION] [--force]
+  generate: `npm run keys -- generate [--curve P-256|X25519|X-Wing] [--hsm] [--publish-delay DURATION] [--force]
   Generates a key pair. Into a ring with no published key it is active at once; otherwise it is
   pending (accepted, not published) for the publish delay, as in rotate: by default three
   KEYS_POLL_INTERVALs with KEY_STORE=postgres, none (active at once) with KEY_STORE=dir. KEY_STORE=dir: the
@@ -46,13 +52,17 @@ const HELP: Record<string, string> = {
   PKCS11_TOKEN_LABEL, PKCS11_PIN or PKCS11_PIN_FILE): sensitive, never extractable, derive only,
   labelled with its kid; the store records the kid, the token and the key's CKA_ID, no private
   material (KEY_STORE=dir writes the public JWK to <dir>/<kid>.public.jwk.json).
+  --curve X-Wing makes a hybrid post-quantum key (ML-KEM-768 + X25519) for HPKE tokens only: its
+  private key is a 32-byte seed, sealed like every other key; it is published in the AKP form
+  (docs/TOKENS.md). A PKCS#11 token cannot hold one (--hsm is refused: no X-Wing mechanism).
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
-  list: `npm run keys -- list [--metrics URL]
+  list: `npm run keys -- list [--metrics URL[,URL...]]
   One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check
   (a PKCS#11 key: pkcs11, its token, and whether doctor's checks of it pass).
   A pending key's publishAt is when every gateway publishes it. Last use is read from a running
-  gateway's /metrics when --metrics is given.`,
-  rotate: `npm run keys -- rotate [--curve P-256|X25519] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
+  gateway's /metrics when --metrics is given; with several (each instance of a fleet), the latest
+  use across them.`,
+  rotate: `npm run keys -- rotate [--curve P-256|X25519|X-Wing] [--hsm] [--grace DURATION] [--publish-delay DURATION] [--force]
   Adds a new key of the curve (default: each curve that has an active key) as pending: every
   gateway accepts it as soon as it has loaded it, none publishes it before the publish delay has
   passed (default three KEYS_POLL_INTERVALs; must be longer than two unless --force). Then it is
@@ -62,9 +72,22 @@ const HELP: Record<string, string> = {
   366d, --publish-delay at most 7d (more is a usage error, exit 2). Running gateways pick
   the change up by themselves. The new key is made in the PKCS#11 token when the curve's active
   key is there, or with --hsm.`,
-  retire: `npm run keys -- retire <kid> [--force]
+  retire: `npm run keys -- retire <kid> [--force] [--destroy-after DURATION]
   Stops accepting the key. Do this once its traffic has drained to 0 (see list --metrics).
-  Refuses to retire the only active key unless --force.`,
+  Refuses to retire the only active key unless --force. With --destroy-after (e.g. 30d), records
+  when the key is due to be destroyed: npm run keys -- sweep destroys it then. Without it,
+  KEYS_DESTROY_AFTER (seconds; 0, the default: no schedule) is the ring's default.`,
+  destroy: `npm run keys -- destroy <kid>
+  Removes a retired or revoked key's private key from every place it is held: the key file
+  (overwritten, then unlinked), the sealed value in PostgreSQL (in the transaction that records
+  the state destroyed and its time), the private key object in the PKCS#11 token
+  (C_DestroyObject). Its public record stays in the ring, so its kid and hpkeKeyId are never
+  reused; a token for it is refused as for an unknown kid. Refuses a pending, active or retiring
+  key, naming its state. Logged tokens for the key can then no longer be decrypted by anyone.`,
+  sweep: `npm run keys -- sweep
+  Destroys every retired or revoked key whose destroy time (retire --destroy-after) has come, as
+  destroy does; prints each kid. Nothing due: nothing is written. Safe to run from cron on every
+  host: a change is one transaction (postgres) or holds the directory's lock.`,
   revoke: `npm run keys -- revoke <kid>
   The compromised-key path: the key is rejected from the next request on.`,
   authenticate: `npm run keys -- authenticate
@@ -74,10 +97,12 @@ const HELP: Record<string, string> = {
   with ERR_KEYS_RING_MAC): check it with list and doctor first, since this makes it authentic.
   Prints the ring's new generation.`,
   publish: `npm run keys -- publish [--out FILE]
-  Writes the public JWKS of the active keys to FILE (default <dir>/jwks.json; - for stdout) and
-  prints each key's SHA-256 thumbprint for partners to verify out of band.`,
+  Writes the public JWKS of the active keys to FILE (default <KEYS_DIR or --dir>/jwks.json, on
+  either store; - for stdout) and prints each key's SHA-256 thumbprint for partners to verify
+  out of band.`,
   doctor: `npm run keys -- doctor
-  Checks the store. dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
+  Checks the store. Every store: a destroyed key's private material must be gone (its key file,
+  its sealed value, its token object). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
   ring version matches the keys. Both: a PKCS#11 key is in its token with the kid's public key,
@@ -138,12 +163,33 @@ async function tokenCheck(entry: KeyEntry, pkcs11: Pkcs11Options | undefined): P
   return error === undefined ? `${where} ok` : `${where} ${error}`
 }
 
-async function lastUsed(url: string | undefined): Promise<Map<string, Date>> {
-  if (!url) return new Map()
-  const res = await fetch(url)
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`)
-  return parseKeyLastUsed(await res.text())
+/**
+ * Last use per kid across every gateway of `--metrics URL[,URL...]` (each instance's /metrics):
+ * the latest of their times, so a fleet needs one call, not one per gateway.
+ */
+async function lastUsed(urls: string | undefined): Promise<Map<string, Date>> {
+  if (!urls) return new Map()
+  const list = urls
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  if (list.length === 0) throw new UsageError('--metrics needs a URL (or several, comma-separated)')
+  const texts = await Promise.all(
+    list.map(async (url) => {
+      const res = await fetch(url).catch((error: unknown) => {
+        throw new Error(
+          `${url}: ${(error as { cause?: { code?: string } }).cause?.code ?? 'unreachable'}`,
+        )
+      })
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`)
+      return res.text()
+    }),
+  )
+  return latestKeyUse(texts.map(parseKeyLastUsed))
 }
+
+/** Commands that read a key directory that must already exist (generate and rotate make one). */
+const READS_DIR = new Set(['list', 'publish', 'doctor', 'retire', 'revoke', 'status'])
 
 /** The store of KEY_STORE; the postgres one after the migrations (its tables may be new). */
 async function openStore(config: Config, dir: string): Promise<KeyStore> {
@@ -176,12 +222,14 @@ async function openStore(config: Config, dir: string): Promise<KeyStore> {
 }
 
 /** Every accepted key opened and checked; errors name the key. */
-async function loadRing(store: KeyStore): Promise<{ keys: RingKey[]; errors: string[] }> {
+async function loadRing(
+  store: KeyStore,
+): Promise<{ keys: (RingKey | HybridRingKey)[]; errors: string[] }> {
   const errors: string[] = []
   const ring = await ringFromStore(await store.read(), new Map(), (e) =>
     errors.push((e as Error).message),
   )
-  return { keys: [...ring.keys], errors }
+  return { keys: [...ring.keys, ...ring.hybridKeys], errors }
 }
 
 async function main(): Promise<void> {
@@ -196,6 +244,7 @@ async function main(): Promise<void> {
     out: { type: 'string' },
     grace: { type: 'string' },
     'publish-delay': { type: 'string' },
+    'destroy-after': { type: 'string' },
     metrics: { type: 'string' },
     gateways: { type: 'string' },
     force: { type: 'boolean' },
@@ -208,9 +257,12 @@ async function main(): Promise<void> {
   if (values.dir !== undefined && config.keys.store !== 'dir') {
     throw new UsageError('--dir is for KEY_STORE=dir; KEY_STORE=postgres keeps no key files')
   }
-  const curve = (): Curve | undefined => {
+  if (config.keys.store === 'dir' && READS_DIR.has(command)) await requireKeyDirectory(dir)
+  const curve = (): KeyAlgorithm | undefined => {
     if (values.curve === undefined) return undefined
-    if (!isCurve(values.curve)) throw new UsageError(`--curve must be ${CURVES.join(' or ')}`)
+    if (!isKeyAlgorithm(values.curve)) {
+      throw new UsageError(`--curve must be ${KEY_ALGORITHMS.join(', ')}`)
+    }
     return values.curve
   }
   const kidArg = (): string => {
@@ -263,11 +315,13 @@ async function main(): Promise<void> {
         for (const k of entries) {
           const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
           const check =
-            k.backend === 'pkcs11'
-              ? await tokenCheck(k, config.keys.pkcs11)
-              : k.file
-                ? await fileCheck(join(dir, k.file))
-                : 'sealed'
+            k.state === 'destroyed'
+              ? `destroyed ${k.destroyedAt}`
+              : k.backend === 'pkcs11'
+                ? await tokenCheck(k, config.keys.pkcs11)
+                : k.file
+                  ? await fileCheck(join(dir, k.file))
+                  : 'sealed'
           const publishAt = k.publishAt ?? k.retireAt ?? '-'
           out(
             [
@@ -315,8 +369,30 @@ async function main(): Promise<void> {
         return
       }
       case 'retire': {
-        const entry = await retireInStore(store, kidArg(), values.force ?? false)
-        return note(`${entry.kid} retired: no longer accepted`)
+        // The ring's default (KEYS_DESTROY_AFTER) unless given; 0: no schedule.
+        const after =
+          values['destroy-after'] === undefined
+            ? config.keys.destroyAfterSeconds
+            : parseDuration(values['destroy-after'], '--destroy-after')
+        const entry = await retireInStore(
+          store,
+          kidArg(),
+          values.force ?? false,
+          new Date(),
+          after || undefined,
+        )
+        note(`${entry.kid} retired: no longer accepted`)
+        if (entry.destroyAt) note(`${entry.kid} is to be destroyed at ${entry.destroyAt} (sweep)`)
+        return
+      }
+      case 'destroy': {
+        const entry = await destroyInStore(store, kidArg())
+        return note(`${entry.kid} destroyed at ${entry.destroyedAt}: its private key is gone`)
+      }
+      case 'sweep': {
+        const destroyed = await sweepStore(store)
+        for (const entry of destroyed) out(entry.kid)
+        return note(`${destroyed.length} key(s) destroyed`)
       }
       case 'authenticate': {
         const generation = await authenticateStore(store)
@@ -334,14 +410,18 @@ async function main(): Promise<void> {
           keys: keys.filter((k) => stateAt(k, now) === 'active').map((k) => k.publicJwk),
         }
         const text = JSON.stringify(jwks, null, 2) + '\n'
-        const target = values.out ?? (store.kind === 'dir' ? join(dir, 'jwks.json') : '-')
+        // <KEYS_DIR>/jwks.json on both stores: where encrypt --jwks and partners' tools look.
+        const target = values.out ?? join(dir, 'jwks.json')
         if (target === '-') process.stdout.write(text)
         else {
+          if (values.out === undefined) await mkdir(dir, { recursive: true, mode: 0o700 })
           await writeFile(target, text, { mode: 0o644 })
           note(`wrote ${jwks.keys.length} public key(s) to ${target}`)
         }
         // The kid is the RFC 7638 SHA-256 thumbprint: partners recompute and compare it.
-        for (const k of jwks.keys) note(`  ${k.crv.padEnd(7)} sha256 thumbprint ${k.kid}`)
+        for (const k of jwks.keys) {
+          note(`  ${('crv' in k ? k.crv : k.alg).padEnd(7)} sha256 thumbprint ${k.kid}`)
+        }
         return
       }
       case 'doctor': {
@@ -354,8 +434,10 @@ async function main(): Promise<void> {
               })
             : await storeDoctor(store, config.keys.pkcs11)
         findings.unshift(...(await authenticityFindings(store)))
-        for (const f of findings) out(`${f.level.padEnd(7)} ${f.message}`)
-        if (findings.some((f) => f.level === 'error')) process.exitCode = 1
+        const leftovers = await destroyedLeftovers(store, dir, config.keys.pkcs11)
+        const all = [...leftovers, ...findings.filter((f) => !leftovers.length || f.level !== 'ok')]
+        for (const f of all) out(`${f.level.padEnd(7)} ${f.message}`)
+        if (all.some((f) => f.level === 'error')) process.exitCode = 1
         return
       }
       case 'status': {
@@ -435,6 +517,33 @@ async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
     })
   }
   return out
+}
+
+/** A destroyed key's private material still found: its key files, its token object. */
+async function destroyedLeftovers(
+  store: KeyStore,
+  dir: string,
+  pkcs11: Pkcs11Options | undefined,
+): Promise<{ level: 'error'; message: string }[]> {
+  const found: { level: 'error'; message: string }[] = []
+  for (const k of (await store.read()).entries.filter((e) => e.state === 'destroyed')) {
+    const files = store.kind === 'dir' ? privateKeyFiles(dir, k) : []
+    for (const file of files) {
+      if ((await fileCheck(file)) !== 'MISSING') {
+        found.push({ level: 'error', message: `${k.kid} is destroyed but ${file} still exists` })
+      }
+    }
+    if (k.backend === 'pkcs11') {
+      const held = await hsmHoldsPrivateKey(k, pkcs11).catch(() => undefined)
+      if (held !== false) {
+        found.push({
+          level: 'error',
+          message: `${k.kid} is destroyed but token ${k.pkcs11?.token} ${held ? 'still holds its private key' : 'could not be checked'}`,
+        })
+      }
+    }
+  }
+  return found
 }
 
 run(main, USAGE)

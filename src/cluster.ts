@@ -1,10 +1,12 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
+import { checkPortFree } from './http/listen.js'
 import { SealedSearchError } from './errors.js'
 import { noActiveKey, refusal, ringFromStore } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
 import { closePkcs11Tokens } from './keys/index.js'
+import { requireKeyDirectory } from './keys/stores/dir-exists.js'
 import type { Logger } from './log/logger.js'
 import { prepareGateway, type RunningGateway } from './server.js'
 
@@ -53,11 +55,15 @@ function isReady(message: unknown): message is ReadyMessage {
  * (its own error is already on stderr), after stopping the others.
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<ClusterStarted> {
+  await checkPortFree(config.server.host, config.server.port)
   const db = await openDatabase(config.db)
   try {
     await prepareGateway(config, db, logger)
   } finally {
     await db.close()
+  }
+  if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
+    await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
   }
   const store = gatewayKeyStore(config, { listen: false })
   try {

@@ -3,32 +3,62 @@
  * start the gateway, print how to use it, stop cleanly on SIGTERM or SIGINT.
  */
 import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js'
-import { loadConfig } from './config/index.js'
+import { loadConfig, type TlsConfig } from './config/index.js'
+import { allowPkcs11Login } from './keys/index.js'
 import { SealedSearchError } from './errors.js'
 import { createLogger } from './log/logger.js'
 import { startGateway } from './server.js'
 
-function banner(url: string, exampleUrl: string | undefined, workerPids?: number[]): string {
+/**
+ * The curl a person pastes: with mTLS, it trusts the server's certificate file (curl accepts a
+ * certificate that is not a root as an anchor) and presents a client certificate, named
+ * client.crt and client.key for the partner to replace with one on TLS_CLIENT_ALLOWLIST.
+ */
+function curlFor(tls: TlsConfig | undefined): string {
+  if (!tls) return 'curl -s'
+  return `curl -s --cacert '${tls.certFile}' --cert client.crt --key client.key`
+}
+
+function banner(
+  url: string,
+  exampleUrl: string | undefined,
+  tls: TlsConfig | undefined,
+  workerPids?: number[],
+): string {
+  const curl = curlFor(tls)
   const lines = [
     '',
     `sealed-search is listening on ${url}`,
-    `  public keys:  curl -s ${url}/.well-known/jwks.json`,
-    `  capability:   curl -s ${url}/v2/fhir/metadata`,
+    `  public keys:  ${curl} ${url}/.well-known/jwks.json`,
+    `  capability:   ${curl} ${url}/v2/fhir/metadata`,
   ]
+  if (tls) {
+    lines.push(
+      '  mTLS: replace client.crt and client.key with a client certificate on TLS_CLIENT_ALLOWLIST and its key',
+    )
+  }
   if (workerPids) {
     lines.push(`  cluster:      ${workerPids.length} workers (${workerPids.join(', ')})`)
   }
   if (exampleUrl) {
     lines.push(
       '  example search for a seeded synthetic beneficiary (freshly encrypted; only ciphertext):',
-      `  curl -s '${exampleUrl}'`,
+      `  ${curl} '${exampleUrl}'`,
     )
   }
   return lines.join('\n') + '\n\n'
 }
 
-const USAGE = `usage: npm start                (from a checkout: builds dist/ first when needed)
-       node dist/index.js       (production)
+/** Run from its TypeScript sources (`npm run dev`, through tsx) rather than from dist/. */
+const DEV = import.meta.url.endsWith('.ts')
+
+const INVOCATION = DEV
+  ? `usage: npm run dev              (development: the TypeScript sources through tsx, no build;
+                                 production runs npm start or node dist/index.js)`
+  : `usage: npm start                (from a checkout: builds dist/ first when needed)
+       node dist/index.js       (production)`
+
+const USAGE = `${INVOCATION}
 
 Starts the gateway: FHIR R4 Patient search by encrypted MBI. Every setting is an environment
 variable (README.md, "Configuration"); the first ones to know:
@@ -45,7 +75,7 @@ function commandLine(args: string[]): 'help' | 'run' {
   if (args.length === 0) return 'run'
   if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return 'help'
   process.stderr.write(
-    `sealed-search: unexpected argument ${JSON.stringify(args[0])}: settings are environment variables (usage: npm start -- --help)\n`,
+    `sealed-search: unexpected argument ${JSON.stringify(args[0])}: settings are environment variables (usage: ${DEV ? 'npm run dev' : 'npm start'} -- --help)\n`,
   )
   process.exit(2)
 }
@@ -61,7 +91,7 @@ async function main(): Promise<void> {
   if (config.cluster.workers > 0 && !isClusterWorker()) {
     const started = await runPrimary(config, logger)
     logger.info({ url: started.url, workers: started.pids }, 'cluster listening')
-    process.stderr.write(banner(started.url, started.exampleUrl, started.pids))
+    process.stderr.write(banner(started.url, started.exampleUrl, config.tls, started.pids))
     return
   }
   const worker = isClusterWorker()
@@ -70,7 +100,7 @@ async function main(): Promise<void> {
     { url: gateway.url, database: gateway.db.embedded ? 'embedded' : 'DATABASE_URL' },
     'gateway listening',
   )
-  if (!worker) process.stderr.write(banner(gateway.url, gateway.exampleUrl))
+  if (!worker) process.stderr.write(banner(gateway.url, gateway.exampleUrl, config.tls))
 
   let stopping = false
   const stop = (signal: string) => {
@@ -83,7 +113,11 @@ async function main(): Promise<void> {
     )
   }
   // SIGHUP reloads the key ring (the directory is also watched); a bad directory keeps the old ring.
-  process.on('SIGHUP', () => void gateway.keys.reload('SIGHUP'))
+  // It also lets a PKCS#11 token whose PIN was refused be tried once more (one login).
+  process.on('SIGHUP', () => {
+    allowPkcs11Login()
+    void gateway.keys.reload('SIGHUP')
+  })
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   if (worker) reportWorkerReady(gateway, stop)

@@ -9,15 +9,17 @@ import { seed, seededMbi } from './db/seed.js'
 import { operationOutcome } from './fhir/outcome.js'
 import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
-import { listen } from './http/listen.js'
+import { checkPortFree, listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKeys } from './keys/custody/bootstrap.js'
 import { ensureKeyInStore } from './keys/custody/custody.js'
 import { followKeyStore, noActiveKey, type FollowingKeyRing } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
+import { requireKeyDirectory } from './keys/stores/dir-exists.js'
 import { createMetrics } from './metrics/index.js'
 import type { Logger } from './log/logger.js'
+import type { Tracing } from './tracing/provider.js'
 import { chooseKey, encryptMbiJwe, patientSearchUrl } from '@sealed-search/client'
 
 export interface RunningGateway {
@@ -104,14 +106,23 @@ export async function startGateway(
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningGateway> {
-  const db = await openDatabase(config.db)
+  // A port in use is one line at once, not after the database is opened and seeded.
+  if (!options.prepared) await checkPortFree(config.server.host, config.server.port)
+  const metrics = createMetrics()
+  let tracing: Tracing | undefined
+  const db = await openDatabase(config.db, {
+    onHostDown: (host) => metrics.readFailovers.inc({ host }),
+  })
   try {
     if (!options.prepared) await prepareGateway(config, db, logger)
     if (config.keys.store === 'postgres') {
       const check = await requireFleetAuditKey(db.sql, config.audit.hmacKey)
       if (check === 'recorded') logger.info("recorded the fleet's audit key check value")
     }
-    const metrics = createMetrics()
+    // Without KEYS_AUTOGENERATE nothing makes the key directory: a missing one is one line.
+    if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
+      await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
+    }
     // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
     const store = gatewayKeyStore(config)
     let keys: FollowingKeyRing
@@ -132,7 +143,16 @@ export async function startGateway(
       throw error
     }
     const ring = keys.current()
-    if (ring.active().length === 0) {
+    // A refused PIN keeps the gateway up and unready (503 ERR_KEYS_HSM_PIN_REFUSED) instead of
+    // stopping it: a supervisor restarting it would try the PIN again at every start, and a
+    // token locks after a few wrong ones. SIGHUP tries once more.
+    const pinRefused = keys.status().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')
+    if (ring.active().length === 0 && pinRefused) {
+      logger.error(
+        { code: 'ERR_KEYS_HSM_PIN_REFUSED', store: store.location },
+        'no active key: the PKCS#11 token refused PKCS11_PIN; serving unready, no further login until SIGHUP or a restart with another PIN',
+      )
+    } else if (ring.active().length === 0) {
       await keys.close()
       await store.close()
       throw noActiveKey(store.location, keys.status().errors)
@@ -162,15 +182,27 @@ export async function startGateway(
     if (config.features.legacyHash) {
       const sunset = config.features.legacyHash.sunset.toISOString()
       logger.warn({ sunset }, 'the deprecated mbi-hash search is enabled (LEGACY_HASH_ENABLED)')
+      metrics.legacyHashSunset.set(config.features.legacyHash.sunset.getTime() / 1000)
     }
+    const version = await packageVersion()
+    // Loaded only when traces are asked for: off, the gateway does not load the SDK at all.
+    tracing = config.server.otlpEndpoint
+      ? (await import('./tracing/provider.js')).startTracing(config.server.otlpEndpoint, version)
+      : undefined
     late.app = createApp({
       keys,
+      logHealthChecks: config.server.logHealthChecks,
+      ...(tracing ? { tracer: tracing.tracer } : {}),
       metrics,
       audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
       tokenPolicy: config.tokens,
       dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
       ...(config.tls
-        ? { clientAllowlist: config.tls.clientAllowlist, boundClients: config.tls.boundClients }
+        ? {
+            clientAllowlist: config.tls.clientAllowlist,
+            boundClients: config.tls.boundClients,
+            pqClients: config.tls.pqClients,
+          }
         : {}),
       // Searches and readiness read from DATABASE_READ_URL's hosts (or the primary).
       sql: db.reads,
@@ -178,7 +210,7 @@ export async function startGateway(
       publicBaseUrl: url,
       jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
       keyRingStaleAfterSeconds: config.keys.staleReadySeconds,
-      version: await packageVersion(),
+      version,
       features: config.features,
     })
     // The example searches for the first seeded beneficiary, so it is offered only when that one
@@ -186,7 +218,7 @@ export async function startGateway(
     let exampleUrl: string | undefined
     // On a standby that has not replayed the migrations yet, the table may not exist: no example.
     const seeded = await db.reads.read((sql) => hasCurrentMbi(sql, seededMbi(0))).catch(() => false)
-    if (seeded) {
+    if (seeded && ring.active().length > 0) {
       const token = await encryptMbiJwe(seededMbi(0), chooseKey(ring.jwks()))
       exampleUrl = patientSearchUrl(url, token)
     }
@@ -200,10 +232,12 @@ export async function startGateway(
         await keys.close()
         await store.close()
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        await tracing?.shutdown()
         await db.close()
       },
     }
   } catch (error) {
+    await tracing?.shutdown()
     await db.close()
     throw error
   }

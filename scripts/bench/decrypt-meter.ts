@@ -10,18 +10,24 @@ import {
   diffieHellman,
   type JsonWebKey as NodeJsonWebKey,
 } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js'
+import { createMLKEM768 } from '@oqs/liboqs-js'
+import { expandXWingKey } from '../../src/crypto/hpke/xwing.js'
 import { openToken } from '../../src/crypto/token.js'
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { ringFromStore } from '../../src/keys/ring/follow.js'
 import { loadKeyRing } from '../../src/keys/ring/keyring.js'
 import { openJweWithJose, privateKeysOf } from '../../test/support/jose-reference.js'
+import { rawDerive } from './pkcs11-raw.js'
 
 /**
  * gateway: openToken; jose: openJweWithJose; ecdh: the fastest node:crypto agreement alone
  * (P-256: ECDH.computeSecret on the point's bytes, the scalar set once; X25519: diffieHellman on
- * imported epks).
+ * imported epks); token: the PKCS#11 token's own C_DeriveKey alone (scripts/bench/pkcs11-raw.ts).
  */
-export type MeterKind = 'gateway' | 'jose' | 'ecdh'
+export type MeterKind = 'gateway' | 'jose' | 'ecdh' | 'token' | 'mlkem-liboqs' | 'mlkem-noble'
 
 export interface MeterSetup {
   dir: string
@@ -49,8 +55,43 @@ function epkOf(token: string): NodeJsonWebKey {
   return header.epk
 }
 
+/** The uncompressed SEC1 point of a P-256 token's epk. */
+function pointOf(token: string): Buffer {
+  const { x, y } = epkOf(token)
+  return Buffer.concat([Buffer.of(4), Buffer.from(x!, 'base64url'), Buffer.from(y!, 'base64url')])
+}
+
+/**
+ * ML-KEM-768 decapsulation alone, on the ML-KEM half of each hybrid token's enc: liboqs in
+ * WebAssembly (the gateway's choice) or @noble/post-quantum (pure JS), to show why.
+ */
+async function mlkemOp(setup: MeterSetup): Promise<(i: number) => unknown> {
+  const ring = await loadKeyRing(setup.dir)
+  const file = ring.hybridKeys.find((k) => k.kid === setup.kid)
+  if (!file) throw new Error('no X-Wing key in the bench ring')
+  const manifest = JSON.parse(await readFile(join(setup.dir, 'manifest.json'), 'utf8')) as {
+    keys: { kid: string; file: string }[]
+  }
+  const entry = manifest.keys.find((k) => k.kid === setup.kid)!
+  const jwk = JSON.parse(await readFile(join(setup.dir, entry.file), 'utf8')) as { priv: string }
+  const { decapsulationKeyM } = expandXWingKey(new Uint8Array(Buffer.from(jwk.priv, 'base64url')))
+  const cts = setup.tokens.map(
+    (t) => new Uint8Array(Buffer.from(t, 'base64url').subarray(9, 9 + 1088)),
+  )
+  if (setup.kind === 'mlkem-noble') {
+    return (i) => ml_kem768.decapsulate(cts[i]!, decapsulationKeyM)
+  }
+  const kem = await createMLKEM768()
+  return (i) => kem.decapsulate(cts[i]!, decapsulationKeyM)
+}
+
 /** The operation to time, after checking that every token opens to its MBI. */
 async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
+  if (setup.kind === 'token') {
+    if (!setup.pkcs11) throw new Error('the token row needs a PKCS#11 token')
+    return rawDerive(setup.pkcs11, setup.kid, setup.tokens.map(pointOf))
+  }
+  if (setup.kind === 'mlkem-liboqs' || setup.kind === 'mlkem-noble') return mlkemOp(setup)
   // A key in a token is opened as the gateway opens it: from its store's entry.
   const ring = setup.pkcs11
     ? await ringFromStore(
@@ -69,14 +110,7 @@ async function prepare(setup: MeterSetup): Promise<(i: number) => unknown> {
     if (privateKey.asymmetricKeyType === 'ec') {
       const ecdh = createECDH('prime256v1')
       ecdh.setPrivateKey(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'))
-      const points = tokens.map((t) => {
-        const { x, y } = epkOf(t)
-        return Buffer.concat([
-          Buffer.of(4),
-          Buffer.from(x!, 'base64url'),
-          Buffer.from(y!, 'base64url'),
-        ])
-      })
+      const points = tokens.map(pointOf)
       return (i) => ecdh.computeSecret(points[i]!)
     }
     const publics = tokens.map((t) => createPublicKey({ key: epkOf(t), format: 'jwk' }))

@@ -109,9 +109,17 @@ export interface AllowlistEntry {
   fingerprint: string
   /** Marked `=bound`: this client's identifier tokens must be sender-bound. */
   bound: boolean
+  /** Marked `=pq`: this client's identifier tokens must be hybrid post-quantum (X-Wing). */
+  pq: boolean
 }
 
-/** Comma-separated SHA-256 fingerprints, each optionally followed by `=bound`. */
+const MARKS: Record<string, { bound: boolean; pq: boolean }> = {
+  bound: { bound: true, pq: false },
+  pq: { bound: false, pq: true },
+  'bound+pq': { bound: true, pq: true },
+}
+
+/** Comma-separated SHA-256 fingerprints, each optionally followed by `=bound`, `=pq` or `=bound+pq`. */
 export const clientAllowlist: Parser<AllowlistEntry[]> = (raw) =>
   raw
     .split(',')
@@ -119,10 +127,13 @@ export const clientAllowlist: Parser<AllowlistEntry[]> = (raw) =>
     .filter(Boolean)
     .map((entry) => {
       const [f, mark, ...more] = entry.split('=')
-      if (more.length || (mark !== undefined && mark.trim() !== 'bound')) {
-        throw new InvalidValue('an entry is a fingerprint, optionally followed by =bound')
+      const marks = mark === undefined ? { bound: false, pq: false } : MARKS[mark.trim()]
+      if (more.length || !marks) {
+        throw new InvalidValue(
+          'an entry is a fingerprint, optionally followed by =bound, =pq or =bound+pq',
+        )
       }
-      return { fingerprint: fingerprint(f!.trim()), bound: mark !== undefined }
+      return { fingerprint: fingerprint(f!.trim()), ...marks }
     })
 
 /** `auto` (one per core) or a whole number up to `max`. */

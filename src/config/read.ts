@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Env } from './environment.js'
 import { ConfigError, InvalidValue } from './errors.js'
+import { refuseOpenSecretFile } from './secret-file.js'
 import { VARIABLES, type ValueOf, type VariableName } from './variables.js'
 
 interface Found {
@@ -11,7 +12,8 @@ interface Found {
 
 /**
  * A secret given as NAME or as the file NAME_FILE (one of the two), with the file's final line
- * break removed. Errors name the variable and the file, never the content.
+ * break removed. A file the group or others may read is refused. Errors name the variable and the
+ * file, never the content.
  */
 function secretText(env: Env, name: string): Found | undefined {
   const fileVariable = `${name}_FILE`
@@ -21,6 +23,7 @@ function secretText(env: Env, name: string): Found | undefined {
     throw new ConfigError(fileVariable, `set ${name} or ${fileVariable}, not both`)
   if (direct) return { value: direct, source: name }
   if (!file) return undefined
+  refuseOpenSecretFile(fileVariable, file)
   let content: string
   try {
     content = readFileSync(file, 'utf8')

@@ -21,6 +21,8 @@ export function server(env: Env): ServerConfig {
     port: read(env, 'PORT'),
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL'),
     logLevel: read(env, 'LOG_LEVEL'),
+    logHealthChecks: read(env, 'LOG_HEALTH_CHECKS'),
+    otlpEndpoint: read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
   }
 }
 
@@ -74,6 +76,7 @@ export function keys(env: Env): KeysConfig {
     store,
     pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
     staleReadySeconds: read(env, 'KEYS_STALE_READY_SECONDS'),
+    destroyAfterSeconds: read(env, 'KEYS_DESTROY_AFTER'),
     pkcs11: pkcs11(env),
   }
 }
@@ -100,6 +103,7 @@ export function tokens(env: Env): TokensConfig {
     requireExp: read(env, 'TOKEN_REQUIRE_EXP'),
     maxLifetimeSeconds: read(env, 'TOKEN_MAX_LIFETIME'),
     requireSenderBinding: read(env, 'TOKEN_REQUIRE_SENDER_BINDING'),
+    requirePq: read(env, 'TOKEN_REQUIRE_PQ'),
   }
 }
 
@@ -126,6 +130,7 @@ export function tls(env: Env): TlsConfig | undefined {
     clientCaFile: read(env, 'TLS_CLIENT_CA_FILE')!,
     clientAllowlist: allowlist.map((e) => e.fingerprint),
     boundClients: allowlist.filter((e) => e.bound).map((e) => e.fingerprint),
+    pqClients: allowlist.filter((e) => e.pq).map((e) => e.fingerprint),
   }
 }
 

@@ -24,6 +24,10 @@ export interface ServerConfig {
   /** Base URL used in Bundle links, when set; else see baseUrl(). */
   publicBaseUrl: string | undefined
   logLevel: LogLevel
+  /** Log successful health checks too (LOG_HEALTH_CHECKS); failed ones are always logged. */
+  logHealthChecks: boolean
+  /** OpenTelemetry collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); no traces when absent. */
+  otlpEndpoint: string | undefined
 }
 
 export interface DbConfig {
@@ -66,6 +70,8 @@ export interface KeysConfig {
   pollIntervalSeconds: number
   /** Seconds the key store may be unreadable before readiness fails (KEYS_STALE_READY_SECONDS). */
   staleReadySeconds: number
+  /** Seconds after retirement a key is due for destruction (`keys sweep`); 0: none. */
+  destroyAfterSeconds: number
   /** The PKCS#11 token that holds HSM keys (PKCS11_*), when one is configured. */
   pkcs11: Pkcs11Config | undefined
 }
@@ -85,6 +91,8 @@ export interface TokensConfig {
   maxLifetimeSeconds: number
   /** Refuse tokens not bound to the connection's client certificate (needs mTLS). */
   requireSenderBinding: boolean
+  /** Refuse tokens whose KEM is not hybrid post-quantum (X-Wing). */
+  requirePq: boolean
 }
 
 export interface AuditConfig {
@@ -104,6 +112,8 @@ export interface TlsConfig {
   clientAllowlist: string[]
   /** The allowlisted fingerprints marked `=bound`: those clients must send sender-bound tokens. */
   boundClients: string[]
+  /** The allowlisted fingerprints marked `=pq`: those clients must send hybrid tokens. */
+  pqClients: string[]
 }
 
 export interface LegacyHashConfig {

@@ -78,6 +78,25 @@ export const VARIABLES = {
     description: LOG_LEVELS.map((l) => `\`${l}\``).join(', '),
     secret: false,
   }),
+  LOG_HEALTH_CHECKS: variable({
+    section: 'server',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'write an access log line for `/health/live` and `/health/ready` answers under 400 too (failures are always logged)',
+    secret: false,
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable({
+    section: 'server',
+    type: '`http(s)://` URL',
+    parse: publicBaseUrl,
+    fallback: undefined,
+    shown: 'none: no traces',
+    description:
+      'OpenTelemetry collector: spans for each request go to `<URL>/v1/traces` (OTLP/HTTP, JSON)',
+    secret: false,
+  }),
   DATABASE_URL: variable({
     section: 'db',
     type: '`postgres://` URL, one host or several',
@@ -178,7 +197,7 @@ export const VARIABLES = {
     parse: boolean,
     fallback: true,
     description:
-      'generate development keys (one P-256, one X25519) when the key store has none; set `false` in production',
+      'generate development keys (one P-256, one X25519, one X-Wing) when the key store has none; set `false` in production',
     secret: false,
   }),
   KEYS_PASSPHRASE: variable({
@@ -261,6 +280,15 @@ export const VARIABLES = {
       '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the key store has been unreadable for this long (0: never)',
     secret: false,
   }),
+  KEYS_DESTROY_AFTER: variable({
+    section: 'keys',
+    type: 'seconds, 0-31536000',
+    parse: integer(0, 31_536_000),
+    fallback: 0,
+    description:
+      '`npm run keys -- retire` without `--destroy-after` schedules the key for destruction this long after (`keys sweep` destroys it; 0: no schedule)',
+    secret: false,
+  }),
   JWKS_MAX_AGE: variable({
     section: 'keys',
     type: 'seconds, 0-86400',
@@ -284,6 +312,15 @@ export const VARIABLES = {
     fallback: false,
     description:
       'refuse identifier tokens not bound to the client certificate (`x5t#S256`, HPKE version 3); needs mTLS',
+    secret: false,
+  }),
+  TOKEN_REQUIRE_PQ: variable({
+    section: 'tokens',
+    type: 'true or false',
+    parse: boolean,
+    fallback: false,
+    description:
+      'refuse identifier tokens that are not hybrid post-quantum (HPKE with KEM X-Wing): JWE and ECDH-only HPKE get `ERR_TOKEN_PQ_REQUIRED`',
     secret: false,
   }),
   TOKEN_MAX_LIFETIME: variable({
@@ -345,7 +382,7 @@ export const VARIABLES = {
     fallback: undefined,
     shown: 'none',
     description:
-      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens',
+      'comma-separated fingerprints of the client certificates served; `FINGERPRINT=bound`: that client must send sender-bound tokens; `=pq`: hybrid (X-Wing) tokens; `=bound+pq`: both',
     secret: false,
   }),
   LEGACY_HASH_ENABLED: variable({

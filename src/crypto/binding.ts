@@ -22,6 +22,8 @@ export interface Sender {
   certThumbprint?: Uint8Array | undefined
   /** The partner's own policy (an allowlist entry marked `=bound`): its tokens must be bound. */
   mustBind?: boolean | undefined
+  /** The partner's own policy (an allowlist entry marked `=pq`): its tokens must be hybrid. */
+  mustPq?: boolean | undefined
 }
 
 export type Binding = 'bound' | 'unbound'

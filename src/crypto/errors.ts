@@ -26,6 +26,7 @@ export type TokenErrorCode =
   | 'ERR_TOKEN_IDENTIFIER_INVALID'
   | 'ERR_TOKEN_SENDER_MISMATCH'
   | 'ERR_TOKEN_BINDING_REQUIRED'
+  | 'ERR_TOKEN_PQ_REQUIRED'
 
 const MESSAGES: Record<TokenErrorCode, string> = {
   ERR_TOKEN_TOO_LONG: 'identifier token is longer than the gateway accepts',
@@ -60,6 +61,8 @@ const MESSAGES: Record<TokenErrorCode, string> = {
     'identifier token is bound to a client certificate that this connection did not present',
   ERR_TOKEN_BINDING_REQUIRED:
     'this gateway requires identifier tokens bound to the client certificate (x5t#S256)',
+  ERR_TOKEN_PQ_REQUIRED:
+    'this gateway requires hybrid post-quantum identifier tokens: HPKE to its X-Wing key (kty AKP in the JWKS)',
 }
 
 export class TokenError extends SealedSearchError<TokenErrorCode> {

@@ -1,15 +1,17 @@
 import { concatBytes } from '@noble/hashes/utils.js'
-import type { KeyResolver, RingKey } from '../keys/ring/keyring.js'
+import type { HybridKeyResolver, KeyResolver, RingKey } from '../keys/ring/keyring.js'
 import { isKeyUnavailable } from '../keys/ring/agreement.js'
 import { isAccepted } from '../keys/stores/manifest.js'
 import { decodeBase64url } from './base64url.js'
 import { senderThumbprint, type Binding, type Sender } from './binding.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
-import { parseFrame, THUMBPRINT_LENGTH, tokenInfo } from './hpke/framing.js'
+import { openHybridFrame, MAX_HYBRID_TOKEN_LENGTH } from './hpke-hybrid.js'
+import { parseFrame, THUMBPRINT_LENGTH, tokenInfo, type FramedToken } from './hpke/framing.js'
 import { NODE_PRIMITIVES } from './hpke/node-primitives.js'
 import { KEM_FOR_CURVE, openWithKey } from './hpke/node-recipient.js'
 import { cipherSuite, type CipherSuite } from './hpke/setup.js'
+import { KEM_XWING } from './hpke/suite.js'
 
 export type OpenedHpke<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
   format: 'hpke'
@@ -34,6 +36,12 @@ function allowedSuite(kemId: number, kdfId: number, aeadId: number): CipherSuite
   } catch (cause) {
     throw new TokenError('ERR_TOKEN_SUITE_UNSUPPORTED', { cause })
   }
+}
+
+/** Whether the header's kem_id (bytes 3-4, inside the first 12 characters) is X-Wing's. */
+function namesXWing(token: string): boolean {
+  const head = Buffer.from(token.slice(0, 12), 'base64url')
+  return head.length === 9 && ((head[3]! << 8) | head[4]!) === KEM_XWING
 }
 
 interface HpkeKeyBytes {
@@ -72,16 +80,27 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
   now: Date,
   kind: K = 'mbi' as K,
   sender?: Sender,
+  resolveHybrid?: HybridKeyResolver,
 ): Promise<OpenedHpke<K>> {
-  if (token.length > MAX_HPKE_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_TOO_LONG')
+  // Caps before decoding: the header's first 12 characters (9 bytes) name the KEM, and every
+  // KEM but X-Wing has the tight DHKEM cap.
+  const cap = namesXWing(token) ? MAX_HYBRID_TOKEN_LENGTH : MAX_HPKE_TOKEN_LENGTH
+  if (token.length > cap) {
+    throw new TokenError('ERR_TOKEN_TOO_LONG')
+  }
   const frame = parseFrame(decodeBase64url(token))
   // A bound token over a connection without a client certificate (plain HTTP): the same refusal
   // as a JWE's; over another certificate it simply does not open (the thumbprint is in info).
   const certThumbprint = frame.bound ? senderThumbprint(sender) : undefined
+  if (frame.kemId === KEM_XWING) {
+    const opened = await openHybridFrame(frame, resolve, resolveHybrid, now, certThumbprint)
+    return withClaims(parseIdentifierPayload(opened.plaintext, now, kind), opened.kid, frame)
+  }
   const suite = allowedSuite(frame.kemId, frame.kdfId, frame.aeadId)
 
   // The key id is the number the gateway assigned and published: an exact Map lookup.
   const key = resolve({ hpkeKeyId: frame.keyId })
+  if (!key && resolveHybrid?.(frame.keyId)) throw new TokenError('ERR_TOKEN_KEM_MISMATCH')
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
   if (!isAccepted(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
   const kemId = KEM_FOR_CURVE[key.crv]
@@ -107,11 +126,18 @@ export async function openHpke<K extends IdentifierKind = 'mbi'>(
     if (isKeyUnavailable(cause)) throw cause
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause, senderBound: frame.bound })
   }
-  const claims = parseIdentifierPayload(plaintext, now, kind)
+  return withClaims(parseIdentifierPayload(plaintext, now, kind), key.kid, frame)
+}
+
+function withClaims<K extends IdentifierKind>(
+  claims: IdentifierClaims<K>,
+  kid: string,
+  frame: FramedToken,
+): OpenedHpke<K> {
   return {
     ...claims,
     format: 'hpke',
-    kid: key.kid,
+    kid,
     kemId: frame.kemId,
     kdfId: frame.kdfId,
     aeadId: frame.aeadId,

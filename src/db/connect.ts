@@ -31,7 +31,15 @@ export type DatabaseSettings = Pick<
  * `DATA_DIR` and connects to it over loopback with the same client: one code path for both.
  * Connections are opened on first use, so a host that is down now fails the first query, not this.
  */
-export async function openDatabase(config: DatabaseSettings): Promise<Database> {
+export interface OpenOptions {
+  /** Called when a read moves off a read host that could not be reached (for metrics). */
+  onHostDown?: (host: string) => void
+}
+
+export async function openDatabase(
+  config: DatabaseSettings,
+  options: OpenOptions = {},
+): Promise<Database> {
   if (config.url) {
     const pool = {
       max: config.poolSize,
@@ -68,6 +76,7 @@ export async function openDatabase(config: DatabaseSettings): Promise<Database> 
             : {}),
         }),
       })),
+      options.onHostDown ? { onHostDown: (host) => options.onHostDown?.(host) } : {},
     )
     return {
       sql,

@@ -1,3 +1,4 @@
+import { httpInstrumentationMiddleware } from '@hono/otel'
 import { Hono } from 'hono'
 import { secureHeaders } from 'hono/secure-headers'
 import { operationOutcome } from '../fhir/outcome.js'
@@ -19,6 +20,8 @@ import { healthRoutes } from './routes/health.js'
 import { jwksRoutes } from './routes/jwks.js'
 import { metadataRoutes } from './routes/metadata.js'
 import { patientRoutes } from './routes/patient.js'
+import { tracedDatabase } from '../search/traced-read.js'
+import type { Tracer } from '../tracing/span.js'
 
 export interface AppDeps {
   keys: KeyRingSource
@@ -39,12 +42,18 @@ export interface AppDeps {
   clientAllowlist?: readonly string[]
   /** Allowlisted fingerprints marked `=bound`: those clients' tokens must be sender-bound. */
   boundClients?: readonly string[]
+  /** Allowlisted fingerprints marked `=pq`: those clients' tokens must be hybrid (X-Wing). */
+  pqClients?: readonly string[]
   /** Replay window and sender-binding requirement for tokens; off when absent. */
-  tokenPolicy?: ReplayPolicy & { requireSenderBinding?: boolean }
+  tokenPolicy?: ReplayPolicy & { requireSenderBinding?: boolean; requirePq?: boolean }
   /** Longest a lookup may take before 503, in milliseconds (default 10 s). */
   dbQueryTimeoutMs?: number
   /** Migration paths, off when absent: legacy mbi-hash search (with its sunset), HICN search. */
   features?: SearchFeatures
+  /** Write access log lines for successful health checks too (LOG_HEALTH_CHECKS). */
+  logHealthChecks?: boolean
+  /** OpenTelemetry: spans for each request, its token and its database reads; none when absent. */
+  tracer?: Tracer
 }
 
 /** Longest request target served; longer gets 414 (node itself refuses headers over 16 KiB). */
@@ -72,8 +81,10 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false })
   metrics.observeRing(keys.current())
   const audit = deps.audit ?? createAudit({ write: () => {} })
+  const { tracer } = deps
   const search: SearchDeps = {
-    sql,
+    sql: tracer ? tracedDatabase(sql, tracer) : sql,
+    tracer,
     keys,
     clock,
     metrics,
@@ -84,12 +95,15 @@ export function createApp(deps: AppDeps) {
   }
 
   const app = new Hono<AppEnv>()
+  // The HTTP span encloses everything else; redactingProcessor takes the query out of url.full.
+  if (tracer) app.use(httpInstrumentationMiddleware({ tracer, captureActiveRequests: false }))
   app.use(safeRequestId())
-  app.use(accessLog(logger, metrics))
+  app.use(accessLog(logger, metrics, { healthChecks: deps.logHealthChecks ?? false }))
   app.use(
     clientIdentity({
       ...(deps.clientAllowlist ? { allowlist: deps.clientAllowlist } : {}),
       ...(deps.boundClients ? { boundClients: deps.boundClients } : {}),
+      ...(deps.pqClients ? { pqClients: deps.pqClients } : {}),
     }),
   )
   app.use(auditTrail(audit))

@@ -22,6 +22,8 @@ export interface AppEnv {
     search: SearchFacts
     /** Who is asking: the client certificate's CN and fingerprint (mTLS), else the address. */
     client: string
+    /** The metric label: a configured partner's name (allowlisted certificate), else `other`. */
+    partner: string
     /** The verified client certificate's SHA-256, for sender-bound tokens; empty without one. */
     sender: Sender
   }

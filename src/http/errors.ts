@@ -29,6 +29,7 @@ export type HttpErrorCode =
   | 'ERR_URL_TOO_LONG'
   | 'ERR_TIMEOUT'
   | 'ERR_KEYS_RING_STALE'
+  | 'ERR_KEYS_HSM_PIN_REFUSED'
   | 'ERR_INTERNAL'
 
 /** An error that already knows its HTTP status and FHIR issue type. Handlers throw these. */

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpsServer } from 'node:https'
-import type { Socket } from 'node:net'
+import { createServer as createNetServer, type Socket } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import type { TlsConfig } from '../config/index.js'
+import { refuseOpenSecretFile, type TlsConfig } from '../config/index.js'
 import { SealedSearchError } from '../errors.js'
 import { operationOutcome } from '../fhir/outcome.js'
 import type { Logger } from '../log/logger.js'
@@ -53,6 +53,21 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
   )
 }
 
+/**
+ * Binds the port and lets it go at once, so a port in use stops start-up before the database is
+ * opened, migrated or seeded (which takes seconds). The real listen still reports a port taken
+ * in between. Port 0 (any free port) needs no check.
+ */
+export async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  const probe = createNetServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)))
+    probe.listen({ host, port, exclusive: true }, () => resolve())
+  })
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+}
+
 function rawOutcome(
   status: number,
   reason: string,
@@ -74,6 +89,8 @@ function rawOutcome(
  */
 export async function listen(fetch: FetchHandler, options: ListenOptions): Promise<ServerType> {
   const { tls, logger } = options
+  // The TLS private key is refused, like the key ring's key files, when others may read it.
+  if (tls) refuseOpenSecretFile('TLS_KEY_FILE', tls.keyFile)
   const serverOptions = tls
     ? {
         cert: await readFile(tls.certFile),

@@ -16,6 +16,7 @@ const TOKEN_ISSUE: Partial<Record<TokenErrorCode, IssueType>> = {
   ERR_TOKEN_EXPIRED: 'expired',
   ERR_TOKEN_SENDER_MISMATCH: 'security',
   ERR_TOKEN_BINDING_REQUIRED: 'security',
+  ERR_TOKEN_PQ_REQUIRED: 'not-supported',
 }
 
 /** Sender binding refusals are about who asks, not what: 403 (RFC 9110 §15.5.4). Else 400. */

@@ -105,7 +105,7 @@ export async function answerSearch(
 ): Promise<Response> {
   const options = patientOptions(c)
   const result = await searchPatients(
-    { ...request, client: c.get('client'), sender: c.get('sender') },
+    { ...request, client: c.get('partner'), sender: c.get('sender') },
     deps,
   )
   settle(c, result)

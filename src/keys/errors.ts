@@ -3,6 +3,7 @@ import { SealedSearchError } from '../errors.js'
 export type KeyStoreErrorCode =
   | 'ERR_KEYS_MANIFEST_INVALID'
   | 'ERR_KEYS_MANIFEST_MISSING'
+  | 'ERR_KEYS_DIR_MISSING'
   | 'ERR_KEYS_FILE_MISSING'
   | 'ERR_KEYS_FILE_PERMISSIONS'
   | 'ERR_KEYS_FILE_INVALID'
@@ -34,6 +35,11 @@ export type KeyStoreErrorCode =
   | 'ERR_KEYS_HSM_UNCONFIGURED'
   /** The token does not hold the key the manifest names, or holds it twice, or another one. */
   | 'ERR_KEYS_HSM_KEY'
+  /**
+   * The token refused the PIN (CKR_PIN_INCORRECT, _LOCKED, _EXPIRED): no login is tried again
+   * until the PIN changes or SIGHUP, so retries never lock the token.
+   */
+  | 'ERR_KEYS_HSM_PIN_REFUSED'
   /** The token cannot generate or derive on this curve (e.g. X25519 without EC_MONTGOMERY). */
   | 'ERR_KEYS_HSM_CURVE_UNSUPPORTED'
 

@@ -1,9 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { expandXWingKey, xwingPublicKey } from '../crypto/hpke/xwing.js'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 import { KeyStoreError } from './errors.js'
 
 /** Curves a gateway key may use. P-256 is the default: every partner JOSE stack supports it. */
 export const CURVES = ['P-256', 'X25519'] as const
 export type Curve = (typeof CURVES)[number]
+
+/**
+ * X-Wing (ML-KEM-768 + X25519, HPKE KEM 0x647a): a KEM, not a curve, for HPKE tokens only. Its
+ * public JWK is the AKP ("algorithm key pair") form of the JOSE HPKE and PQC drafts.
+ */
+export const XWING = 'X-Wing'
+
+/** The public half of an X-Wing key: `pub` is base64url of pk_M || pk_X (1,216 bytes). */
+export interface XWingPublicJwk {
+  kty: 'AKP'
+  alg: typeof XWING
+  pub: string
+  kid: string
+  use: 'enc'
+  /** As for PublicJwk: the number an HPKE token carries to name this key. */
+  hpke_key_id?: number
+}
+
+/** What a gateway key computes with: an ECDH curve, or the hybrid KEM X-Wing (HPKE only). */
+export const KEY_ALGORITHMS = ['P-256', 'X25519', XWING] as const
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number]
+
+export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
+  return typeof value === 'string' && (KEY_ALGORITHMS as readonly string[]).includes(value)
+}
+
+/** The private half of an X-Wing key, as the stores keep it (sealed like every other key). */
+export interface XWingPrivateJwk {
+  kty: 'AKP'
+  alg: typeof XWING
+  /** base64url of pk_M ‖ pk_X (1,216 bytes). */
+  pub: string
+  /** base64url of the 32-byte seed (draft-connolly-cfrg-xwing-kem §5.2): the private key. */
+  priv: string
+  kid: string
+}
+
+/** A private key as a store holds it. */
+export type StoredJwk = PrivateJwk | XWingPrivateJwk
+
+/** The algorithm of a stored key: its curve, or X-Wing. */
+export function algorithmOf(jwk: StoredJwk): KeyAlgorithm | undefined {
+  if (jwk.kty === 'AKP') return jwk.alg === XWING ? XWING : undefined
+  return isCurve(jwk.crv) ? jwk.crv : undefined
+}
+
+/**
+ * A new X-Wing key: a random 32-byte seed, and the public key computed from it
+ * (draft-connolly-cfrg-xwing-kem §5.2); the kid is the RFC 7638 thumbprint of the AKP members.
+ */
+export async function generateXWingKey(): Promise<XWingPrivateJwk> {
+  const seed = randomBytes(32)
+  const pub = Buffer.from(xwingPublicKey(expandXWingKey(seed))).toString('base64url')
+  const kid = await thumbprint({ kty: 'AKP', alg: XWING, pub })
+  const priv = seed.toString('base64url')
+  seed.fill(0)
+  return { kty: 'AKP', alg: XWING, pub, priv, kid }
+}
+
+/** Whether parsed JSON holds a private key: `d` for a curve, `priv` for X-Wing. */
+export function hasPrivateMember(jwk: unknown): jwk is StoredJwk {
+  if (jwk === null || typeof jwk !== 'object') return false
+  const j = jwk as { kty?: unknown; d?: unknown; priv?: unknown }
+  return j.kty === 'AKP' ? typeof j.priv === 'string' : typeof j.d === 'string'
+}
+
+/** The public JWK of a stored key: only public members, whatever the algorithm. */
+export function publicOfStored(jwk: StoredJwk): PublicJwk | XWingPublicJwk {
+  if (jwk.kty !== 'AKP') return toPublicJwk(jwk)
+  return { kty: 'AKP', alg: XWING, pub: jwk.pub, kid: jwk.kid, use: 'enc' }
+}
+
+/** A new key of any algorithm, as the stores keep it. */
+export function generateStoredKey(alg: KeyAlgorithm): Promise<StoredJwk> {
+  return alg === XWING ? generateXWingKey() : generateKey(alg)
+}
 
 export function isCurve(value: unknown): value is Curve {
   return typeof value === 'string' && (CURVES as readonly string[]).includes(value)

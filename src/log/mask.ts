@@ -28,6 +28,31 @@ const HICN_LIKE = new RegExp(`${EDGE_BEFORE}${HICN_SHAPE}${AN}?${EDGE_AFTER}`, '
 
 export const HICN_MASK = '***HICN***'
 
+const MBI_BARE = new RegExp(MBI_SHAPE)
+const HICN_BARE = new RegExp(HICN_SHAPE)
+
+/** An identifier-shaped value found in a text, with its place (for reports; see logscan). */
+export interface IdentifierShape {
+  kind: 'MBI' | 'HICN'
+  /** Offset in the text searched. */
+  index: number
+  value: string
+}
+
+/**
+ * Every value the mask would replace, in the order found: the same patterns, so a log scanner
+ * finds exactly what the gateway would have masked. Decode percent-escapes first (decodeForLog).
+ */
+export function findIdentifierShapes(text: string): IdentifierShape[] {
+  const found: IdentifierShape[] = []
+  // The shapes without their edges first: a necessary condition, and far cheaper to test.
+  if (!MBI_BARE.test(text) && !HICN_BARE.test(text)) return found
+  for (const m of text.matchAll(MBI_LIKE)) found.push({ kind: 'MBI', index: m.index, value: m[0] })
+  for (const m of text.matchAll(HICN_LIKE))
+    found.push({ kind: 'HICN', index: m.index, value: m[0] })
+  return found
+}
+
 export function maskMbis(text: string): string {
   return text.replace(MBI_LIKE, MASK).replace(HICN_LIKE, HICN_MASK)
 }

@@ -1,23 +1,28 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { KeyRing, RingStatus } from '../keys/ring/keyring.js'
 import { stateAt } from '../keys/stores/manifest.js'
+import { pkcs11LoginAttempts, pkcs11LoginRefusals } from '../keys/index.js'
+
+/** The `client` label of every client that is not a configured partner (mTLS allowlist). */
+export const OTHER_CLIENT = 'other'
 
 /**
- * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats) or from
- * the key ring's own kids: nothing a client sends becomes a label.
+ * Prometheus metrics. Label values come from fixed sets (routes, outcome codes, formats), from
+ * the key ring's own kids or from the configured partners: nothing a client sends or chooses (not
+ * even its address) becomes a label.
  */
 export interface Metrics {
   registry: Registry
   requests: Counter<'route' | 'method' | 'status' | 'outcome'>
   duration: Histogram<'route'>
-  decryptions: Counter<'kid' | 'format'>
+  decryptions: Counter<'kid' | 'format' | 'kem'>
   keyLastUsed: Gauge<'kid'>
   keyState: Gauge<'kid' | 'crv' | 'state'>
   /** The version of the key ring in place: the same on every converged instance. */
   keyRingVersion: Gauge
   /**
-   * Searches by the deprecated `mbi-hash` system, per client (the request's `client`: the mTLS
-   * identity or the remote address, never request input), so an operator sees who still uses it.
+   * Searches by the deprecated `mbi-hash` system, per client (a configured partner's mTLS
+   * identity, or `other` for everyone else), so an operator sees who still uses it.
    */
   legacyHashRequests: Counter<'client'>
   /**
@@ -26,8 +31,11 @@ export interface Metrics {
    * every client's `unbound` stays flat, TOKEN_REQUIRE_SENDER_BINDING can be turned on.
    */
   tokenBinding: Counter<'client' | 'binding'>
-  /** Records one successful decryption with `kid`. */
-  keyUsed(kid: string, format: string, now: Date): void
+  /**
+   * Records one successful decryption with `kid`; `kem` is the token's KEM (`X-Wing`, `X25519`,
+   * `P-256`), so an operator sees each partner's classic share before TOKEN_REQUIRE_PQ.
+   */
+  keyUsed(kid: string, format: string, now: Date, kem?: string): void
   /** Publishes the ring's keys and states at `now` (after start, every reload and poll). */
   observeRing(ring: KeyRing, now?: Date): void
   /** Publishes the version of the ring in place. */
@@ -38,6 +46,16 @@ export interface Metrics {
   keyRingLastGoodLoad: Gauge
   /** Counts a failed load and publishes the last good load time. */
   observeRingStatus(status: RingStatus): void
+  /** Unix time since which the key store has been unreadable; 0 while it is readable. */
+  keyStoreUnreadableSince: Gauge
+  /** Unix time of each key's notAfter (keys that have one), so an alert can see it coming. */
+  keyNotAfter: Gauge<'kid'>
+  /** Identifier tokens that did not open, by client and error code. */
+  tokenFailures: Counter<'client' | 'code'>
+  /** Reads moved off a read host that could not be reached, by host (`host:port`). */
+  readFailovers: Counter<'host'>
+  /** Unix time of LEGACY_HASH_SUNSET, exported while the legacy path is enabled. */
+  legacyHashSunset: Gauge
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -58,8 +76,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   })
   const decryptions = new Counter({
     name: 'sealed_search_decryptions_total',
-    help: 'Identifier tokens decrypted, by key id and token format',
-    labelNames: ['kid', 'format'] as const,
+    help: 'Identifier tokens decrypted, by key id, token format and KEM (X-Wing, X25519, P-256)',
+    labelNames: ['kid', 'format', 'kem'] as const,
     registers: [registry],
   })
   const keyLastUsed = new Gauge({
@@ -102,13 +120,69 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['client', 'binding'] as const,
     registers: [registry],
   })
+  // The token's own answers, read at each scrape: logins tried, and a refused PIN holding them back.
+  new Counter({
+    name: 'sealed_search_pkcs11_logins_total',
+    help: 'PKCS#11 user logins tried, by result (ok or the CKR_ code)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [result, n] of pkcs11LoginAttempts()) this.inc({ result }, n)
+    },
+  })
+  new Gauge({
+    name: 'sealed_search_pkcs11_login_refused',
+    help: 'PKCS#11 tokens whose PIN was refused (by CKR_ code): no login is tried until SIGHUP or another PIN',
+    labelNames: ['code'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const code of pkcs11LoginRefusals()) this.inc({ code })
+    },
+  })
+  const keyStoreUnreadableSince = new Gauge({
+    name: 'sealed_search_key_store_unreadable_since_seconds',
+    help: 'Unix time since which the key store could not be read (the ring in place may miss a change); 0 while it can',
+    registers: [registry],
+  })
+  keyStoreUnreadableSince.set(0)
+  const keyNotAfter = new Gauge({
+    name: 'sealed_search_key_not_after_seconds',
+    help: 'Unix time after which each key (that has a notAfter) is no longer accepted',
+    labelNames: ['kid'] as const,
+    registers: [registry],
+  })
+  const tokenFailures = new Counter({
+    name: 'sealed_search_token_failures_total',
+    help: 'Identifier tokens that could not be opened, by client and error code',
+    labelNames: ['client', 'code'] as const,
+    registers: [registry],
+  })
+  const readFailovers = new Counter({
+    name: 'sealed_search_db_read_failovers_total',
+    help: 'Reads moved off a read host that could not be reached, by host',
+    labelNames: ['host'] as const,
+    registers: [registry],
+  })
+  const legacyHashSunset = new Gauge({
+    name: 'sealed_search_legacy_hash_sunset_seconds',
+    help: 'Unix time of LEGACY_HASH_SUNSET (exported while the mbi-hash search is enabled)',
+    registers: [registry],
+  })
   return {
     registry,
+    keyStoreUnreadableSince,
+    keyNotAfter,
+    tokenFailures,
+    readFailovers,
+    legacyHashSunset,
     keyRingReloadFailures,
     keyRingLastGoodLoad,
     observeRingStatus(status) {
       if (status.errors[0]) keyRingReloadFailures.inc({ code: status.errors[0] })
       if (status.lastGoodLoad) keyRingLastGoodLoad.set(status.lastGoodLoad.getTime() / 1000)
+      keyStoreUnreadableSince.set(status.staleSince ? status.staleSince.getTime() / 1000 : 0)
     },
     tokenBinding,
     requests,
@@ -118,13 +192,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     keyState,
     keyRingVersion,
     legacyHashRequests,
-    keyUsed(kid, format, now) {
-      decryptions.inc({ kid, format })
+    keyUsed(kid, format, now, kem = 'unknown') {
+      decryptions.inc({ kid, format, kem })
       keyLastUsed.set({ kid }, now.getTime() / 1000)
     },
     observeRing(ring, now = new Date()) {
       keyState.reset()
-      for (const k of ring.keys) keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
+      keyNotAfter.reset()
+      for (const k of [...ring.keys, ...ring.hybridKeys]) {
+        keyState.set({ kid: k.kid, crv: k.crv, state: stateAt(k, now) }, 1)
+        if (k.notAfter) keyNotAfter.set({ kid: k.kid }, Date.parse(k.notAfter) / 1000)
+      }
     },
     observeRingVersion(version) {
       keyRingVersion.set(version)
@@ -137,5 +215,17 @@ export function parseKeyLastUsed(text: string): Map<string, Date> {
   const out = new Map<string, Date>()
   const line = /^sealed_search_key_last_used_seconds\{kid="([A-Za-z0-9_-]+)"\} ([0-9.e+]+)$/gm
   for (const m of text.matchAll(line)) out.set(m[1]!, new Date(Number(m[2]) * 1000))
+  return out
+}
+
+/** The latest use of each kid across several instances' `parseKeyLastUsed` results. */
+export function latestKeyUse(perInstance: readonly Map<string, Date>[]): Map<string, Date> {
+  const out = new Map<string, Date>()
+  for (const used of perInstance) {
+    for (const [kid, at] of used) {
+      const seen = out.get(kid)
+      if (!seen || at > seen) out.set(kid, at)
+    }
+  }
   return out
 }

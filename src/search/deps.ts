@@ -4,6 +4,7 @@ import type { Sql } from '../db/sql.js'
 import type { KeyRingSource } from '../keys/ring/keyring.js'
 import type { Audit } from '../log/audit.js'
 import type { Metrics } from '../metrics/index.js'
+import type { Tracer } from '../tracing/span.js'
 import type { SearchFeatures } from './features.js'
 
 /**
@@ -18,14 +19,21 @@ export interface SearchDeps {
   /** The key ring; one snapshot is taken per search, so a reload cannot split a decision. */
   keys: KeyRingSource
   clock: () => Date
-  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests' | 'tokenBinding'>
+  metrics: Pick<Metrics, 'keyUsed' | 'legacyHashRequests' | 'tokenBinding' | 'tokenFailures'>
   /** Only the fingerprinter: the audit record itself is written by the caller, once. */
   audit: Pick<Audit, 'fingerprint'>
   features: SearchFeatures
   /** Replay window and sender-binding requirement for tokens; off when absent. */
-  tokenPolicy?: (ReplayPolicy & { requireSenderBinding?: boolean | undefined }) | undefined
+  tokenPolicy?:
+    | (ReplayPolicy & {
+        requireSenderBinding?: boolean | undefined
+        requirePq?: boolean | undefined
+      })
+    | undefined
   /** Longest a lookup may take before the search fails with ERR_DB_UNAVAILABLE (default 10 s). */
   dbQueryTimeoutMs?: number | undefined
+  /** OpenTelemetry: a span for opening the token; none when absent. */
+  tracer?: Tracer | undefined
 }
 
 /**

@@ -27,7 +27,10 @@ export interface PatientQuery {
   paging: Paging
   /** `_lastUpdated`: each bound must hold for a match (FHIR ANDs repeated parameters). */
   lastUpdated?: readonly DateBound[] | undefined
-  /** Who is asking, for the legacy path's per-client count and the binding metrics. */
+  /**
+   * Who is asking, as a metric label (a configured partner's name or `other`), for the legacy
+   * path's per-client count and the binding metrics.
+   */
   client?: string | undefined
   /** The connection's client certificate, for sender-bound tokens (src/crypto/binding.ts). */
   sender?: Sender | undefined

@@ -1,9 +1,12 @@
 import { enforceBinding, type Sender } from '../crypto/binding.js'
+import { enforcePq, kemOf } from '../crypto/pq-policy.js'
 import type { IdentifierKind } from '../crypto/claims.js'
 import { isTokenError } from '../crypto/errors.js'
 import { enforceReplayWindow, NO_REPLAY_WINDOW } from '../crypto/replay.js'
 import { openToken, type OpenedToken } from '../crypto/token.js'
 import { SYSTEM } from '../fhir/systems.js'
+import { OTHER_CLIENT } from '../metrics/index.js'
+import { inSpan } from '../tracing/span.js'
 import type { Hicn } from '../identifiers/hicn.js'
 import type { Mbi } from '../identifiers/mbi.js'
 import type { IdentifierCriterion } from './criterion.js'
@@ -51,8 +54,18 @@ async function open<K extends IdentifierKind>(
   const { client, sender } = from
   let opened: OpenedToken<K>
   try {
-    opened = await openToken(token, ring, now, kind, sender)
+    // The span holds the format and the kid once known, never the token or what it carries.
+    opened = await inSpan(deps.tracer, 'token.open', {}, async (span) => {
+      const result = await openToken(token, ring, now, kind, sender)
+      span?.setAttributes({
+        'sealed_search.token.format': result.format,
+        'sealed_search.token.kid': result.kid,
+      })
+      return result
+    })
   } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string') deps.metrics.tokenFailures.inc({ client, code })
     if (isTokenError(error) && error.senderBound) {
       deps.metrics.tokenBinding.inc({ client, binding: 'mismatch' })
     }
@@ -61,12 +74,14 @@ async function open<K extends IdentifierKind>(
   deps.metrics.tokenBinding.inc({ client, binding: opened.binding })
   facts.format = opened.format
   facts.kid = opened.kid
-  deps.metrics.keyUsed(opened.kid, opened.format, now)
+  const kem = kemOf(opened, (kid) => ring.get(kid)?.crv)
+  deps.metrics.keyUsed(opened.kid, opened.format, now, kem ?? 'unknown')
   const { mbi } = opened as Partial<OpenedToken<'mbi'>>
   const { hicn } = opened as Partial<OpenedToken<'hicn'>>
   if (mbi) facts.fingerprint = deps.audit.fingerprint(mbi)
   else if (hicn) facts.fingerprint = deps.audit.fingerprint(hicn, 'hicn')
   enforceBinding(opened.binding, sender, deps.tokenPolicy?.requireSenderBinding ?? false)
+  enforcePq(kem, sender, deps.tokenPolicy?.requirePq ?? false)
   enforceReplayWindow(opened, deps.tokenPolicy ?? NO_REPLAY_WINDOW, now)
   return opened
 }
@@ -85,7 +100,7 @@ export async function resolveCriterion(
   facts: SearchFacts,
   sender?: Sender,
 ): Promise<Resolved> {
-  const from = { client: client ?? 'unknown', sender }
+  const from = { client: client ?? OTHER_CLIENT, sender }
   switch (criterion.system) {
     case 'mbi-encrypted': {
       const opened = await open(criterion.token, 'mbi', deps, facts, from)
@@ -97,7 +112,7 @@ export async function resolveCriterion(
       return { lookup: { by: 'hicn', hicn: opened.hicn } }
     }
     case 'mbi-hash': {
-      deps.metrics.legacyHashRequests.inc({ client: client ?? 'unknown' })
+      deps.metrics.legacyHashRequests.inc({ client: client ?? OTHER_CLIENT })
       const policy = deps.features.legacyHash
       if (!policy) throw notEnabled('mbi-hash')
       const deprecation = { deprecation: policy.deprecation, sunset: policy.sunset }

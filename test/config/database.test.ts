@@ -50,8 +50,8 @@ describe('database settings', () => {
   it('reads both connection strings from files (secrets as files)', async () => {
     const dir = await tempDir()
     dirs.push(dir)
-    await writeFile(join(dir, 'primary'), `${PRIMARY}\n`)
-    await writeFile(join(dir, 'read'), 'postgres://gw:pw@s1,s2/sealed\n')
+    await writeFile(join(dir, 'primary'), `${PRIMARY}\n`, { mode: 0o600 })
+    await writeFile(join(dir, 'read'), 'postgres://gw:pw@s1,s2/sealed\n', { mode: 0o600 })
     const db = loadConfig({
       DATABASE_URL_FILE: join(dir, 'primary'),
       DATABASE_READ_URL_FILE: join(dir, 'read'),

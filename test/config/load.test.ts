@@ -30,7 +30,14 @@ describe('configuration', () => {
     const c = loadConfig({})
     expect(Object.keys(c)).toEqual([...SECTIONS])
     expect(c).toEqual({
-      server: { host: '127.0.0.1', port: 8080, publicBaseUrl: undefined, logLevel: 'info' },
+      server: {
+        host: '127.0.0.1',
+        port: 8080,
+        publicBaseUrl: undefined,
+        logLevel: 'info',
+        logHealthChecks: false,
+        otlpEndpoint: undefined,
+      },
       db: {
         url: undefined,
         readUrl: undefined,
@@ -52,8 +59,14 @@ describe('configuration', () => {
         store: 'dir',
         pollIntervalSeconds: 5,
         staleReadySeconds: 300,
+        destroyAfterSeconds: 0,
       },
-      tokens: { requireExp: false, maxLifetimeSeconds: 300, requireSenderBinding: false },
+      tokens: {
+        requireExp: false,
+        maxLifetimeSeconds: 300,
+        requireSenderBinding: false,
+        requirePq: false,
+      },
       audit: { log: 'stdout', hmacKey: undefined },
       tls: undefined,
       features: { legacyHash: undefined, hicnSearch: false },
@@ -83,8 +96,17 @@ describe('configuration', () => {
       AUDIT_LOG: 'stderr',
       HICN_SEARCH_ENABLED: '1',
       CLUSTER_WORKERS: '2',
+      LOG_HEALTH_CHECKS: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/',
     })
-    expect(c.server).toEqual({ host: '::1', port: 0, publicBaseUrl: undefined, logLevel: 'warn' })
+    expect(c.server).toEqual({
+      host: '::1',
+      port: 0,
+      publicBaseUrl: undefined,
+      logLevel: 'warn',
+      logHealthChecks: true,
+      otlpEndpoint: 'http://127.0.0.1:4318',
+    })
     expect(c.db).toMatchObject({ url: 'postgres://u@127.0.0.1/db', schema: 'gw', poolSize: 3 })
     expect(c.db).toMatchObject({ connectTimeoutSeconds: 7, queryTimeoutSeconds: 9 })
     expect(c.keys).toEqual({
@@ -96,11 +118,13 @@ describe('configuration', () => {
       store: 'dir',
       pollIntervalSeconds: 5,
       staleReadySeconds: 300,
+      destroyAfterSeconds: 0,
     })
     expect(c.tokens).toEqual({
       requireExp: true,
       maxLifetimeSeconds: 30,
       requireSenderBinding: false,
+      requirePq: false,
     })
     expect(c.audit.log).toBe('stderr')
     expect(c.features.hicnSearch).toBe(true)
@@ -138,10 +162,10 @@ describe('configuration', () => {
   it('reads secrets from files, without the final line break', async () => {
     const dir = await tempDir()
     dirs.push(dir)
-    await writeFile(join(dir, 'hmac'), 'ab'.repeat(32) + '\n')
-    await writeFile(join(dir, 'pepper'), '00ff\n')
-    await writeFile(join(dir, 'pass'), 'two words\r\n')
-    await writeFile(join(dir, 'empty'), '')
+    await writeFile(join(dir, 'hmac'), 'ab'.repeat(32) + '\n', { mode: 0o600 })
+    await writeFile(join(dir, 'pepper'), '00ff\n', { mode: 0o600 })
+    await writeFile(join(dir, 'pass'), 'two words\r\n', { mode: 0o600 })
+    await writeFile(join(dir, 'empty'), '', { mode: 0o600 })
     expect(loadConfig({ AUDIT_HMAC_KEY_FILE: join(dir, 'hmac') }).audit.hmacKey).toEqual(
       Buffer.alloc(32, 0xab),
     )
@@ -163,7 +187,7 @@ describe('configuration', () => {
     expect(loadConfig({}).keys.pkcs11).toBeUndefined()
     const dir = await tempDir()
     dirs.push(dir)
-    await writeFile(join(dir, 'pin'), '1234-pin-zz\n')
+    await writeFile(join(dir, 'pin'), '1234-pin-zz\n', { mode: 0o600 })
     const token = { PKCS11_MODULE: '/lib/p11.so', PKCS11_TOKEN_LABEL: 'gw' }
     expect(loadConfig({ ...token, PKCS11_PIN_FILE: join(dir, 'pin') }).keys.pkcs11).toEqual({
       module: '/lib/p11.so',
@@ -192,6 +216,7 @@ describe('configuration', () => {
       clientCaFile: 'ca',
       clientAllowlist: [Array(32).fill('AB').join(':')],
       boundClients: [],
+      pqClients: [],
     })
     expect(baseUrl(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example/' }))).toBe(
       'https://gw.example',
@@ -212,6 +237,34 @@ describe('configuration', () => {
     expect(c.tls?.boundClients).toEqual([b])
     expect(c.tokens.requireSenderBinding).toBe(true)
     for (const bad of [`${a}=bond`, `${a}=bound=bound`, `${a}=`]) {
+      expect(() =>
+        loadConfig({
+          TLS_CERT_FILE: 'c',
+          TLS_KEY_FILE: 'k',
+          TLS_CLIENT_CA_FILE: 'ca',
+          TLS_CLIENT_ALLOWLIST: bad,
+        }),
+      ).toThrow(/^TLS_CLIENT_ALLOWLIST: /)
+    }
+  })
+
+  it('reads TOKEN_REQUIRE_PQ, and allowlist entries marked =pq and =bound+pq', () => {
+    const a = 'AB:'.repeat(31) + 'AB'
+    const b = 'CD:'.repeat(31) + 'CD'
+    const e = 'EF:'.repeat(31) + 'EF'
+    const c = loadConfig({
+      TLS_CERT_FILE: 'c',
+      TLS_KEY_FILE: 'k',
+      TLS_CLIENT_CA_FILE: 'ca',
+      TLS_CLIENT_ALLOWLIST: `${a}=pq, ${b}=bound+pq, ${e}=bound`,
+      TOKEN_REQUIRE_PQ: 'true',
+    })
+    expect(c.tokens.requirePq).toBe(true)
+    expect(c.tls?.pqClients).toEqual([a, b])
+    expect(c.tls?.boundClients).toEqual([b, e])
+    expect(loadConfig({}).tokens.requirePq).toBe(false)
+    expect(() => loadConfig({ TOKEN_REQUIRE_PQ: 'yes please' })).toThrow(/^TOKEN_REQUIRE_PQ: /)
+    for (const bad of [`${a}=pq+bound`, `${a}=PQ`]) {
       expect(() =>
         loadConfig({
           TLS_CERT_FILE: 'c',

@@ -4,6 +4,7 @@
  * a request body the client fails to deliver is the client's 400 and never counted as an outage.
  */
 import { describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { encryptMbiJwe } from '@sealed-search/client'
 import { DatabaseError } from '../../src/db/errors.js'
 import { createSql } from '../../src/db/sql.js'
@@ -93,7 +94,7 @@ describe('a request body the client fails to deliver', () => {
 
 // A real server refuses logins and names missing databases; the embedded one does neither.
 const url = process.env.DATABASE_URL
-describe.skipIf(!url)(
+describe.runIf(needs(url, `login and missing-database errors ${REAL_SERVER}`))(
   'a real PostgreSQL server that refuses the gateway (needs DATABASE_URL)',
   () => {
     it.each([

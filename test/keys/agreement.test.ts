@@ -72,17 +72,18 @@ describe('the development ring', () => {
   beforeAll(async () => (dir = await tempDir('sealed-dev-keys-')))
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
-  it('has one P-256 and one X25519 key, made once', async () => {
+  it('has one P-256, one X25519 and one X-Wing key, made once', async () => {
     const kids = await ensureDevelopmentKeys(dir)
-    expect(kids).toHaveLength(2)
+    expect(kids).toHaveLength(3)
     const manifest = await readManifest(dir)
     expect(manifest.keys.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
-    expect(manifest.keys.map((k) => k.state)).toEqual(['active', 'active'])
+    expect(manifest.keys.map((k) => k.state)).toEqual(['active', 'active', 'active'])
     expect(await ensureDevelopmentKeys(dir)).toEqual([])
-    expect((await readManifest(dir)).keys).toHaveLength(2)
-    const files = manifest.keys.map((k) => k.file)
-    for (const f of files)
-      expect(JSON.parse(await readFile(join(dir, f), 'utf8')).d).toBeTypeOf('string')
+    expect((await readManifest(dir)).keys).toHaveLength(3)
+    for (const k of manifest.keys) {
+      const jwk = JSON.parse(await readFile(join(dir, k.file), 'utf8'))
+      expect(k.crv === 'X-Wing' ? jwk.priv : jwk.d).toBeTypeOf('string')
+    }
   })
 
   it('lets a partner make the short HPKE token out of the box', async () => {

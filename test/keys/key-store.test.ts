@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { createSql, type Sql } from '../../src/db/sql.js'
 import { DEVELOPMENT_CURVES } from '../../src/keys/custody/bootstrap.js'
 import {
@@ -112,15 +113,16 @@ describe.each(stores)('the %s key store', (_name, open) => {
     await expect(retireInStore(store, x.kid)).rejects.toMatchObject({ code: 'ERR_KEYS_STATE' })
   })
 
-  it('makes the development ring in an empty store once: one active P-256 and one X25519 key', async () => {
+  it('makes the development ring in an empty store once: one active P-256, X25519 and X-Wing key', async () => {
     const store = await open()
     const added = await ensureKeyInStore(store)
     expect(added.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
-    expect(added.map((k) => k.state)).toEqual(['active', 'active'])
+    expect(added.map((k) => k.state)).toEqual(['active', 'active', 'active'])
     const ring = await ringAt(store)
     expect(ring.jwks().keys.map((k) => k.crv)).toEqual(['P-256', 'X25519'])
+    expect(ring.hybridKeys.map((k) => k.crv)).toEqual(['X-Wing'])
     expect(await ensureKeyInStore(store)).toEqual([])
-    expect((await store.read()).entries).toHaveLength(2)
+    expect((await store.read()).entries).toHaveLength(3)
   })
 
   it('serialises concurrent custodians: four generates give four keys with distinct HPKE ids', async () => {
@@ -189,51 +191,54 @@ describe('the directory key store', () => {
 })
 
 // LISTEN needs a second session: PGlite serves one, so this runs against a real server only.
-describe.skipIf(!realServer)('following a postgres store (real PostgreSQL only)', () => {
-  it('reloads on NOTIFY, and after its connection drops and returns it listens again and catches up', async () => {
-    await db.sql`delete from key_ring_keys`
-    await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
-    const writer = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
-    await generateInStore(writer, 'P-256', 0)
-    const target = new URL(db.url)
-    const proxy = await faultProxy(target.hostname, Number(target.port))
-    const through = new URL(db.url)
-    through.port = String(proxy.port)
-    const sql = createSql({
-      url: through.toString(),
-      max: 1,
-      connectTimeoutSeconds: 1,
-      searchPath: db.schema!,
-    })
-    const { logger, lines } = capturingLogger()
-    const reader = postgresKeyStore({
-      sql,
-      passphrase: PASSPHRASE,
-      listen: { url: through.toString(), searchPath: db.schema, retryMs: 200 },
-    })
-    // No polling: every catch-up here comes from LISTEN.
-    const ring = await followKeyStore(reader, { logger, pollIntervalMs: 0 })
-    try {
-      const x = await generateInStore(writer, 'X25519', 0)
-      await until(() => ring.current().get(x.kid) !== undefined, 3000)
-      expect(ring.version()).toBe(await writer.version())
+describe.runIf(needs(realServer, `following a postgres store (LISTEN) ${REAL_SERVER}`))(
+  'following a postgres store (real PostgreSQL only)',
+  () => {
+    it('reloads on NOTIFY, and after its connection drops and returns it listens again and catches up', async () => {
+      await db.sql`delete from key_ring_keys`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
+      const writer = postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
+      await generateInStore(writer, 'P-256', 0)
+      const target = new URL(db.url)
+      const proxy = await faultProxy(target.hostname, Number(target.port))
+      const through = new URL(db.url)
+      through.port = String(proxy.port)
+      const sql = createSql({
+        url: through.toString(),
+        max: 1,
+        connectTimeoutSeconds: 1,
+        searchPath: db.schema!,
+      })
+      const { logger, lines } = capturingLogger()
+      const reader = postgresKeyStore({
+        sql,
+        passphrase: PASSPHRASE,
+        listen: { url: through.toString(), searchPath: db.schema, retryMs: 200 },
+      })
+      // No polling: every catch-up here comes from LISTEN.
+      const ring = await followKeyStore(reader, { logger, pollIntervalMs: 0 })
+      try {
+        const x = await generateInStore(writer, 'X25519', 0)
+        await until(() => ring.current().get(x.kid) !== undefined, 3000)
+        expect(ring.version()).toBe(await writer.version())
 
-      proxy.setMode('refuse')
-      await until(() => lines.some((l) => l.includes('subscription lost')), 3000)
-      await revokeInStore(writer, x.kid)
-      await new Promise((r) => setTimeout(r, 300))
-      expect(ring.current().get(x.kid)).toBeDefined() // the last good ring keeps serving
-      proxy.setMode('pass')
-      await until(() => ring.current().get(x.kid) === undefined, 5000)
-      expect(ring.version()).toBe(await writer.version())
-      expect(lines.some((l) => l.includes('subscription resumed'))).toBe(true)
-    } finally {
-      await ring.close()
-      await sql.end()
-      await proxy.close()
-    }
-  })
-})
+        proxy.setMode('refuse')
+        await until(() => lines.some((l) => l.includes('subscription lost')), 3000)
+        await revokeInStore(writer, x.kid)
+        await new Promise((r) => setTimeout(r, 300))
+        expect(ring.current().get(x.kid)).toBeDefined() // the last good ring keeps serving
+        proxy.setMode('pass')
+        await until(() => ring.current().get(x.kid) === undefined, 5000)
+        expect(ring.version()).toBe(await writer.version())
+        expect(lines.some((l) => l.includes('subscription resumed'))).toBe(true)
+      } finally {
+        await ring.close()
+        await sql.end()
+        await proxy.close()
+      }
+    })
+  },
+)
 
 async function until(check: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms

@@ -5,7 +5,7 @@ import { openToken } from '../../src/crypto/token.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'
 import type { KeyRing } from '../../src/keys/ring/keyring.js'
 
-/** Fuzz properties shared by the CI-sized test (test/fuzz.test.ts) and `npm run fuzz`. */
+/** Fuzz properties shared by the CI-sized test (test/crypto/fuzz.test.ts) and `npm run fuzz`. */
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const b64urlString = (max: number) =>

@@ -10,7 +10,16 @@ export interface GatewayProcess {
   url: string
   /** The JWKS as the gateway serves it, text and parsed. */
   jwksText: string
-  jwks: { keys: { kid: string; crv: string; kty: string; hpke_key_id?: number }[] }
+  jwks: {
+    keys: {
+      kid: string
+      crv: string
+      kty: string
+      hpke_key_id?: number
+      alg?: string
+      pub?: string
+    }[]
+  }
   running: Running
   /** SIGTERM to the process group, then the temporary directory is removed. */
   stop(): Promise<void>
@@ -25,7 +34,7 @@ export interface GatewayProcess {
  */
 export async function startGatewayProcess(
   env: Record<string, string | undefined> = {},
-  options: { tls?: Tls } = {},
+  options: { tls?: Tls; xwing?: boolean } = {},
 ): Promise<GatewayProcess> {
   const dir = await tempDir('sealed-gateway-')
   let running: Running | undefined
@@ -38,6 +47,8 @@ export async function startGatewayProcess(
     // One key per curve, as a deployed gateway publishes them.
     await addGeneratedKey(keysDir, 'P-256')
     await addGeneratedKey(keysDir, 'X25519')
+    // With `xwing`, a hybrid (X-Wing) key too, published in the AKP form.
+    if (options.xwing) await addGeneratedKey(keysDir, 'X-Wing')
     running = start(
       process.execPath,
       ['--import', 'tsx', 'src/index.ts'],

@@ -22,23 +22,31 @@ export async function freePort(): Promise<number> {
  * Real haproxy (the Debian package) in front of gateways on loopback: round robin per request,
  * health checks on /health/ready, no retries and no redispatch, so a request a gateway fails
  * reaches the client as it is. Runs in the foreground (-db) from a config written to `dir`.
+ * With `accessLog`, it writes an access line per request to its output in the Common Log Format
+ * (`option httplog clf`), as an operator's haproxy writes to its log. `global` and `frontend` add
+ * lines to those sections (limits, headers a balancer adds).
  */
 export async function startHaproxy(
   dir: string,
   servers: { name: string; port: number }[],
+  extra: { accessLog?: boolean; global?: string[]; frontend?: string[] } = {},
 ): Promise<Balancer> {
   const port = await freePort()
   const config = [
     'global',
     '  maxconn 1024',
+    ...(extra.accessLog ? ['  log stdout format raw local0'] : []),
+    ...(extra.global ?? []),
     'defaults',
     '  mode http',
+    ...(extra.accessLog ? ['  log global', '  option httplog clf'] : []),
     '  timeout connect 2s',
     '  timeout client 30s',
     '  timeout server 30s',
     '  retries 0',
     'frontend partners',
     `  bind 127.0.0.1:${port}`,
+    ...(extra.frontend ?? []),
     '  default_backend gateways',
     'backend gateways',
     '  balance roundrobin',

@@ -21,6 +21,8 @@ export async function privateKeysOf(dir: string): Promise<PrivateKeys> {
   const byKid = new Map<string, KeyObject>()
   for (const entry of (await readManifest(dir)).keys) {
     const jwk = await readPrivateKeyFile(dir, entry)
+    // An X-Wing key (AKP) has no JWE algorithm: jose never decrypts with it.
+    if (jwk.kty === 'AKP') continue
     byKid.set(entry.kid, createPrivateKey({ key: { ...jwk }, format: 'jwk' }))
   }
   return (kid) => {

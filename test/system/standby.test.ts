@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { needs, REAL_SERVER } from '../support/needs.js'
 import { chooseKey, encryptMbiJwe, fetchJwks, patientSearchUrl } from '@sealed-search/client'
 import { loadConfig } from '../../src/config/index.js'
 import { seed, seededBeneId, seededMbi } from '../../src/db/seed.js'
@@ -100,7 +101,9 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 }, 120_000)
 
-describe.runIf(enabled)('searches on a hot standby (own primary + standby clusters)', () => {
+describe.runIf(
+  needs(enabled, `the hot standby ${REAL_SERVER} and pg_createcluster (Debian postgresql-15)`),
+)('searches on a hot standby (own primary + standby clusters)', () => {
   it('serves searches from the standby listed first', async () => {
     const found = await search(gateway.url, seededMbi(3))
     expect(found).toEqual({ status: 200, ids: [seededBeneId(3)] })

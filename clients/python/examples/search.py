@@ -5,15 +5,15 @@ prints the matching Patient ids. sealed_search_client must be importable (PYTHON
 """
 import sys
 
-from sealed_search_client import choose_key, encrypt, error_code, load_jwks, search
+from sealed_search_client import JwksCache, error_code, search_patients
 
 gateway = sys.argv[1]
 mbi = sys.stdin.read().strip()
 
-jwks = load_jwks(f"{gateway}/.well-known/jwks.json")
-key = choose_key(jwks, "X25519", "hpke")  # or "P-256"; "jwe" for a JWE compact token
-token = encrypt(mbi, key, "hpke", ttl_seconds=300)
-status, body = search(gateway, token)
+# Fetched once; fetched again (at most once per 10 s) when the gateway answers
+# ERR_TOKEN_KID_UNKNOWN, and the search retried once with another key of the curve.
+jwks = JwksCache(f"{gateway}/.well-known/jwks.json")
+status, body, kid, retried = search_patients(gateway, mbi, jwks, "X25519", "hpke", ttl_seconds=300)
 if body["resourceType"] != "Bundle":
     sys.exit(f"refused: {error_code(body)}")
 for entry in body.get("entry", []):

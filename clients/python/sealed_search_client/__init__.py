@@ -2,17 +2,26 @@
 public key as a JWE compact token or an HPKE token, and search with it. Only ciphertext leaves.
 
     from sealed_search_client import choose_key, encrypt, load_jwks, search
+
+Needs the Python packages listed in requirements.txt beside this package's folder: jwcrypto and
+cryptography (38 or later). They are checked on import, with one message that names what is
+missing and how to install it.
 """
+from ._requirements import require_packages
+
+require_packages()
+
 from .binding import certificate_thumbprint, read_certificate, tls_context
 from .hpke import seal_hpke
 from .identifiers import identifier_payload, normalize_hicn, normalize_mbi
 from .jwe import seal_jwe
-from .jwks import choose_key, load_jwks, parse_jwks
+from .jwks import JwksCache, choose_key, load_jwks, parse_jwks
 from .search import error_code, patient_search_url, search
 
 FORMATS = ("jwe", "hpke")
 
 __all__ = [
+    "JwksCache",
     "certificate_thumbprint",
     "choose_key",
     "encrypt",
@@ -25,6 +34,7 @@ __all__ = [
     "patient_search_url",
     "read_certificate",
     "search",
+    "search_patients",
     "tls_context",
 ]
 
@@ -46,3 +56,25 @@ def encrypt(
     if alg is not None or enc is not None:
         raise ValueError("alg and enc apply to the jwe format only")
     return seal_hpke(key, plaintext, cert)
+
+
+def search_patients(
+    base_url, identifier, jwks, crv=None, token_format="jwe", kind="mbi", ttl_seconds=None, context=None, bind_cert=None
+):
+    """Encrypts identifier to a key of the curve from jwks (a JwksCache) and searches. When the
+    gateway answers ERR_TOKEN_KID_UNKNOWN (the key was rotated out or revoked since the JWKS was
+    fetched), the JWKS is fetched again (rate-limited by the cache) and the search made once more
+    with another key of the curve. Returns (status, body, kid, retried)."""
+
+    def attempt(exclude=None):
+        key = jwks.key(crv, token_format, exclude)
+        token = encrypt(identifier, key, token_format, kind, ttl_seconds, bind_cert=bind_cert)
+        status, body = search(base_url, token, kind, context=context)
+        return status, body, key["kid"]
+
+    status, body, kid = attempt()
+    if error_code(body) != "ERR_TOKEN_KID_UNKNOWN":
+        return status, body, kid, False
+    jwks.refresh()
+    status, body, kid = attempt(kid)
+    return status, body, kid, True

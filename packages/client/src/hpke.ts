@@ -1,6 +1,7 @@
 import { base64url } from 'jose'
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
-import { sealBase } from './hpke/seal.js'
+import { sealBase, sealXWing } from './hpke/seal.js'
+import { AEAD_CHACHA20_POLY1305, KEM_XWING, XWING_PUBLIC_KEY_LENGTH } from './hpke/xwing.js'
 import {
   AEAD_AES_128_GCM,
   i2osp,
@@ -36,8 +37,18 @@ function decodeMember(value: string | undefined, length: number, name: string): 
   return bytes
 }
 
+type AnyKemId = KemId | typeof KEM_XWING
+
+/** Whether a JWK is an X-Wing key in the AKP form of the JOSE HPKE drafts (docs/TOKENS.md). */
+export function isXWingJwk(jwk: GatewayJwk): boolean {
+  return jwk.kty === 'AKP' && jwk.alg === 'X-Wing'
+}
+
 /** The KEM for a JWK, and SerializePublicKey(pkR) (RFC 9180 §7.1.1) from its coordinates. */
-function recipient(jwk: GatewayJwk): { kemId: KemId; publicKey: Uint8Array } {
+function recipient(jwk: GatewayJwk): { kemId: AnyKemId; publicKey: Uint8Array } {
+  if (isXWingJwk(jwk)) {
+    return { kemId: KEM_XWING, publicKey: decodeMember(jwk.pub, XWING_PUBLIC_KEY_LENGTH, 'pub') }
+  }
   if (jwk.kty === 'OKP' && jwk.crv === 'X25519') {
     return { kemId: KEM_X25519_HKDF_SHA256, publicKey: decodeMember(jwk.x, 32, 'x') }
   }
@@ -46,7 +57,7 @@ function recipient(jwk: GatewayJwk): { kemId: KemId; publicKey: Uint8Array } {
     const y = decodeMember(jwk.y, 32, 'y')
     return { kemId: KEM_P256_HKDF_SHA256, publicKey: concatBytes(Uint8Array.of(0x04), x, y) }
   }
-  throw new TypeError('the gateway key is neither OKP X25519 nor EC P-256')
+  throw new TypeError('the gateway key is neither OKP X25519, EC P-256 nor AKP X-Wing')
 }
 
 /** The key's `hpke_key_id` (docs/TOKENS.md): an integer from 1 to 65535, or a TypeError. */
@@ -59,13 +70,13 @@ export function hpkeKeyIdOf(jwk: GatewayJwk): number {
 }
 
 /** hdr = version || key_id || kem_id || kdf_id || aead_id (docs/TOKENS.md, after RFC 9458 §4.3). */
-function tokenHeader(keyId: number, kemId: KemId, bound: boolean): Uint8Array {
+function tokenHeader(keyId: number, kemId: AnyKemId, bound: boolean): Uint8Array {
   return concatBytes(
     Uint8Array.of(bound ? HPKE_TOKEN_VERSION_BOUND : HPKE_TOKEN_VERSION),
     i2osp(keyId, 2),
     i2osp(kemId, 2),
     i2osp(KDF_HKDF_SHA256, 2),
-    i2osp(AEAD_AES_128_GCM, 2),
+    i2osp(kemId === KEM_XWING ? AEAD_CHACHA20_POLY1305 : AEAD_AES_128_GCM, 2),
   )
 }
 
@@ -97,7 +108,10 @@ export async function encryptHpke(
   const plaintext = new TextEncoder().encode(payload)
   // The header is the AAD as well as part of info (docs/TOKENS.md, after RFC 9458 §4.3).
   const info = tokenInfo(header, thumbprint, cert)
-  const { enc, ciphertext } = await sealBase(kemId, publicKey, info, header, plaintext)
+  const { enc, ciphertext } =
+    kemId === KEM_XWING
+      ? sealXWing(publicKey, info, header, plaintext)
+      : await sealBase(kemId, publicKey, info, header, plaintext)
   return base64url.encode(concatBytes(header, enc, ciphertext))
 }
 

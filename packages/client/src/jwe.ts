@@ -11,6 +11,9 @@ export interface GatewayJwk {
   crv?: string
   x?: string
   y?: string
+  /** An AKP key's algorithm (`X-Wing`) and public key (draft-ietf-jose-hpke-encrypt). */
+  alg?: string
+  pub?: string
   kid?: string
   use?: string
   /** The HPKE key id the gateway assigned to this key (docs/TOKENS.md); needed for HPKE only. */

@@ -9,7 +9,7 @@ import { KEM_P256_HKDF_SHA256, KEM_X25519_HKDF_SHA256 } from './suite.js'
  * which checks pkE, refuses the all-zero X25519 output and wipes the DH output), and the rest of
  * Decap and the key schedule are the shared code, on the suite's primitives (node:crypto HKDF and
  * AES-GCM on the gateway). Accepts and refuses exactly what the noble path does
- * (test/hpke-node.test.ts checks both).
+ * (test/crypto/hpke-node.test.ts checks both).
  */
 
 /** The KEM of each curve a gateway key may use. */

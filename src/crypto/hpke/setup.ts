@@ -4,14 +4,18 @@ import { DHKEM_P256 } from './p256.js'
 import { nobleRecipient, type DhRecipient, type Dhkem } from './dhkem.js'
 import { HpkeError } from './errors.js'
 import { HKDF_SHA256, type Kdf } from './kdf.js'
+import { CHACHA20_POLY1305 } from './chacha.js'
 import {
   AEAD_AES_128_GCM,
+  AEAD_CHACHA20_POLY1305,
   hpkeSuiteId,
   KDF_HKDF_SHA256,
   KEM_P256_HKDF_SHA256,
   KEM_X25519_HKDF_SHA256,
+  KEM_XWING,
 } from './suite.js'
 import { DHKEM_X25519 } from './x25519.js'
+import { XWING_KEM, type XWingKem } from './xwing.js'
 
 /**
  * Implementations of a suite's KDF and AEAD, injected as DhRecipient is: `PORTABLE_PRIMITIVES`
@@ -24,9 +28,12 @@ export interface Primitives {
 }
 
 export const PORTABLE_PRIMITIVES: Primitives = { kdf: HKDF_SHA256, aead: AES_128_GCM }
+/** The X-Wing suite's KDF and AEAD in portable code (@noble/hashes, @noble/ciphers). */
+export const PORTABLE_XWING_PRIMITIVES: Primitives = { kdf: HKDF_SHA256, aead: CHACHA20_POLY1305 }
 
-export interface CipherSuite {
-  readonly kem: Dhkem
+/** A suite whose KEM is `K`: a DHKEM (CipherSuite) or X-Wing (XWingSuite). */
+export interface SuiteOf<K> {
+  readonly kem: K
   readonly kdfId: number
   /** The implementation of kdfId, for the KEM's and the key schedule's labeled HKDF. */
   readonly kdf: Kdf
@@ -34,6 +41,11 @@ export interface CipherSuite {
   /** RFC 9180 §5.1 suite_id. */
   readonly id: Uint8Array
 }
+
+export type CipherSuite = SuiteOf<Dhkem>
+export type XWingSuite = SuiteOf<XWingKem>
+/** What the key schedule and a context need of a suite, whatever its KEM. */
+export type ScheduleSuite = Pick<SuiteOf<unknown>, 'id' | 'kdf' | 'aead'>
 
 const KEMS: ReadonlyMap<number, Dhkem> = new Map([
   [KEM_X25519_HKDF_SHA256, DHKEM_X25519],
@@ -62,9 +74,40 @@ export function cipherSuite(
   return { kem, kdfId, kdf, aead: primitives.aead, id: hpkeSuiteId(kemId, kdfId, aeadId) }
 }
 
-/** RFC 9180 §5.1.1 SetupBaseS. */
+/**
+ * The one hybrid suite, X-Wing with HKDF-SHA256 and ChaCha20-Poly1305 (docs/TOKENS.md says why),
+ * or ERR_HPKE_SUITE_UNSUPPORTED: an allowlist of one.
+ */
+export function xwingSuite(
+  kdfId: number,
+  aeadId: number,
+  primitives: Primitives = PORTABLE_XWING_PRIMITIVES,
+): XWingSuite {
+  if (kdfId !== KDF_HKDF_SHA256 || aeadId !== AEAD_CHACHA20_POLY1305) {
+    throw new HpkeError('ERR_HPKE_SUITE_UNSUPPORTED')
+  }
+  if (primitives.kdf.id !== kdfId || primitives.aead.id !== aeadId) {
+    throw new TypeError('the HPKE primitives do not implement the allowed KDF and AEAD')
+  }
+  const { kdf, aead } = primitives
+  return { kem: XWING_KEM, kdfId, kdf, aead, id: hpkeSuiteId(KEM_XWING, kdfId, aeadId) }
+}
+
+/** What SetupBaseS needs of a KEM: Encap (a DHKEM's or X-Wing's). */
+interface Encapsulating {
+  encap(
+    recipientPublicKey: Uint8Array,
+    randomness?: Uint8Array,
+    kdf?: Kdf,
+  ): { sharedSecret: Uint8Array; enc: Uint8Array }
+}
+
+/**
+ * RFC 9180 §5.1.1 SetupBaseS. `ephemeralSecretKey` (a DHKEM's skE, X-Wing's 64-byte eseed) only
+ * for tests that replay a known encapsulation.
+ */
 export function setupBaseS(
-  suite: CipherSuite,
+  suite: SuiteOf<Encapsulating>,
   recipientPublicKey: Uint8Array,
   info: Uint8Array,
   ephemeralSecretKey?: Uint8Array,
@@ -105,7 +148,7 @@ export function setupBaseRWith(
  * wipes it once the key schedule has run.
  */
 export function setupBaseRFromSecret(
-  suite: CipherSuite,
+  suite: ScheduleSuite,
   sharedSecret: Uint8Array,
   info: Uint8Array,
 ): HpkeContext {
@@ -116,7 +159,7 @@ export function setupBaseRFromSecret(
 
 /** RFC 9180 §6.1 single-shot Seal (mode_base). */
 export async function sealBase(
-  suite: CipherSuite,
+  suite: SuiteOf<Encapsulating>,
   recipientPublicKey: Uint8Array,
   info: Uint8Array,
   aad: Uint8Array,

@@ -3,10 +3,14 @@ import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 /** RFC 9180 §7.1 KEM identifiers implemented here. */
 export const KEM_P256_HKDF_SHA256 = 0x0010
 export const KEM_X25519_HKDF_SHA256 = 0x0020
-/** RFC 9180 §7.2 KDF identifier implemented here. */
+/** draft-ietf-hpke-pq §3 (draft-connolly-cfrg-xwing-kem): X-Wing, ML-KEM-768 + X25519. */
+export const KEM_XWING = 0x647a
+/** RFC 9180 §7.2 KDF identifier implemented here (every suite, the hybrid one too). */
 export const KDF_HKDF_SHA256 = 0x0001
 /** RFC 9180 §7.3 AEAD identifier implemented here. */
 export const AEAD_AES_128_GCM = 0x0001
+/** RFC 9180 §7.3: ChaCha20-Poly1305 (RFC 8439), the AEAD of the X-Wing token. */
+export const AEAD_CHACHA20_POLY1305 = 0x0003
 
 export type KemId = typeof KEM_P256_HKDF_SHA256 | typeof KEM_X25519_HKDF_SHA256
 

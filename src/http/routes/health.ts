@@ -36,6 +36,16 @@ export function healthRoutes(
       const ringVersion = keys.version?.()
       if (ringVersion !== undefined) c.header('Key-Ring-Version', String(ringVersion))
       await databaseAnswers(sql, READINESS_PROBE_MS)
+      // A refused PIN is not retried (a token locks after a few): only the operator can fix it.
+      if (keys.status?.().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')) {
+        throw new HttpError(
+          503,
+          'transient',
+          'ERR_KEYS_HSM_PIN_REFUSED',
+          'the PKCS#11 token refused the PIN; no login is tried until PKCS11_PIN is fixed and the gateway restarted, or SIGHUP',
+          { 'Retry-After': '5' },
+        )
+      }
       if (keys.current().active().length === 0) {
         throw new HttpError(503, 'transient', 'ERR_INTERNAL', 'no active key', {
           'Retry-After': '5',

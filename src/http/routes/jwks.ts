@@ -22,7 +22,7 @@ export function jwksRoutes(keys: KeyRingSource, maxAgeSeconds: number, clock = (
     return last
   }
   return new Hono<AppEnv>().get('/jwks.json', function jwks(c) {
-    const { body, etag } = publish(JSON.stringify(keys.current().jwks(clock())))
+    const { body, etag } = publish(JSON.stringify(keys.current().publishedJwks(clock())))
     c.header('Cache-Control', `public, max-age=${maxAgeSeconds}`)
     c.header('ETag', etag)
     const match = c.req.header('If-None-Match')

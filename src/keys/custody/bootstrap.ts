@@ -1,4 +1,4 @@
-import type { Curve } from '../jwk.js'
+import type { KeyAlgorithm } from '../jwk.js'
 import { dirKeyStore } from '../stores/dir-store.js'
 import type { KeyFileOptions } from '../stores/dir-files.js'
 import type { KeyEntry } from '../stores/key-store.js'
@@ -20,7 +20,7 @@ export async function ensureDevelopmentKeys(
 /** Generates a key in a key directory, active at once (a one-host ring, tests, benchmarks). */
 export function addGeneratedKey(
   dir: string,
-  crv: Curve,
+  crv: KeyAlgorithm,
   now = new Date(),
   options: KeyFileOptions = {},
 ): Promise<KeyEntry & { file: string }> {

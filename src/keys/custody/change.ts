@@ -1,7 +1,8 @@
 import { KeyStoreError } from '../errors.js'
-import type { Curve } from '../jwk.js'
+import type { KeyAlgorithm } from '../jwk.js'
 import type { KeyEntry, NewKey, Ring } from '../stores/key-store.js'
 import { nextHpkeKeyId, stateAt } from '../stores/manifest.js'
+import { destroyKey, scheduleDestroy, sweepDue } from './destroy.js'
 import { retireKey, revokeKey, settle, stageRotation } from './staging.js'
 
 /**
@@ -17,8 +18,13 @@ export type Change =
   | { type: 'rotate'; keys: NewKey[]; graceSeconds: number; publishDelaySeconds: number }
   /** The development ring, into an empty ring only: every key active at once. */
   | { type: 'bootstrap'; keys: NewKey[] }
-  | { type: 'retire'; kid: string; force?: boolean }
+  /** Retires `kid`; with `destroyAfterSeconds`, records when a sweep is to destroy it. */
+  | { type: 'retire'; kid: string; force?: boolean; destroyAfterSeconds?: number | undefined }
   | { type: 'revoke'; kid: string }
+  /** Marks a retired or revoked key destroyed (destroy.ts); the store removes its material. */
+  | { type: 'destroy'; kid: string }
+  /** Destroys every retired or revoked key whose destroyAt has come. */
+  | { type: 'sweep' }
 
 export interface Changed {
   ring: Ring
@@ -26,21 +32,23 @@ export interface Changed {
   added: KeyEntry[]
   /** Per new key of a rotation, the keys it replaces (same order as `added`). */
   retiring: KeyEntry[][]
-  /** The key a retire or revoke changed. */
+  /** The key a retire, revoke or destroy changed. */
   changed?: KeyEntry
+  /** The keys a destroy or sweep marked destroyed in this change (a store removes their material). */
+  destroyed: KeyEntry[]
 }
 
 const clone = (entries: readonly KeyEntry[]): KeyEntry[] => entries.map((e) => structuredClone(e))
 
 /** The curves `rotate` without `--curve` renews: each with an active key, in order. */
-export function activeCurves(ring: Ring, now: Date): Curve[] {
+export function activeCurves(ring: Ring, now: Date): KeyAlgorithm[] {
   return [
     ...new Set(ring.entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv)),
   ].sort()
 }
 
 /** Whether a new key of `crv` belongs in the PKCS#11 token: where the curve's active key is. */
-export function inTokenFor(ring: Ring, crv: Curve, now: Date): boolean {
+export function inTokenFor(ring: Ring, crv: KeyAlgorithm, now: Date): boolean {
   return ring.entries.some(
     (k) => k.crv === crv && k.backend === 'pkcs11' && stateAt(k, now) === 'active',
   )
@@ -66,10 +74,16 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
       ...where,
     }
   }
-  const out = (added: KeyEntry[], retiring: KeyEntry[][] = [], changed?: KeyEntry): Changed => ({
+  const out = (
+    added: KeyEntry[],
+    retiring: KeyEntry[][] = [],
+    changed?: KeyEntry,
+    destroyed: KeyEntry[] = [],
+  ): Changed => ({
     ring: { entries, invalid },
     added,
     retiring,
+    destroyed,
     ...(changed ? { changed } : {}),
   })
   switch (change.type) {
@@ -108,10 +122,21 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
       })
       return out(added)
     }
-    case 'retire':
-      return out([], [], retireKey(entries, change.kid, now, change.force ?? false))
+    case 'retire': {
+      const retired = retireKey(entries, change.kid, now, change.force ?? false)
+      if (change.destroyAfterSeconds === undefined) return out([], [], retired)
+      const at = new Date(now.getTime() + change.destroyAfterSeconds * 1000)
+      return out([], [], scheduleDestroy(entries, change.kid, at, now))
+    }
     case 'revoke':
       return revoke(entries, invalid, change.kid, now, out)
+    case 'destroy': {
+      const was = entries.find((e) => e.kid === change.kid)?.state
+      const destroyed = destroyKey(entries, change.kid, now)
+      return out([], [], destroyed, was === 'destroyed' ? [] : [destroyed])
+    }
+    case 'sweep':
+      return out([], [], undefined, sweepDue(entries, now))
   }
 }
 
@@ -121,7 +146,7 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
  * it also holds it, and instances that loaded the rotation accept it already. Partners of that
  * curve always have a key to encrypt to while one is staged.
  */
-function promoteNext(entries: KeyEntry[], crv: Curve, now: Date): void {
+function promoteNext(entries: KeyEntry[], crv: KeyAlgorithm, now: Date): void {
   if (entries.some((e) => e.crv === crv && stateAt(e, now) === 'active')) return
   const next = entries.find((e) => e.crv === crv && stateAt(e, now) === 'pending')
   if (!next) return

@@ -1,7 +1,9 @@
 import { DEVELOPMENT_CURVES } from './development.js'
-import { generateKey, type Curve } from '../jwk.js'
+import { generateStoredKey, type KeyAlgorithm } from '../jwk.js'
+import { tokenCurve } from '../pkcs11/store.js'
 import type { KeyEntry, KeyMaterial, KeyStore, NewKey, Ring } from '../stores/key-store.js'
 import { activeCurves, applyChange, inTokenFor, type Change } from './change.js'
+import { dueForDestruction } from './destroy.js'
 
 /**
  * The custodian commands on any store (`npm run keys`), each one `store.change`: the store reads
@@ -18,7 +20,7 @@ export interface StagedKey {
 
 export interface RotateOptions {
   /** Curves to rotate; default every curve with an active key. */
-  curves?: Curve[]
+  curves?: KeyAlgorithm[]
   graceSeconds: number
   publishDelaySeconds: number
   now?: Date
@@ -30,13 +32,14 @@ export interface RotateOptions {
 async function newKey(
   material: KeyMaterial,
   ring: Ring,
-  crv: Curve,
+  crv: KeyAlgorithm,
   inToken: boolean,
 ): Promise<NewKey> {
-  return inToken ? material.addHsmKey(crv, ring) : material.addKey(await generateKey(crv))
+  if (inToken) return material.addHsmKey(tokenCurve(crv), ring)
+  return material.addKey(await generateStoredKey(crv))
 }
 
-const placeholder = (crv: Curve, i: number): NewKey => ({ kid: `-new-${i}-`, crv })
+const placeholder = (crv: KeyAlgorithm, i: number): NewKey => ({ kid: `-new-${i}-`, crv })
 
 /**
  * Adds a new pending key per curve, published after the delay (staging.ts). A new key is made
@@ -72,7 +75,7 @@ export async function rotateKeys(store: KeyStore, options: RotateOptions): Promi
  */
 export async function generateInStore(
   store: KeyStore,
-  crv: Curve,
+  crv: KeyAlgorithm,
   publishDelaySeconds: number,
   at?: Date,
   options: { hsm?: boolean } = {},
@@ -96,21 +99,41 @@ export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   return store.change(async (ring, material) => {
     if (ring.entries.length + ring.invalid.length > 0) return { ring, result: [] } // another was first
     const keys: NewKey[] = []
-    for (const crv of DEVELOPMENT_CURVES) keys.push(await material.addKey(await generateKey(crv)))
+    for (const crv of DEVELOPMENT_CURVES)
+      keys.push(await material.addKey(await generateStoredKey(crv)))
     const done = applyChange(ring, { type: 'bootstrap', keys }, now)
     return { ring: done.ring, result: done.added }
   })
 }
 
+/** Retires a key; with `destroyAfterSeconds`, records when `sweep` is to destroy it. */
 export function retireInStore(
   store: KeyStore,
   kid: string,
   force = false,
   now = new Date(),
+  destroyAfterSeconds?: number,
 ): Promise<KeyEntry> {
   return store.change((ring) => {
-    const done = applyChange(ring, { type: 'retire', kid, force }, now)
+    const done = applyChange(ring, { type: 'retire', kid, force, destroyAfterSeconds }, now)
     return { ring: done.ring, result: done.changed! }
+  })
+}
+
+/** Destroys a retired or revoked key: the state, then its private material (destroy.ts). */
+export function destroyInStore(store: KeyStore, kid: string, now = new Date()): Promise<KeyEntry> {
+  return store.change((ring) => {
+    const done = applyChange(ring, { type: 'destroy', kid }, now)
+    return { ring: done.ring, result: done.changed! }
+  })
+}
+
+/** Destroys every key whose destroyAt has come; none due: nothing is written. */
+export async function sweepStore(store: KeyStore, now = new Date()): Promise<KeyEntry[]> {
+  if (dueForDestruction((await store.read()).entries, now).length === 0) return []
+  return store.change((ring) => {
+    const done = applyChange(ring, { type: 'sweep' }, now)
+    return { ring: done.ring, result: done.destroyed }
   })
 }
 

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { thumbprint, toPublicJwk } from '../jwk.js'
+import { publicOfStored, thumbprint } from '../jwk.js'
 import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from '../stores/manifest.js'
 import { PBES2_ITERATIONS, sealParameters } from '../stores/protect.js'
 import { hsmDoctor } from '../pkcs11/doctor.js'
@@ -67,10 +67,12 @@ export async function doctor(
   // Keys in a PKCS#11 token have no private key file: hsmDoctor asks their token.
   out.push(...(await hsmDoctor(manifest.keys, options.pkcs11, now, dir)))
   for (const entry of manifest.keys.filter((k) => k.backend !== 'pkcs11')) {
-    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
+      continue
+    }
     try {
       const jwk = await readPrivateKeyFile(dir, entry, options)
-      if ((await thumbprint(toPublicJwk(jwk))) !== entry.kid) {
+      if ((await thumbprint(publicOfStored(jwk))) !== entry.kid) {
         error(`${entry.file}: kid is not the key's RFC 7638 thumbprint`)
       }
     } catch (e) {

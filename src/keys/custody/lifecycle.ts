@@ -1,4 +1,4 @@
-import type { Curve } from '../jwk.js'
+import type { KeyAlgorithm } from '../jwk.js'
 import { dirKeyStore } from '../stores/dir-store.js'
 import type { KeyFileOptions } from '../stores/dir-files.js'
 import type { KeyEntry } from '../stores/key-store.js'
@@ -20,7 +20,7 @@ export interface RotateResult {
  */
 export async function rotate(
   dir: string,
-  crv: Curve,
+  crv: KeyAlgorithm,
   graceSeconds: number,
   options: KeyFileOptions = {},
   now = new Date(),

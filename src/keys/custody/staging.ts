@@ -105,8 +105,8 @@ export function retireKey<E extends KeyEntry>(
 ): E {
   const entry = find(entries, kid)
   const state = stateAt(entry, now)
-  if (state === 'revoked') {
-    throw new KeyStoreError('ERR_KEYS_STATE', `${kid} is revoked; a revoked key stays revoked`)
+  if (state === 'revoked' || state === 'destroyed') {
+    throw new KeyStoreError('ERR_KEYS_STATE', `${kid} is ${state}; a ${state} key stays ${state}`)
   }
   const othersPublished = entries.some((k) => k.kid !== kid && stateAt(k, now) === 'active')
   if (state === 'active' && !othersPublished && !force) {
@@ -123,9 +123,18 @@ export function retireKey<E extends KeyEntry>(
   return entry
 }
 
-/** Revokes a key at once (the compromised-key path). A pending key is withdrawn. */
+/**
+ * Revokes a key at once (the compromised-key path). A pending key is withdrawn; a destroyed key
+ * is refused (its private key is gone: there is nothing left to compromise).
+ */
 export function revokeKey<E extends KeyEntry>(entries: E[], kid: string, now: Date): E {
   const entry = find(entries, kid)
+  if (entry.state === 'destroyed') {
+    throw new KeyStoreError(
+      'ERR_KEYS_STATE',
+      `${kid} is destroyed; a destroyed key stays destroyed`,
+    )
+  }
   if (stateAt(entry, now) === 'pending') unstage(entries, entry)
   entry.state = 'revoked'
   entry.notAfter = now.toISOString()

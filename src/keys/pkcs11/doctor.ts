@@ -20,7 +20,9 @@ export async function hsmDoctor(
   const out: Finding[] = []
   for (const entry of entries) {
     if (entry.backend !== 'pkcs11') continue
-    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
+      continue
+    }
     const errors = await hsmFindings(entry, pkcs11, dir)
     for (const message of errors) out.push({ level: 'error', message })
     if (errors.length === 0) {

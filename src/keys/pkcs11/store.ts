@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { thumbprint, toPublicJwk, type Curve, type PublicJwk } from '../jwk.js'
+import { isCurve, thumbprint, toPublicJwk, type Curve, type PublicJwk } from '../jwk.js'
 import type { KeyEntry } from '../stores/key-store.js'
 import type { OpenedKey } from '../ring/agreement.js'
 import { publicKeyFileName, writeFileAtomic, type Pkcs11Ref } from '../stores/manifest.js'
@@ -129,13 +129,28 @@ export async function readPublicKeyFile(dir: string, entry: KeyEntry): Promise<P
  * Opens a token key for the ring: the token must hold a public key whose thumbprint is the kid
  * and the private key beside it. The public JWK comes from the token itself.
  */
+/**
+ * The curve of a token key's entry. An X-Wing key never is one: PKCS#11 3.2 defines ML-KEM
+ * (CKM_ML_KEM) but no X-Wing mechanism, and SoftHSM2 and the tokens this gateway supports have
+ * neither, so the hybrid key can only be sealed like every other key in a store.
+ */
+export function tokenCurve(crv: string): Curve {
+  if (!isCurve(crv)) {
+    throw new KeyStoreError(
+      'ERR_KEYS_HSM_CURVE_UNSUPPORTED',
+      `a PKCS#11 token cannot hold an ${crv} key: PKCS#11 has no X-Wing mechanism (3.2 has ML-KEM alone, CKM_ML_KEM, which SoftHSM2 lacks); keep it sealed in the store (leave out --hsm)`,
+    )
+  }
+  return crv
+}
+
 export async function openHsmKey(
   entry: KeyEntry,
   options: Pkcs11Options | undefined,
 ): Promise<OpenedKey> {
   const token = await tokenOf(entry, options)
   const id = entry.pkcs11!.id
-  const publicJwk = await publicJwkOf(entry.crv, await token.publicPoint(id))
+  const publicJwk = await publicJwkOf(tokenCurve(entry.crv), await token.publicPoint(id))
   if (publicJwk.kid !== entry.kid) {
     throw new KeyStoreError(
       'ERR_KEYS_HSM_KEY',
@@ -150,7 +165,7 @@ export async function openHsmKey(
   }
   return {
     publicJwk: { ...publicJwk, hpke_key_id: entry.hpkeKeyId },
-    backend: pkcs11Agreement(token, id, entry.crv),
+    backend: pkcs11Agreement(token, id, tokenCurve(entry.crv)),
   }
 }
 
@@ -170,7 +185,7 @@ export async function hsmFindings(
     const token = await tokenOf(entry, options)
     const id = entry.pkcs11!.id
     const point = await token.publicPoint(id)
-    if ((await publicJwkOf(entry.crv, point)).kid !== entry.kid) {
+    if ((await publicJwkOf(tokenCurve(entry.crv), point)).kid !== entry.kid) {
       errors.push(`${entry.kid}: the token's public key is not this kid`)
     }
     const facts = await token.privateKeyFacts(id)
@@ -186,6 +201,26 @@ export async function hsmFindings(
     errors.push(e instanceof KeyStoreError ? e.message : `${entry.kid}: ${(e as Error).message}`)
   }
   return errors
+}
+
+/**
+ * Destroys a destroyed key's private key object in its token (C_DestroyObject). The public key
+ * object stays, like the ring's public record. Returns the number of objects destroyed.
+ */
+export async function destroyHsmKey(
+  entry: KeyEntry,
+  options: Pkcs11Options | undefined,
+): Promise<number> {
+  const token = await tokenOf(entry, options)
+  return token.destroyPrivateKey(entry.pkcs11!.id)
+}
+
+/** Whether the token still holds a private key for a (destroyed) token key. */
+export async function hsmHoldsPrivateKey(
+  entry: KeyEntry,
+  options: Pkcs11Options | undefined,
+): Promise<boolean> {
+  return (await tokenOf(entry, options)).hasKey(entry.pkcs11!.id)
 }
 
 /** Ends this process's PKCS#11 sessions (a custody command that is done, a test). */

@@ -3,6 +3,7 @@ import type { Handle, PKCS11, Template } from 'pkcs11js'
 import { AgreementError } from '../ring/agreement.js'
 import { KeyStoreError } from '../errors.js'
 import type { Curve } from '../jwk.js'
+import { checkLoginAllowed, loginResult } from './login-guard.js'
 import { ckr, CKK_EC_MONTGOMERY, EC_PARAMS, loadPkcs11js, type Pkcs11Lib } from './module.js'
 
 /** The P-256 base point, uncompressed: a valid peer point whose Z is public (readiness probe). */
@@ -47,15 +48,17 @@ function unwrapPoint(value: Buffer): Uint8Array {
 export class Pkcs11Token {
   readonly #lib: Pkcs11Lib
   readonly #options: Pkcs11Options
+  readonly #id: string
   #p: PKCS11 | undefined
   #idle: Handle[] = []
   #waiting: ((session: Handle) => void)[] = []
   #keys = new Map<string, Handle>()
   #opening: Promise<void> | undefined
 
-  private constructor(lib: Pkcs11Lib, options: Pkcs11Options) {
+  private constructor(lib: Pkcs11Lib, options: Pkcs11Options, id: string) {
     this.#lib = lib
     this.#options = options
+    this.#id = id
   }
 
   static #open = new Map<string, Pkcs11Token>()
@@ -65,7 +68,7 @@ export class Pkcs11Token {
     const id = `${options.module}\0${options.tokenLabel}`
     let token = Pkcs11Token.#open.get(id)
     if (!token) {
-      token = new Pkcs11Token(loadPkcs11js(), options)
+      token = new Pkcs11Token(loadPkcs11js(), options, id)
       Pkcs11Token.#open.set(id, token)
     }
     await token.#ready()
@@ -84,6 +87,9 @@ export class Pkcs11Token {
 
   #ready(): Promise<void> {
     if (this.#p) return Promise.resolve()
+    // A PIN the token refused is not tried again (login-guard.ts): not even the library is loaded.
+    const { tokenLabel, pin } = this.#options
+    checkLoginAllowed(this.#id, tokenLabel, pin)
     this.#opening ??= this.#connect().finally(() => (this.#opening = undefined))
     return this.#opening
   }
@@ -116,18 +122,8 @@ export class Pkcs11Token {
       const sessions = Array.from({ length: this.#options.sessions }, () =>
         p.C_OpenSession(slot, flags),
       )
-      try {
-        // One login serves every session of the application (PKCS#11 §5.6).
-        p.C_Login(sessions[0]!, pk.CKU_USER, this.#options.pin)
-      } catch (cause) {
-        if (ckr(cause) !== 'CKR_USER_ALREADY_LOGGED_IN') {
-          throw new KeyStoreError(
-            'ERR_KEYS_HSM_UNAVAILABLE',
-            `token ${this.#options.tokenLabel}: login refused (${ckr(cause)}); check PKCS11_PIN`,
-            { cause },
-          )
-        }
-      }
+      // One login serves every session of the application (PKCS#11 §5.6).
+      this.#login(p, sessions[0]!)
       this.#p = p
       this.#idle = sessions
       this.#keys.clear()
@@ -143,6 +139,28 @@ export class Pkcs11Token {
         'ERR_KEYS_HSM_UNAVAILABLE',
         `token ${this.#options.tokenLabel}: ${ckr(error)}`,
         { cause: error },
+      )
+    }
+  }
+
+  /** C_Login as the user, counted; a refused PIN is remembered so it is never retried blindly. */
+  #login(p: PKCS11, session: Handle): void {
+    const { tokenLabel, pin } = this.#options
+    let result = 'ok'
+    let failure: unknown
+    try {
+      p.C_Login(session, this.#lib.CKU_USER, pin)
+    } catch (cause) {
+      result = ckr(cause)
+      failure = cause
+    }
+    const refused = loginResult(this.#id, tokenLabel, pin, result)
+    if (refused) throw refused
+    if (result !== 'ok' && result !== 'CKR_USER_ALREADY_LOGGED_IN') {
+      throw new KeyStoreError(
+        'ERR_KEYS_HSM_UNAVAILABLE',
+        `token ${tokenLabel}: login refused (${result}); check PKCS11_PIN`,
+        { cause: failure },
       )
     }
   }
@@ -207,6 +225,17 @@ export class Pkcs11Token {
       if (found[0]) this.#keys.set(kid, found[0])
       return found[0]
     })
+  }
+
+  /** Destroys every private key object whose CKA_ID is `kid` (C_DestroyObject); how many. */
+  async destroyPrivateKey(kid: string): Promise<number> {
+    const count = await this.#withSession((p, session) => {
+      const found = this.#find(p, session, this.#keyTemplate(kid, this.#lib.CKO_PRIVATE_KEY))
+      for (const handle of found) p.C_DestroyObject(session, handle)
+      return found.length
+    })
+    this.#keys.delete(kid)
+    return count
   }
 
   /** Whether the token holds a private key for `kid`. */

@@ -2,10 +2,11 @@ import type { Logger } from '../../log/logger.js'
 import { KeyStoreError } from '../errors.js'
 import { authenticityError } from '../stores/ring-mac.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
+import type { HybridRingKey, OpenedXWingKey } from './hybrid-key.js'
 import {
   KeyRing,
   openStoredKey,
-  ringKey,
+  placeKey,
   type KeyRingSource,
   type OpenedKey,
   type RingKey,
@@ -44,7 +45,7 @@ export interface FollowingKeyRing extends KeyRingSource {
 }
 
 /**
- * Builds a ring from a reading of the store. Retired and revoked keys are left out: they are
+ * Builds a ring from a reading of the store. Retired, revoked and destroyed keys are left out: they are
  * refused from their entry alone, whether or not their private key can still be read. A private
  * key is opened once per kid (the kid is the public key's thumbprint, and `openKey` checks that
  * d belongs to it), so a change of states does not open every sealed key again. A key that
@@ -53,17 +54,20 @@ export interface FollowingKeyRing extends KeyRingSource {
  */
 export async function ringFromStore(
   stored: StoredRing,
-  cache: Map<string, OpenedKey>,
+  cache: Map<string, OpenedKey | OpenedXWingKey>,
   onKeyError: (error: unknown) => void = () => {},
   failed: Map<string, { stamp: string; error: unknown }> = new Map(),
 ): Promise<KeyRing> {
   const keys: RingKey[] = []
+  const hybrid: HybridRingKey[] = []
   // Left out by the store (a malformed entry, a duplicate id): named, and accepted nowhere.
   for (const bad of stored.invalid) {
     onKeyError(new KeyStoreError('ERR_KEYS_ENTRY_INVALID', `${bad.why}: left out of the ring`))
   }
   for (const entry of stored.entries) {
-    if (entry.state === 'retired' || entry.state === 'revoked') continue
+    if (entry.state === 'retired' || entry.state === 'revoked' || entry.state === 'destroyed') {
+      continue
+    }
     let opened = cache.get(entry.kid)
     if (!opened) {
       // A key that failed with these very bytes fails again: no second derivation for it.
@@ -85,12 +89,12 @@ export async function ringFromStore(
     }
     const { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId } = entry
     const info = { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId }
-    keys.push(ringKey({ ...info, publicJwk: opened.publicJwk }, opened.backend))
+    placeKey(info, opened, keys, hybrid)
   }
   for (const kid of cache.keys()) {
-    if (!keys.some((k) => k.kid === kid)) cache.delete(kid)
+    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) cache.delete(kid)
   }
-  return new KeyRing(keys)
+  return new KeyRing(keys, hybrid)
 }
 
 /** Why an instance refuses a reading of its store, or undefined when it may use it. */
@@ -132,7 +136,7 @@ export async function followKeyStore(
 ): Promise<FollowingKeyRing> {
   const { logger } = options
   const clock = options.clock ?? (() => new Date())
-  const cache = new Map<string, OpenedKey>()
+  const cache = new Map<string, OpenedKey | OpenedXWingKey>()
   const failed = new Map<string, { stamp: string; error: unknown }>()
   const codeOf = (error: unknown) => (error as { code?: string }).code ?? 'ERR_KEYS_UNKNOWN'
   const report = (reason: string, error: unknown) => {

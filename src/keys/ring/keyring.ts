@@ -1,9 +1,24 @@
 import { agreeWith, type Agreeing, type KeyAgreement, type OpenedKey } from './agreement.js'
 import { KeyStoreError } from '../errors.js'
+import {
+  hybridRingKey,
+  openXWingKey,
+  type HybridRingKey,
+  type OpenedXWingKey,
+} from './hybrid-key.js'
 import { inProcessFromJwk } from './in-process.js'
 import type { KeyEntry, StoredRing } from '../stores/key-store.js'
 import { openHsmKey } from '../pkcs11/store.js'
-import { thumbprint, toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
+import {
+  algorithmOf,
+  thumbprint,
+  toPublicJwk,
+  type Curve,
+  type PrivateJwk,
+  type PublicJwk,
+  type StoredJwk,
+  type XWingPublicJwk,
+} from '../jwk.js'
 import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
 
@@ -51,19 +66,41 @@ export type KeyRef = { kid: string } | { hpkeKeyId: number }
 /** The caller resolves the key; the key computes. Undefined for a key the ring does not hold. */
 export type KeyResolver = (ref: KeyRef) => RingKey | undefined
 
+/** A hybrid key by its HPKE key id; undefined for an id the ring does not hold. */
+export type HybridKeyResolver = (hpkeKeyId: number) => HybridRingKey | undefined
+
 /** An immutable set of gateway keys. A reload builds a new ring; nothing mutates one in place. */
 export class KeyRing {
   readonly #byKid: ReadonlyMap<string, RingKey>
   readonly #byHpkeKeyId: ReadonlyMap<number, RingKey>
+  readonly #hybrid: readonly HybridRingKey[]
+  readonly #hybridById: ReadonlyMap<number, HybridRingKey>
 
-  constructor(keys: readonly RingKey[]) {
+  /** `hybrid`: X-Wing keys, which open HPKE tokens of their KEM only (no JWE, no `agree`). */
+  constructor(keys: readonly RingKey[], hybrid: readonly HybridRingKey[] = []) {
     this.#byKid = new Map(keys.map((k) => [k.kid, k]))
-    this.#byHpkeKeyId = indexByHpkeKeyId([...this.#byKid.values()])
+    this.#hybrid = hybrid
+    const byId = indexByHpkeKeyId([...this.#byKid.values(), ...hybrid])
+    this.#byHpkeKeyId = new Map(
+      [...byId].filter((e): e is [number, RingKey] => e[1].crv !== 'X-Wing'),
+    )
+    this.#hybridById = new Map(
+      [...byId].filter((e): e is [number, HybridRingKey] => e[1].crv === 'X-Wing'),
+    )
   }
 
+  /** The ECDH keys (P-256, X25519). */
   get keys(): readonly RingKey[] {
     return [...this.#byKid.values()]
   }
+
+  /** The hybrid (X-Wing) keys. */
+  get hybridKeys(): readonly HybridRingKey[] {
+    return this.#hybrid
+  }
+
+  /** The hybrid key an X-Wing HPKE token names: exact match on the assigned id. */
+  readonly resolveHybrid: HybridKeyResolver = (id) => this.#hybridById.get(id)
 
   get(kid: string): RingKey | undefined {
     return this.#byKid.get(kid)
@@ -95,14 +132,22 @@ export class KeyRing {
   jwks(now = new Date()): { keys: PublicJwk[] } {
     return { keys: this.active(now).map((k) => k.publicJwk) }
   }
+
+  /** The JWKS the gateway serves: `jwks` and the published hybrid keys after them. */
+  publishedJwks(now = new Date()): { keys: (PublicJwk | XWingPublicJwk)[] } {
+    const hybrid = this.#hybrid.filter((k) => isPublished(k, now)).map((k) => k.publicJwk)
+    return { keys: [...this.jwks(now).keys, ...hybrid] }
+  }
 }
 
 /**
  * Keys by HPKE key id. A manifest never holds one id twice (parseManifest refuses it); a ring
  * assembled by hand might, and an id that names two keys then names none.
  */
-function indexByHpkeKeyId(keys: readonly RingKey[]): ReadonlyMap<number, RingKey> {
-  const byId = new Map<number, RingKey>()
+function indexByHpkeKeyId<T extends { hpkeKeyId?: number }>(
+  keys: readonly T[],
+): ReadonlyMap<number, T> {
+  const byId = new Map<number, T>()
   const ambiguous = new Set<number>()
   for (const key of keys) {
     if (key.hpkeKeyId === undefined) continue
@@ -160,26 +205,56 @@ export async function openKey(
  * key whose private half stays in a PKCS#11 token (`backend: 'pkcs11'`), which the token must
  * hold with the public key the kid names.
  */
-export async function openStoredKey(stored: StoredRing, entry: KeyEntry): Promise<OpenedKey> {
+export async function openStoredKey(
+  stored: StoredRing,
+  entry: KeyEntry,
+): Promise<OpenedKey | OpenedXWingKey> {
   if (entry.backend === 'pkcs11') return openHsmKey(entry, stored.pkcs11)
-  return openKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+  return openAnyKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
+}
+
+/** `openKey` for a curve's key, `openXWingKey` for an X-Wing key (the entry says which). */
+async function openAnyKey(
+  entry: { kid: string; crv: string; hpkeKeyId?: number | undefined },
+  jwk: StoredJwk,
+  where: string,
+): Promise<OpenedKey | OpenedXWingKey> {
+  if (algorithmOf(jwk) !== entry.crv) {
+    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: the key is not a ${entry.crv} key`)
+  }
+  return jwk.kty === 'AKP' ? openXWingKey(entry.kid, jwk, where) : openKey(entry, jwk, where)
+}
+
+/** The manifest facts a ring key carries. */
+type EntryFacts = Omit<RingKeyInfo, 'crv' | 'publicJwk'> & { crv: KeyEntry['crv'] }
+
+/** Sorts opened keys into the ring's two kinds: ECDH keys (`agree`) and hybrid ones. */
+export function placeKey(
+  info: EntryFacts,
+  opened: OpenedKey | OpenedXWingKey,
+  keys: RingKey[],
+  hybrid: HybridRingKey[],
+): void {
+  if ('decapsulator' in opened) {
+    hybrid.push(hybridRingKey(info, opened))
+    return
+  }
+  const { crv } = opened.backend
+  keys.push(ringKey({ ...info, crv, publicJwk: opened.publicJwk }, opened.backend))
 }
 
 /** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */
 export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Promise<KeyRing> {
   const manifest = await readManifest(dir)
   const keys: RingKey[] = []
+  const hybrid: HybridRingKey[] = []
   for (const entry of manifest.keys) {
     const jwk = await readPrivateKeyFile(dir, entry, options)
-    const publicJwk: PublicJwk = { ...toPublicJwk(jwk), hpke_key_id: entry.hpkeKeyId }
-    if ((await thumbprint(publicJwk)) !== entry.kid) {
-      throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${entry.file}: kid is not its thumbprint`)
-    }
     const { kid, crv, state, created, notAfter, hpkeKeyId } = entry
-    const info = { kid, crv, state, created, notAfter, hpkeKeyId, publicJwk }
-    keys.push(ringKey(info, inProcessFromJwk(jwk, publicJwk, entry.file)))
+    const info = { kid, crv, state, created, notAfter, hpkeKeyId }
+    placeKey(info, await openAnyKey(entry, jwk, entry.file), keys, hybrid)
   }
-  return new KeyRing(keys)
+  return new KeyRing(keys, hybrid)
 }
 
 /** A ring key for a private JWK the caller holds (published test vectors); key files go through loadKeyRing. */

@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import type { PrivateJwk } from '../jwk.js'
+import { algorithmOf, hasPrivateMember, type StoredJwk } from '../jwk.js'
 import {
   isSealedKeyFile,
   privateKeyFileName,
@@ -22,7 +22,7 @@ export type NewKeyEntry = Omit<ManifestEntry, 'hpkeKeyId'>
 /** Writes a new private key with mode 0600 (sealed when a passphrase is given); returns its entry. */
 export async function writeNewKey(
   dir: string,
-  key: PrivateJwk,
+  key: StoredJwk,
   options: KeyFileOptions = {},
   now = new Date(),
 ): Promise<NewKeyEntry> {
@@ -34,7 +34,7 @@ export async function writeNewKey(
   await writeFileAtomic(join(dir, file), content, 0o600)
   return {
     kid: key.kid,
-    crv: key.crv,
+    crv: algorithmOf(key)!,
     state: 'active',
     created: now.toISOString(),
     notAfter: null,
@@ -86,7 +86,7 @@ export async function readPrivateKeyFile(
   dir: string,
   entry: ManifestEntry,
   options: KeyFileOptions = {},
-): Promise<PrivateJwk> {
+): Promise<StoredJwk> {
   const path = join(dir, entry.file)
   await checkKeyFileMode(path)
   let text = await readFile(path, 'utf8')
@@ -99,16 +99,16 @@ export async function readPrivateKeyFile(
     }
     text = await openPrivateJwk(text, options.passphrase, path)
   }
-  let jwk: PrivateJwk
+  let jwk: StoredJwk
   try {
-    jwk = JSON.parse(text) as PrivateJwk
+    jwk = JSON.parse(text) as StoredJwk
   } catch (cause) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a JSON JWK`, { cause })
   }
-  if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+  if (!hasPrivateMember(jwk)) {
     throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${path}: not a private JWK`)
   }
-  if (jwk.kid !== entry.kid || jwk.crv !== entry.crv) {
+  if (jwk.kid !== entry.kid || algorithmOf(jwk) !== entry.crv) {
     throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${path}: kid or crv differs from manifest`)
   }
   return jwk

@@ -5,7 +5,8 @@ import { withDirLock } from './dir-lock.js'
 import type { KeyStore, NewKey, StoreEvents, StoreTokenOptions } from './key-store.js'
 import { isSealedKeyFile, readManifest, writeManifest, type ManifestEntry } from './manifest.js'
 import { afterChange, authenticity, beforeChange } from './ring-guard.js'
-import { makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
+import { destroyHsmKey, makeHsmKey, writeHsmKey } from '../pkcs11/store.js'
+import { wipeDestroyedKeyFiles } from './destroy-material.js'
 import { ringVersion } from './ring-version.js'
 import { watchKeyDirectory, type DirectoryWatch } from '../ring/watch.js'
 import {
@@ -76,6 +77,9 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
     change(apply, changeOptions = {}) {
       return withDirLock(dir, async () => {
         const manifest = await readManifest(dir)
+        const wasDestroyed = new Set(
+          manifest.keys.filter((k) => k.state === 'destroyed').map((k) => k.kid),
+        )
         const found = { entries: manifest.keys, invalid: manifest.invalid, auth: manifest.auth }
         const needsMac = manifest.auth !== undefined || sealedRing(manifest.keys)
         if (needsMac && options.passphrase === undefined && !changeOptions.revocation) {
@@ -94,7 +98,7 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
           async () => {
             for (const entry of manifest.keys) {
               if (entry.backend === 'pkcs11' || !isSealedKeyFile(entry.file)) continue
-              if (entry.state === 'retired' || entry.state === 'revoked') continue
+              if (['retired', 'revoked', 'destroyed'].includes(entry.state)) continue
               await readPrivateKeyFile(dir, entry, options)
             }
           },
@@ -135,6 +139,14 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
           invalid: ring.invalid,
           ...(auth ? { auth } : {}),
         })
+        // The state is recorded first: a crash here leaves a destroyed key's file, which doctor
+        // reports and the next change (a sweep, destroy again) removes.
+        await wipeDestroyedKeyFiles(dir, ring.entries)
+        for (const k of ring.entries) {
+          if (k.state === 'destroyed' && k.backend === 'pkcs11' && !wasDestroyed.has(k.kid)) {
+            await destroyHsmKey(k, options.pkcs11)
+          }
+        }
         return result
       })
     },

@@ -1,4 +1,4 @@
-import type { Curve, PrivateJwk } from '../jwk.js'
+import type { Curve, StoredJwk } from '../jwk.js'
 import type { InvalidEntry } from './invalid-entry.js'
 import type { Authenticity } from './ring-mac.js'
 import type { ManifestEntry } from './manifest.js'
@@ -19,7 +19,7 @@ export interface StoredRing {
   /** Stored entries left out of `entries`, each named (invalid-entry.ts). */
   invalid: readonly InvalidEntry[]
   /** The private key of an entry of this reading; errors name the key, never its content. */
-  privateKey(entry: KeyEntry): Promise<PrivateJwk>
+  privateKey(entry: KeyEntry): Promise<StoredJwk>
   /**
    * What identifies the stored private key's bytes (a digest of a sealed row; a key file's mode,
    * size and times): a key that failed to open is not opened again, nor derived again, until it
@@ -52,7 +52,7 @@ export interface KeyMaterial {
    * Stores the private key of a new key (sealed under the passphrase when the store has one;
    * always in PostgreSQL). The key is in the ring only once the change's ring lists it.
    */
-  addKey(key: PrivateJwk): Promise<NewKey>
+  addKey(key: StoredJwk): Promise<NewKey>
   /**
    * Generates a key pair of `crv` in the store's PKCS#11 token and records it by kid with its
    * references (src/keys/pkcs11/store.ts), no private material.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
-import { isCurve, type Curve } from '../jwk.js'
+import { isKeyAlgorithm, type KeyAlgorithm } from '../jwk.js'
 import type { InvalidEntry } from './invalid-entry.js'
 import { isRingAuth, type RingAuth } from './ring-mac.js'
 
@@ -12,9 +12,18 @@ import { isRingAuth, type RingAuth } from './ring-mac.js'
  *   instance of a fleet accepts a key before any instance publishes it;
  * - active: published in the JWKS and accepted; one with `retireAt` becomes retiring then;
  * - retiring: no longer published, still accepted until `notAfter`;
- * - retired, revoked: rejected.
+ * - retired, revoked: rejected;
+ * - destroyed: rejected, and its private key removed from every place it was held; the public
+ *   record stays, so its kid and hpkeKeyId are never given to another key.
  */
-export const KEY_STATES = ['pending', 'active', 'retiring', 'retired', 'revoked'] as const
+export const KEY_STATES = [
+  'pending',
+  'active',
+  'retiring',
+  'retired',
+  'revoked',
+  'destroyed',
+] as const
 export type KeyState = (typeof KEY_STATES)[number]
 
 export interface ManifestEntry {
@@ -25,7 +34,8 @@ export interface ManifestEntry {
    * key is generated, max(every key's id) + 1, retired and revoked keys included: never reused.
    */
   hpkeKeyId: number
-  crv: Curve
+  /** The key's curve, or X-Wing (the hybrid KEM of HPKE tokens). */
+  crv: KeyAlgorithm
   state: KeyState
   /** ISO 8601 time the key was generated. */
   created: string
@@ -35,6 +45,10 @@ export interface ManifestEntry {
   publishAt?: string | null
   /** ISO 8601 time an active key stops being published (its successor's publishAt). */
   retireAt?: string | null
+  /** ISO 8601 time a retired or revoked key is due to be destroyed (`keys sweep`). */
+  destroyAt?: string | null
+  /** ISO 8601 time the key was destroyed. */
+  destroyedAt?: string | null
   /** File name of the private JWK (or, for a PKCS#11 key, of its public JWK), in the key directory. */
   file: string
   /**
@@ -120,7 +134,7 @@ function entryProblem(k: unknown, i: number): string | undefined {
   if (e.hpkeKeyId !== undefined && !isHpkeKeyId(e.hpkeKeyId)) {
     return `keys[${i}].hpkeKeyId: an integer from 1 to 65535`
   }
-  if (!isCurve(e.crv)) return `keys[${i}].crv`
+  if (!isKeyAlgorithm(e.crv)) return `keys[${i}].crv`
   if (!(KEY_STATES as readonly unknown[]).includes(e.state)) return `keys[${i}].state`
   if (!isIsoDate(e.created)) return `keys[${i}].created`
   if (e.notAfter !== null && !isIsoDate(e.notAfter)) return `keys[${i}].notAfter`
@@ -129,6 +143,11 @@ function entryProblem(k: unknown, i: number): string | undefined {
   if (e.state === 'pending' && e.publishAt == null) return `keys[${i}]: pending needs publishAt`
   if (e.retireAt != null && !isIsoDate(e.retireAt)) return `keys[${i}].retireAt`
   if (e.retireAt != null && e.notAfter == null) return `keys[${i}]: retireAt needs notAfter`
+  if (e.destroyAt != null && !isIsoDate(e.destroyAt)) return `keys[${i}].destroyAt`
+  if (e.destroyedAt != null && !isIsoDate(e.destroyedAt)) return `keys[${i}].destroyedAt`
+  if ((e.state === 'destroyed') !== (e.destroyedAt != null)) {
+    return `keys[${i}]: destroyedAt goes with the destroyed state`
+  }
   const kid = e.kid
   if (e.backend !== undefined && e.backend !== 'pkcs11') return `keys[${i}].backend`
   if ((e.backend === 'pkcs11') !== isPkcs11Ref(e.pkcs11)) return `keys[${i}].pkcs11`

@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from '../../db/sql.js'
 import { KeyStoreError } from '../errors.js'
-import { toPublicJwk, type Curve, type PrivateJwk, type PublicJwk } from '../jwk.js'
+import {
+  algorithmOf,
+  hasPrivateMember,
+  publicOfStored,
+  type KeyAlgorithm,
+  type PublicJwk,
+  type StoredJwk,
+  type XWingPublicJwk,
+} from '../jwk.js'
 import type { KeyEntry, KeyStore, StoredRing, StoreEvents } from './key-store.js'
 import type { InvalidEntry } from './invalid-entry.js'
 import type { KeyState, Pkcs11Ref } from './manifest.js'
 import { KEY_RING_CHANNEL, listenForRingChanges } from './pg-listen.js'
-import { makeHsmKey } from '../pkcs11/store.js'
+import { destroyHsmKey, makeHsmKey } from '../pkcs11/store.js'
 import type { Pkcs11Options } from '../pkcs11/token.js'
 import { openPrivateJwk, sealPrivateJwk } from './protect.js'
 import { ringVersion } from './ring-version.js'
@@ -16,12 +24,14 @@ import { isRingAuth, type RingAuth } from './ring-mac.js'
 interface KeyRow {
   kid: string
   hpke_key_id: number
-  crv: Curve
+  crv: KeyAlgorithm
   state: KeyState
   created: Date
   not_after: Date | null
   publish_at: Date | null
   retire_at: Date | null
+  destroy_at: Date | null
+  destroyed_at: Date | null
   custody: 'sealed' | 'hsm'
   sealed_private_jwk: string | null
   /** custody 'hsm' (migration 006): the token's label and the key pair's CKA_ID there. */
@@ -53,6 +63,8 @@ function toEntry(row: KeyRow): KeyEntry {
     notAfter: iso(row.not_after),
     publishAt: iso(row.publish_at),
     retireAt: iso(row.retire_at),
+    ...(row.destroy_at ? { destroyAt: iso(row.destroy_at) } : {}),
+    ...(row.destroyed_at ? { destroyedAt: iso(row.destroyed_at) } : {}),
     ...(row.custody === 'hsm'
       ? { backend: 'pkcs11' as const, pkcs11: { token: row.hsm_token!, id: row.hsm_id! } }
       : {}),
@@ -61,7 +73,7 @@ function toEntry(row: KeyRow): KeyEntry {
 
 const where = (kid: string) => `key_ring_keys ${kid}`
 
-/** key_ring's authentication columns (migration 007). */
+/** key_ring's authentication columns (migration 009). */
 interface AuthRow {
   generation: string | number
   ring_salt: string | null
@@ -93,7 +105,14 @@ export function rowsToRing(rows: readonly KeyRow[]): {
   const entries: KeyEntry[] = []
   const invalid: InvalidEntry[] = []
   for (const row of rows) {
-    const times = [row.created, row.not_after, row.publish_at, row.retire_at]
+    const times = [
+      row.created,
+      row.not_after,
+      row.publish_at,
+      row.retire_at,
+      row.destroy_at,
+      row.destroyed_at,
+    ]
     const why =
       !(row.created instanceof Date) || !times.every(validTime)
         ? `${where(row.kid)}: a time that is not a date`
@@ -121,7 +140,7 @@ export function rowsToRing(rows: readonly KeyRow[]): {
 export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
   const { sql, passphrase } = options
 
-  const openRow = async (row: KeyRow): Promise<PrivateJwk> => {
+  const openRow = async (row: KeyRow): Promise<StoredJwk> => {
     if (row.custody !== 'sealed' || row.sealed_private_jwk === null) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: no sealed private key`)
     }
@@ -132,18 +151,18 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       )
     }
     const text = await openPrivateJwk(row.sealed_private_jwk, passphrase, where(row.kid))
-    let jwk: PrivateJwk
+    let jwk: StoredJwk
     try {
-      jwk = JSON.parse(text) as PrivateJwk
+      jwk = JSON.parse(text) as StoredJwk
     } catch (cause) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a JSON JWK`, {
         cause,
       })
     }
-    if (jwk === null || typeof jwk !== 'object' || typeof jwk.d !== 'string') {
+    if (!hasPrivateMember(jwk)) {
       throw new KeyStoreError('ERR_KEYS_FILE_INVALID', `${where(row.kid)}: not a private JWK`)
     }
-    if (jwk.kid !== row.kid || jwk.crv !== row.crv) {
+    if (jwk.kid !== row.kid || algorithmOf(jwk) !== row.crv) {
       throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where(row.kid)}: kid or crv differs`)
     }
     return jwk
@@ -213,7 +232,8 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
           'the postgres key store authenticates its ring and seals its keys: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE',
         )
       }
-      return sql.begin(async (tx) => {
+      const destroyedInToken: KeyEntry[] = []
+      const result = await sql.begin(async (tx) => {
         const [head] = await tx<AuthRow[]>`
           select generation, ring_salt, ring_check, ring_mac from key_ring where singleton for update`
         if (!head) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
@@ -223,16 +243,22 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         const found = { ...read, auth: previous }
         const how = await beforeChange(passphrase, found, 'key_ring', changeOptions, async () => {
           for (const row of rows) {
-            if (row.custody !== 'sealed' || row.state === 'retired' || row.state === 'revoked') {
+            if (
+              row.custody !== 'sealed' ||
+              ['retired', 'revoked', 'destroyed'].includes(row.state)
+            ) {
               continue
             }
             await openRow(row)
           }
         })
         const before = new Map(read.entries.map((e) => [e.kid, JSON.stringify(e)]))
+        const wasDestroyed = new Set(
+          read.entries.filter((e) => e.state === 'destroyed').map((e) => e.kid),
+        )
         const added = new Map<
           string,
-          { publicJwk: PublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
+          { publicJwk: PublicJwk | XWingPublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
         >()
         const { ring: next, result } = await apply(read, {
           async addHsmKey(crv, current) {
@@ -249,8 +275,8 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
               )
             }
             const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
-            added.set(key.kid, { publicJwk: toPublicJwk(key), sealed, hsm: null })
-            return { kid: key.kid, crv: key.crv }
+            added.set(key.kid, { publicJwk: publicOfStored(key), sealed, hsm: null })
+            return { kid: key.kid, crv: algorithmOf(key)! }
           },
         })
         // The whole ring, in this transaction: new rows, changed rows, revoked invalid rows.
@@ -267,10 +293,17 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
           } else if (!before.has(e.kid)) {
             throw new KeyStoreError('ERR_KEYS_STATE', `${e.kid}: a new key without stored material`)
           } else if (JSON.stringify(e) !== before.get(e.kid)) {
+            // A destroyed key's sealed value goes in the transaction that records the state.
             await tx`
               update key_ring_keys set state = ${e.state}, not_after = ${date(e.notAfter)},
-                publish_at = ${date(e.publishAt)}, retire_at = ${date(e.retireAt)}
+                publish_at = ${date(e.publishAt)}, retire_at = ${date(e.retireAt)},
+                destroy_at = ${date(e.destroyAt)}, destroyed_at = ${date(e.destroyedAt)},
+                sealed_private_jwk = case when ${e.state} = 'destroyed' then null
+                  else sealed_private_jwk end
               where kid = ${e.kid}`
+            if (e.state === 'destroyed' && e.backend === 'pkcs11' && !wasDestroyed.has(e.kid)) {
+              destroyedInToken.push(e)
+            }
           }
         }
         for (const e of next.invalid) {
@@ -289,7 +322,11 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         // Delivered at commit, to every session listening, on every instance.
         await tx`select pg_notify(${KEY_RING_CHANNEL}, current_schema() || ':' || ${String(version)})`
         return result
-      }) as Promise<Awaited<ReturnType<typeof apply>>['result']>
+      })
+      // A token is no part of the transaction: its objects go once the state is committed; a
+      // failure here leaves the object, which doctor reports.
+      for (const entry of destroyedInToken) await destroyHsmKey(entry, options.pkcs11)
+      return result as Awaited<ReturnType<typeof apply>>['result']
     },
     async subscribe(events: StoreEvents) {
       if (!options.listen) return { close: async () => {} }

@@ -24,6 +24,8 @@ interface Covered {
   notAfter: string | null
   publishAt?: string | null | undefined
   retireAt?: string | null | undefined
+  destroyAt?: string | null | undefined
+  destroyedAt?: string | null | undefined
   backend?: string | undefined
   pkcs11?: { token: string; id: string } | undefined
 }
@@ -82,6 +84,8 @@ export function canonicalRing(
       iso(e.retireAt),
       e.backend ?? null,
       e.pkcs11 ? [e.pkcs11.token, e.pkcs11.id] : null,
+      // Destruction (a schedule, the destroyed time): only when set, so older MACs still hold.
+      ...(e.destroyAt || e.destroyedAt ? [iso(e.destroyAt), iso(e.destroyedAt)] : []),
     ]),
     invalid.map((e) => [e.kid ?? null, e.revoked || e.revokedAt !== undefined]),
   ])

@@ -5,7 +5,16 @@ import type { ManifestEntry } from './manifest.js'
 /** What a ring version covers: every member that changes what a gateway accepts or publishes. */
 type Versioned = Pick<
   ManifestEntry,
-  'kid' | 'hpkeKeyId' | 'crv' | 'state' | 'created' | 'notAfter' | 'publishAt' | 'retireAt'
+  | 'kid'
+  | 'hpkeKeyId'
+  | 'crv'
+  | 'state'
+  | 'created'
+  | 'notAfter'
+  | 'publishAt'
+  | 'retireAt'
+  | 'destroyAt'
+  | 'destroyedAt'
 >
 
 /**
@@ -30,6 +39,7 @@ export function ringVersion(
       iso(e.notAfter),
       iso(e.publishAt),
       iso(e.retireAt),
+      ...(e.destroyAt || e.destroyedAt ? [iso(e.destroyAt), iso(e.destroyedAt)] : []),
     ])
   // Entries left out count too (what they say, revoked or not), so fixing one reloads.
   const left = invalid.map((e) => [e.kid ?? null, e.why, e.revoked || e.revokedAt !== undefined])

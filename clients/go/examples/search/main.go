@@ -19,22 +19,14 @@ func main() {
 	}
 	mbi := strings.TrimSpace(string(input))
 
-	keys, err := client.LoadJWKS(gateway + "/.well-known/jwks.json") // its P-256 keys
+	// Its P-256 keys, fetched once; fetched again (at most once per 10 s) when the gateway answers
+	// ERR_TOKEN_KID_UNKNOWN, and the search retried once with another key.
+	jwks := client.NewJWKSCache(gateway+"/.well-known/jwks.json", nil)
+	outcome, err := client.SearchPatients(gateway, mbi, jwks, client.Options{TTLSeconds: 300})
 	if err != nil {
 		log.Fatal(err)
 	}
-	key, err := client.ChooseKey(keys, "")
-	if err != nil {
-		log.Fatal(err)
-	}
-	token, err := client.EncryptJWE(mbi, key, client.Options{TTLSeconds: 300})
-	if err != nil {
-		log.Fatal(err)
-	}
-	result, err := client.Search(gateway, token, client.MBI)
-	if err != nil {
-		log.Fatal(err)
-	}
+	result := outcome.Result
 	if result.ErrorCode != "" {
 		log.Fatal("refused: " + result.ErrorCode)
 	}

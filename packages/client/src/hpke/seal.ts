@@ -2,11 +2,12 @@ import { concatBytes } from '@noble/hashes/utils.js'
 import { encap } from './dhkem.js'
 import { labeledExpand, labeledExtract } from './kdf.js'
 import { AEAD_AES_128_GCM, hpkeSuiteId, KDF_HKDF_SHA256, type KemId } from './suite.js'
+import { AEAD_CHACHA20_POLY1305, chachaSeal, KEM_XWING, xwingEncap } from './xwing.js'
 
 const EMPTY = new Uint8Array(0)
 /** RFC 9180 §5: mode_base, the only mode used (no PSK, no sender authentication). */
 const MODE_BASE = 0x00
-/** AES-128-GCM: Nk 16, Nn 12 (RFC 9180 §7.3). */
+/** AES-128-GCM: Nk 16, Nn 12; ChaCha20-Poly1305: Nk 32, Nn 12 (RFC 9180 §7.3). */
 const NK = 16
 const NN = 12
 
@@ -15,12 +16,13 @@ export function keySchedule(
   suiteId: Uint8Array,
   sharedSecret: Uint8Array,
   info: Uint8Array,
+  nK: number = NK,
 ): { key: Uint8Array; baseNonce: Uint8Array } {
   const pskIdHash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY)
   const infoHash = labeledExtract(suiteId, EMPTY, 'info_hash', info)
   const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash)
   const secret = labeledExtract(suiteId, sharedSecret, 'secret', EMPTY)
-  const key = labeledExpand(suiteId, secret, 'key', context, NK)
+  const key = labeledExpand(suiteId, secret, 'key', context, nK)
   const baseNonce = labeledExpand(suiteId, secret, 'base_nonce', context, NN)
   secret.fill(0)
   return { key, baseNonce }
@@ -60,6 +62,26 @@ export async function sealBase(
   const { key, baseNonce } = keySchedule(suiteId, sharedSecret, info)
   sharedSecret.fill(0)
   const ciphertext = await aesGcmSeal(key, baseNonce, aad, plaintext)
+  key.fill(0)
+  return { enc, ciphertext }
+}
+
+/**
+ * RFC 9180 §6.1 single-shot Seal in mode_base, suite (X-Wing, HKDF-SHA256, ChaCha20-Poly1305)
+ * (draft-ietf-hpke-pq): X-Wing's shared secret goes straight into the key schedule.
+ */
+export function sealXWing(
+  recipientPublicKey: Uint8Array,
+  info: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+  eseed?: Uint8Array,
+): { enc: Uint8Array; ciphertext: Uint8Array } {
+  const { sharedSecret, enc } = xwingEncap(recipientPublicKey, eseed)
+  const suiteId = hpkeSuiteId(KEM_XWING, KDF_HKDF_SHA256, AEAD_CHACHA20_POLY1305)
+  const { key, baseNonce } = keySchedule(suiteId, sharedSecret, info, 32)
+  sharedSecret.fill(0)
+  const ciphertext = chachaSeal(key, baseNonce, aad, plaintext)
   key.fill(0)
   return { enc, ciphertext }
 }

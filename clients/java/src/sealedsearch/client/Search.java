@@ -1,6 +1,7 @@
 package sealedsearch.client;
 
 import java.io.IOException;
+import java.security.GeneralSecurityException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -86,5 +87,42 @@ public final class Search {
       // keep the generic description
     }
     return new Result(ids, code);
+  }
+
+  /** A search made by searchPatients: its result, the kid it used, whether it was retried. */
+  public static final class Outcome {
+    public final Result result;
+    public final String kid;
+    public final boolean retried;
+
+    Outcome(Result result, String kid, boolean retried) {
+      this.result = result;
+      this.kid = kid;
+      this.retried = retried;
+    }
+  }
+
+  /**
+   * Encrypts the identifier to a key from jwks and searches. When the gateway answers
+   * ERR_TOKEN_KID_UNKNOWN (the key was rotated out or revoked since the JWKS was fetched), the
+   * JWKS is fetched again (rate-limited by the cache) and the search made once more with another
+   * key: one retry, never more.
+   */
+  public static Outcome searchPatients(
+      String baseUrl,
+      String identifier,
+      JwksCache jwks,
+      Client.Format format,
+      Identifiers.Kind kind,
+      long ttlSeconds)
+      throws IOException, InterruptedException, GeneralSecurityException {
+    boolean hpke = format == Client.Format.HPKE;
+    GatewayKey key = jwks.key(hpke, null);
+    Result result = search(baseUrl, Client.encrypt(identifier, key, format, kind, ttlSeconds), kind);
+    if (!"ERR_TOKEN_KID_UNKNOWN".equals(result.errorCode)) return new Outcome(result, key.kid, false);
+    jwks.refresh();
+    GatewayKey other = jwks.key(hpke, key.kid);
+    Result again = search(baseUrl, Client.encrypt(identifier, other, format, kind, ttlSeconds), kind);
+    return new Outcome(again, other.kid, true);
   }
 }

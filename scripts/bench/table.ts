@@ -1,0 +1,112 @@
+/**
+ * The tables `npm run bench` prints: each row's rate against the floor (plain node:http,
+ * postgres.js, the same lookup SQL) and against the gateway's own plaintext baseline (a), both
+ * measured in the same run; and the verdicts on the targets.
+ */
+import type { FixedRate, Measured } from './wrk.js'
+
+export interface Row extends Measured {
+  name: string
+}
+
+export const FLOOR = '(floor) node:http + postgres.js, the same lookup SQL'
+export const BASELINE = '(a) plaintext POST search (baseline)'
+
+/**
+ * A reference measured first and again last in a table: the larger rate is used, so a server
+ * still warming up (JIT, pool, caches) during its first row never flatters the ratios.
+ */
+export function referenceRate(rows: Row[], prefix: string): number | undefined {
+  const rates = rows.filter((r) => r.name.startsWith(prefix)).map((r) => r.rps)
+  return rates.length ? Math.max(...rates) : undefined
+}
+
+const percent = (rate: number, of: number | undefined) =>
+  of ? `${((rate / of) * 100).toFixed(0)}%` : ''
+const ms = (v: number) => (v < 10 ? v.toFixed(1) : v.toFixed(0))
+
+export function table(rows: Row[]): string {
+  const floor = referenceRate(rows, '(floor)')
+  const baseline = referenceRate(rows, '(a)')
+  const lines = [
+    '| | requests/s | p50 ms | p99 ms | errors | vs (a) | vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of rows) {
+    const reference = r.name.startsWith('(a)') || r.name.startsWith('(floor)')
+    const vsA = reference || r.name.startsWith('(f)') ? '' : percent(r.rps, baseline)
+    const vsFloor = r.name.startsWith('(floor)') ? '' : percent(r.rps, floor)
+    lines.push(
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${vsA} | ${vsFloor} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+/** The targets against the floor, one process: [row prefix, what, least share of the floor]. */
+export const FLOOR_TARGETS = [
+  ['(a)', 'plaintext POST search', 0.8],
+  ['(c)', 'JWE X25519 GET', 0.75],
+  ['(b)', 'JWE P-256 GET', 0.7],
+  ['(e)', 'HPKE X25519 GET', 0.75],
+  ['(i)', 'read by id', 0.85],
+] as const
+
+/**
+ * Each target's ratio to the floor and PASS or MISS. `slack` lowers every target (0.9: "within
+ * 10%", for the gateway with its access log and audit trail on).
+ */
+export function floorVerdicts(rows: Row[], slack = 1): string[] {
+  const floor = referenceRate(rows, '(floor)')
+  if (!floor) return []
+  const out: string[] = []
+  for (const [prefix, what, target] of FLOOR_TARGETS) {
+    const rate = referenceRate(rows, prefix)
+    if (rate === undefined) continue
+    const ratio = rate / floor
+    const bar = target * slack
+    out.push(
+      `${what} ${ratio.toFixed(2)} of the floor (target ${bar.toFixed(2)}: ${ratio >= bar ? 'PASS' : 'MISS'})`,
+    )
+  }
+  return out
+}
+
+export const XWING_ROW = '(j) GET HPKE X-Wing (hybrid post-quantum)'
+
+/** The targets against the plaintext baseline (a), one process: the hybrid token's GET. */
+export const BASELINE_TARGETS = [['(j)', 'HPKE X-Wing (hybrid) GET', 0.7]] as const
+
+/** Each baseline target's ratio to (a) and PASS or MISS; `slack` as in `floorVerdicts`. */
+export function baselineVerdicts(rows: Row[], slack = 1): string[] {
+  const baseline = referenceRate(rows, '(a)')
+  if (!baseline) return []
+  return BASELINE_TARGETS.flatMap(([prefix, what, target]) => {
+    const rate = referenceRate(rows, prefix)
+    if (rate === undefined) return []
+    const ratio = rate / baseline
+    const bar = target * slack
+    return [
+      `${what} ${ratio.toFixed(2)} of the baseline (target ${bar.toFixed(2)}: ${ratio >= bar ? 'PASS' : 'MISS'})`,
+    ]
+  })
+}
+
+/** The cluster target: its plaintext search at least `factor` times the one-process rate. */
+export function clusterVerdict(one: Row[], cluster: Row[], workers: number, factor = 1.3): string {
+  const a = referenceRate(one, '(a)') ?? 0
+  const b = referenceRate(cluster, '(a)') ?? 0
+  const ratio = a ? b / a : 0
+  return `plaintext POST search, ${workers} workers: ${ratio.toFixed(2)}x one process (target ${factor}x: ${ratio >= factor ? 'PASS' : 'MISS'})`
+}
+
+/** The latency target at a fixed offered rate: p99 under `p99Ms`. */
+export function rateRow(rows: number, r: FixedRate, p99Ms = 20): string {
+  const verdict = r.p99 < p99Ms && r.errors === 0 ? 'PASS' : 'MISS'
+  return `| ${rows.toLocaleString('en-US')} | ${r.offered} | ${r.achieved.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.errors} | ${verdict} |`
+}
+
+export const RATE_HEADER = [
+  '| rows | offered/s | achieved/s | p50 ms | p90 ms | p99 ms | max ms | errors | p99 < 20 ms |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+].join('\n')
