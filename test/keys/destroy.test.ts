@@ -97,7 +97,7 @@ const stores: [
     'postgres',
     async () => {
       await db.sql`delete from key_ring_keys`
-      await db.sql`update key_ring set version = 0`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
       return {
         store: postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE }),
         material: async (kid) => {

@@ -183,14 +183,14 @@ const stores: [string, () => Promise<Opened>][] = [
 ]
 
 describe.each(stores)('the %s store on the one core', (_name, open) => {
-  it('rotates the default two-curve ring without --curve: distinct ids, and the ring stays readable', async () => {
+  it('rotates the default ring (P-256, X25519, X-Wing) without --curve: distinct ids, and the ring stays readable', async () => {
     const { store } = await open()
     await ensureKeyInStore(store)
     const staged = await rotateKeys(store, { graceSeconds: 3600, publishDelaySeconds: 15 })
-    expect(staged.map((s) => s.added.crv)).toEqual(['P-256', 'X25519'])
+    expect(staged.map((s) => s.added.crv)).toEqual(['P-256', 'X-Wing', 'X25519'])
     const read = await store.read()
     expect(read.invalid).toEqual([])
-    expect(read.entries).toHaveLength(4)
+    expect(read.entries).toHaveLength(6)
     expect(unique(ids(read.entries))).toBe(true)
     // Revocation and listing work on the rotated ring.
     await revokeInStore(store, staged[0]!.added.kid)

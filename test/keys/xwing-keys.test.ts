@@ -41,7 +41,7 @@ const stores: [string, () => Promise<KeyStore>][] = [
     'postgres',
     async () => {
       await db.sql`delete from key_ring_keys`
-      await db.sql`update key_ring set version = 0`
+      await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
       return postgresKeyStore({ sql: db.sql, passphrase: PASSPHRASE })
     },
   ],

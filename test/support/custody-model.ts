@@ -1,43 +1,56 @@
 /**
  * A model-based check of key custody (fast-check): random sequences of generate, rotate (with and
- * without a curve), retire, revoke, the clock passing publishAt, an instance restarted, a
+ * without a curve), retire (with and without a destroy time), revoke, destroy, sweep, on P-256,
+ * X25519 and X-Wing keys, the clock passing publishAt, an instance restarted, a
  * tampered entry and a command that dies between storing its key material and writing the ring,
  * run against a real store with two following instances. After every step: the ring loads; kids
  * and HPKE key ids are unique; no instance accepts a key ever revoked; every key an instance
- * publishes is accepted by every instance; a refused command changed nothing.
+ * publishes is accepted by every instance; a destroyed key stays destroyed, is held by no instance
+ * and its private key can no longer be read; a refused command changed nothing.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { applyChange, type Change } from '../../src/keys/custody/change.js'
 import {
+  destroyInStore,
   generateInStore,
   retireInStore,
   revokeInStore,
   rotateKeys,
+  sweepStore,
 } from '../../src/keys/custody/custody.js'
-import { generateKey, type Curve } from '../../src/keys/jwk.js'
+import { generateStoredKey, type KeyAlgorithm } from '../../src/keys/jwk.js'
 import { followKeyStore, type FollowingKeyRing } from '../../src/keys/ring/follow.js'
 import type { KeyStore } from '../../src/keys/stores/key-store.js'
-import { MANIFEST_FILE } from '../../src/keys/stores/manifest.js'
+import { MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
 import { createLogger } from '../../src/log/logger.js'
 
 export type Step =
-  | { op: 'generate'; crv: Curve }
-  | { op: 'rotate'; crv: Curve | undefined }
-  | { op: 'retire'; pick: number; force: boolean }
+  | { op: 'generate'; crv: KeyAlgorithm }
+  | { op: 'rotate'; crv: KeyAlgorithm | undefined }
+  | { op: 'retire'; pick: number; force: boolean; destroyAfter: number | undefined }
   | { op: 'revoke'; pick: number }
+  | { op: 'destroy'; pick: number }
+  | { op: 'sweep' }
   | { op: 'publish' }
   | { op: 'restart'; which: number }
   | { op: 'tamper'; pick: number }
-  | { op: 'crash'; crv: Curve }
+  | { op: 'crash'; crv: KeyAlgorithm }
 
-const curve = fc.constantFrom<Curve>('P-256', 'X25519')
+const curve = fc.constantFrom<KeyAlgorithm>('P-256', 'X25519', 'X-Wing')
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('generate' as const), crv: curve }),
   fc.record({ op: fc.constant('rotate' as const), crv: fc.option(curve, { nil: undefined }) }),
-  fc.record({ op: fc.constant('retire' as const), pick: fc.nat(20), force: fc.boolean() }),
+  fc.record({
+    op: fc.constant('retire' as const),
+    pick: fc.nat(20),
+    force: fc.boolean(),
+    destroyAfter: fc.option(fc.constantFrom(0, 20), { nil: undefined }),
+  }),
   fc.record({ op: fc.constant('revoke' as const), pick: fc.nat(20) }),
+  fc.record({ op: fc.constant('destroy' as const), pick: fc.nat(20) }),
+  fc.record({ op: fc.constant('sweep' as const) }),
   fc.record({ op: fc.constant('publish' as const) }),
   fc.record({ op: fc.constant('restart' as const), which: fc.nat(1) }),
   fc.record({ op: fc.constant('tamper' as const), pick: fc.nat(20) }),
@@ -85,6 +98,9 @@ export async function runSequence(
   await generateInStore(store, 'P-256', 0, clock)
   const instances: FollowingKeyRing[] = [await follow(), await follow()]
   const everRevoked = new Set<string>()
+  /** kid -> when it was destroyed. */
+  const destroyedAt = new Map<string, string>()
+  const destroyedIds = new Set<number>()
   let tampered = false
   try {
     for (const step of steps) {
@@ -107,7 +123,13 @@ export async function runSequence(
             })
             break
           case 'retire':
-            await retireInStore(store, kid(step.pick), step.force, clock)
+            await retireInStore(store, kid(step.pick), step.force, clock, step.destroyAfter)
+            break
+          case 'destroy':
+            await destroyInStore(store, kid(step.pick), clock)
+            break
+          case 'sweep':
+            await sweepStore(store, clock)
             break
           case 'revoke':
             await revokeInStore(store, kid(step.pick), clock)
@@ -139,7 +161,7 @@ export async function runSequence(
                 publishDelaySeconds: 30,
               }
               applyChange(ring, change, clock)
-              await material.addKey(await generateKey(step.crv))
+              await material.addKey(await generateStoredKey(step.crv))
               throw Object.assign(new Error('killed'), { code: 'TEST_KILLED' })
             })
             break
@@ -161,6 +183,29 @@ export async function runSequence(
         }
       }
       for (const e of after.entries) if (e.state === 'revoked') everRevoked.add(e.kid)
+      for (const [gone, at] of destroyedAt) {
+        const e = after.entries.find((k) => k.kid === gone)
+        if (e && (e.state !== 'destroyed' || e.destroyedAt !== at)) {
+          throw new Error(`destroyed key ${gone} is ${e.state} after ${step.op}`)
+        }
+      }
+      for (const e of after.entries.filter((k) => k.state === 'destroyed')) {
+        if (!destroyedAt.has(e.kid)) {
+          destroyedAt.set(e.kid, e.destroyedAt!)
+          destroyedIds.add(e.hpkeKeyId)
+          const was = before.entries.find((k) => k.kid === e.kid)
+          const from = was && stateAt(was, clock)
+          if (from && from !== 'retired' && from !== 'revoked') {
+            throw new Error(`${e.kid} destroyed from ${from}`)
+          }
+          // Its private material is gone from the store.
+          const read = await after.privateKey(e).then(
+            () => true,
+            () => false,
+          )
+          if (read) throw new Error(`destroyed key ${e.kid}: its private key can still be read`)
+        }
+      }
       const all = [...after.entries, ...after.invalid]
       const kidsNow = all.map((e) => e.kid)
       if (new Set(kidsNow).size !== kidsNow.length && after.invalid.length === 0) {
@@ -173,6 +218,16 @@ export async function runSequence(
         for (const k of instance.current().keys) {
           if (everRevoked.has(k.kid) && instance.current().accepts(k, clock)) {
             throw new Error(`revoked key ${k.kid} accepted after ${step.op}`)
+          }
+        }
+        for (const id of destroyedIds) {
+          if (instance.current().resolveHybrid(id) !== undefined) {
+            throw new Error(`destroyed hybrid key ${id} still held after ${step.op}`)
+          }
+        }
+        for (const gone of destroyedAt.keys()) {
+          if (instance.current().get(gone) !== undefined) {
+            throw new Error(`destroyed key ${gone} still held after ${step.op}`)
           }
         }
       }

@@ -131,14 +131,14 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
       return r
     }
     const initial = await list()
-    expect(initial.map((k) => k.crv).sort()).toEqual(['P-256', 'X25519'])
+    expect(initial.map((k) => k.crv).sort()).toEqual(['P-256', 'X-Wing', 'X25519'])
 
     // Routine rotation, each command exactly as written.
     const routine = await runbook('Routine rotation')
     expect(routine.map((c) => c.split(' ')[0])).toEqual(['rotate', 'publish', 'list', 'retire'])
     const rotated = await run(routine[0]!)
     const newKids = rotated.stdout.trim().split('\n')
-    expect(newKids).toHaveLength(2)
+    expect(newKids).toHaveLength(3)
     await run(routine[1]!)
     await run(routine[2]!)
     // The new keys publish after the default delay (three poll intervals); then the old retire.
@@ -147,7 +147,7 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
         timeout: 15_000,
         interval: 500,
       })
-      .toEqual(['active', 'active'])
+      .toEqual(['active', 'active', 'active'])
     for (const old of initial) await run(routine[3]!, { 'old kid': old.kid })
     await list()
 
