@@ -244,6 +244,9 @@ export async function followKeyStore(
   let running: Promise<boolean> | undefined
   let again = false
   const reload = (reason: string): Promise<boolean> => {
+    // SIGHUP is the operator asking for a fresh try: keys that failed with unchanged bytes are
+    // opened again (a PKCS#11 token whose PIN was refused gets its one more login).
+    if (reason === 'SIGHUP') failed.clear()
     if (running) {
       again = true
       return running
