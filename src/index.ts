@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // It also lets a PKCS#11 token whose PIN was refused be tried once more (one login).
   process.on('SIGHUP', () => {
     allowPkcs11Login()
-    void gateway.keys.reload('SIGHUP')
+    void gateway.keys.reload('SIGHUP', { retryFailed: true })
   })
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

@@ -39,8 +39,12 @@ export interface FollowingKeyRing extends KeyRingSource {
   /** When the ring in place was loaded. */
   loadedAt(): Date
   status(): RingStatus
-  /** Reads the store again; resolves true when a ring was put in place. */
-  reload(reason: string): Promise<boolean>
+  /**
+   * Reads the store again; resolves true when a ring was put in place. `retryFailed`: keys that
+   * failed with unchanged bytes are opened again too (the operator's SIGHUP: a PKCS#11 token
+   * whose PIN was refused gets one more login).
+   */
+  reload(reason: string, options?: { retryFailed?: boolean }): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -243,10 +247,8 @@ export async function followKeyStore(
 
   let running: Promise<boolean> | undefined
   let again = false
-  const reload = (reason: string): Promise<boolean> => {
-    // SIGHUP is the operator asking for a fresh try: keys that failed with unchanged bytes are
-    // opened again (a PKCS#11 token whose PIN was refused gets its one more login).
-    if (reason === 'SIGHUP') failed.clear()
+  const reload = (reason: string, { retryFailed = false } = {}): Promise<boolean> => {
+    if (retryFailed) failed.clear()
     if (running) {
       again = true
       return running
