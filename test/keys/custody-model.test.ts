@@ -8,7 +8,12 @@ import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'
-import { checkCustodyModel, tamperManifest, type ModelStore } from '../support/custody-model.js'
+import {
+  checkCustodyModel,
+  runSequence,
+  tamperManifest,
+  type ModelStore,
+} from '../support/custody-model.js'
 import { createTestDatabase, type TestDatabase } from '../support/db.js'
 import { tempDir } from '../support/keys.js'
 
@@ -38,11 +43,13 @@ describe('the custody model', () => {
 
   it('holds on the postgres store (authenticated ring) over 12 random sequences', async () => {
     // Every new key is sealed (PBES2, 600,000 iterations) and opened by each instance: few runs.
+    const passphrase = 'model passphrase, tests only'
     const open = async (): Promise<ModelStore> => {
       await db.sql`delete from key_ring_keys`
       await db.sql`update key_ring set version = 0, generation = 0, ring_salt = null, ring_check = null, ring_mac = null`
       return {
-        store: postgresKeyStore({ sql: db.sql, passphrase: 'model passphrase, tests only' }),
+        store: postgresKeyStore({ sql: db.sql, passphrase }),
+        passphrase,
         tamper: async (kid) => {
           const rows = await db.sql`
             update key_ring_keys set state = case when state = 'revoked' then 'active' else 'revoked' end,
@@ -55,5 +62,23 @@ describe('the custody model', () => {
     }
     const counts = await checkCustodyModel(open, 12, 5)
     expect(counts.sequences).toBe(12)
+
+    // Found by the model: a row revoked by a tamper and then put back as it was is the authentic
+    // ring again; the instance that saw the revocation keeps refusing the kid, a new one accepts it.
+    const counts2 = { sequences: 0, steps: 0 }
+    const tamper0 = { op: 'tamper', pick: 0 } as const
+    await runSequence(open, [tamper0, tamper0, { op: 'restart', which: 0 }, tamper0], counts2)
+    // An authentic revocation, then the row put back to active: refused by every instance.
+    await runSequence(
+      open,
+      [
+        { op: 'revoke', pick: 0 },
+        tamper0,
+        { op: 'restart', which: 1 },
+        { op: 'restart', which: 0 },
+      ],
+      counts2,
+    )
+    expect(counts2).toEqual({ sequences: 2, steps: 8 })
   }, 300_000)
 })

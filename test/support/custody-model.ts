@@ -4,8 +4,10 @@
  * X25519 and X-Wing keys, the clock passing publishAt, an instance restarted, a
  * tampered entry and a command that dies between storing its key material and writing the ring,
  * run against a real store with two following instances. After every step: the ring loads; kids
- * and HPKE key ids are unique; no instance accepts a key ever revoked; every key an instance
- * publishes is accepted by every instance; a destroyed key stays destroyed, is held by no instance
+ * and HPKE key ids are unique; no instance accepts a key revoked in an authentic ring, nor one it
+ * has itself seen revoked (a revocation that only a tampered ring showed binds the instances that
+ * saw it); every key an instance publishes is accepted by every instance but one that has seen it
+ * revoked; a destroyed key stays destroyed, is held by no instance
  * and its private key can no longer be read; a refused command changed nothing.
  */
 import { readFile, writeFile } from 'node:fs/promises'
@@ -23,6 +25,7 @@ import {
 import { generateStoredKey, type KeyAlgorithm } from '../../src/keys/jwk.js'
 import { followKeyStore, type FollowingKeyRing } from '../../src/keys/ring/follow.js'
 import type { KeyStore } from '../../src/keys/stores/key-store.js'
+import { authenticity } from '../../src/keys/stores/ring-guard.js'
 import { MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
 import { createLogger } from '../../src/log/logger.js'
 
@@ -63,6 +66,8 @@ export interface ModelStore {
   /** Changes a stored entry behind the commands' back (kid `kid`): returns false if it cannot. */
   tamper(kid: string): Promise<boolean>
   close(): Promise<void>
+  /** The passphrase the store's ring is authenticated under, if any. */
+  passphrase?: string
 }
 
 export interface ModelCounts {
@@ -92,12 +97,15 @@ export async function runSequence(
   steps: readonly Step[],
   counts: ModelCounts,
 ): Promise<void> {
-  const { store, tamper, close } = await open()
+  const { store, tamper, close, passphrase } = await open()
   let clock = new Date('2026-06-01T00:00:00Z')
   const follow = () => followKeyStore(store, { logger, pollIntervalMs: 0, subscribe: false })
   await generateInStore(store, 'P-256', 0, clock)
   const instances: FollowingKeyRing[] = [await follow(), await follow()]
-  const everRevoked = new Set<string>()
+  /** Kids revoked in a ring that was authentic (or needs no authentication): accepted nowhere. */
+  const revokedForGood = new Set<string>()
+  /** Per instance, every kid it has seen revoked in any reading since it started. */
+  const seenRevoked: Set<string>[] = [new Set(), new Set()]
   /** kid -> when it was destroyed. */
   const destroyedAt = new Map<string, string>()
   const destroyedIds = new Set<number>()
@@ -133,7 +141,6 @@ export async function runSequence(
             break
           case 'revoke':
             await revokeInStore(store, kid(step.pick), clock)
-            everRevoked.add(kid(step.pick))
             break
           case 'publish':
             clock = new Date(clock.getTime() + 31_000)
@@ -143,6 +150,7 @@ export async function runSequence(
               const fresh = await follow()
               await instances[step.which]!.close()
               instances[step.which] = fresh
+              seenRevoked[step.which] = new Set()
             } catch (error) {
               // Only a tampered, authenticated ring may keep an instance from starting.
               if (!tampered) throw error
@@ -182,7 +190,15 @@ export async function runSequence(
           throw new Error(`${step.op} was refused but changed the ring`)
         }
       }
-      for (const e of after.entries) if (e.state === 'revoked') everRevoked.add(e.kid)
+      const revokedNow = [
+        ...after.entries.filter((e) => e.state === 'revoked').map((e) => e.kid),
+        ...after.invalid.filter((e) => e.revoked && e.kid !== undefined).map((e) => e.kid!),
+      ]
+      const trusted = await authenticity(passphrase, after)
+      for (const k of revokedNow) {
+        if (trusted === 'authentic' || trusted === 'not-required') revokedForGood.add(k)
+        for (const seen of seenRevoked) seen.add(k)
+      }
       for (const [gone, at] of destroyedAt) {
         const e = after.entries.find((k) => k.kid === gone)
         if (e && (e.state !== 'destroyed' || e.destroyedAt !== at)) {
@@ -214,9 +230,10 @@ export async function runSequence(
       const ids = after.entries.map((e) => e.hpkeKeyId)
       if (new Set(ids).size !== ids.length) throw new Error('duplicate hpkeKeyId')
       for (const instance of instances) await instance.reload('model')
-      for (const instance of instances) {
+      for (const [i, instance] of instances.entries()) {
         for (const k of instance.current().keys) {
-          if (everRevoked.has(k.kid) && instance.current().accepts(k, clock)) {
+          const revoked = revokedForGood.has(k.kid) || seenRevoked[i]!.has(k.kid)
+          if (revoked && instance.current().accepts(k, clock)) {
             throw new Error(`revoked key ${k.kid} accepted after ${step.op}`)
           }
         }
@@ -233,7 +250,9 @@ export async function runSequence(
       }
       for (const a of instances) {
         for (const published of a.current().active(clock)) {
-          for (const b of instances) {
+          for (const [j, b] of instances.entries()) {
+            // ... except by an instance that saw it revoked in a tampered ring: it never goes back.
+            if (seenRevoked[j]!.has(published.kid)) continue
             const held = b.current().get(published.kid)
             if (!held || !b.current().accepts(held, clock)) {
               throw new Error(`published key ${published.kid} not accepted everywhere`)
