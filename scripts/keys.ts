@@ -14,6 +14,9 @@ import {
   KEY_ALGORITHMS,
   doctor,
   fleetStatus,
+  clockOff,
+  measureSkew,
+  storeNow,
   generateInStore,
   hsmDoctor,
   hsmFindings,
@@ -105,12 +108,14 @@ const HELP: Record<string, string> = {
   its sealed value, its token object). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
-  ring version matches the keys. Both: a PKCS#11 key is in its token with the kid's public key,
+  ring version matches the keys, and this host's clock against the database's (a warning beyond
+  KEYS_MAX_CLOCK_SKEW; every time a command records comes from the database). Both: a PKCS#11 key is in its token with the kid's public key,
   sensitive and never extractable. Exits 1 when it finds an error.`,
   status: `npm run keys -- status --gateways URL[,URL...]
   Asks each gateway for the key ring version it serves (/health/ready) and its JWKS, and prints
-  them beside the store's. Exits 0 when every gateway is ready, serves the store's version and
-  publishes a key of every curve the ring publishes (converged), 1 when not.`,
+  them beside the store's, with each gateway's clock minus the database's (KEY_STORE=postgres).
+  Exits 0 when every gateway is ready, serves the store's version, publishes a key of every curve
+  the ring publishes and has a clock within KEYS_MAX_CLOCK_SKEW (converged), 1 when not.`,
 }
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -309,7 +314,7 @@ async function main(): Promise<void> {
       case 'list': {
         const { entries, invalid } = await store.read()
         const used = await lastUsed(values.metrics)
-        const now = new Date()
+        const now = await storeNow(store)
         const head = ['kid', 'curve', 'state', 'created', 'notAfter', 'publishAt', 'lastUsed']
         out([...head, store.kind === 'dir' ? 'file' : 'key'].join('\t'))
         for (const k of entries) {
@@ -378,7 +383,7 @@ async function main(): Promise<void> {
           store,
           kidArg(),
           values.force ?? false,
-          new Date(),
+          undefined, // the store's time (the database's now() for postgres)
           after || undefined,
         )
         note(`${entry.kid} retired: no longer accepted`)
@@ -405,7 +410,7 @@ async function main(): Promise<void> {
       case 'publish': {
         const { keys, errors } = await loadRing(store)
         if (errors[0]) throw new Error(errors[0])
-        const now = new Date()
+        const now = await storeNow(store)
         const jwks = {
           keys: keys.filter((k) => stateAt(k, now) === 'active').map((k) => k.publicJwk),
         }
@@ -432,7 +437,7 @@ async function main(): Promise<void> {
                 jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
                 pkcs11: config.keys.pkcs11,
               })
-            : await storeDoctor(store, config.keys.pkcs11)
+            : await storeDoctor(store, config.keys.pkcs11, config.keys.maxClockSkewSeconds)
         findings.unshift(...(await authenticityFindings(store)))
         const leftovers = await destroyedLeftovers(store, dir, config.keys.pkcs11)
         const all = [...leftovers, ...findings.filter((f) => !leftovers.length || f.level !== 'ok')]
@@ -447,17 +452,22 @@ async function main(): Promise<void> {
           .map((u) => u.trim())
           .filter(Boolean)
         const stored = await store.read()
-        const now = new Date()
+        const now = await storeNow(store)
         const curves = [
           ...new Set(stored.entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv)),
         ].sort()
-        const status = await fleetStatus(urls, await store.version(), curves)
+        const maxSkew = config.keys.maxClockSkewSeconds
+        const status = await fleetStatus(urls, await store.version(), curves, maxSkew)
         out(`store\t${status.storeVersion}`)
         for (const i of status.instances) {
           const missing = i.missingCurves.length
             ? `\tpublishes no ${i.missingCurves.join(', ')} key`
             : ''
-          out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}${missing}`)
+          const skew =
+            i.clockSkewSeconds === undefined
+              ? ''
+              : `\tclock ${signed(i.clockSkewSeconds)}${clockOff(i, maxSkew) ? ` (beyond KEYS_MAX_CLOCK_SKEW ${maxSkew} s: publishes no pending key)` : ''}`
+          out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}${missing}${skew}`)
         }
         out(status.converged ? 'converged' : 'not converged')
         if (!status.converged) process.exitCode = 1
@@ -469,6 +479,9 @@ async function main(): Promise<void> {
     closePkcs11Tokens()
   }
 }
+
+/** Seconds with their sign: +30.012 s. */
+const signed = (seconds: number) => `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)} s`
 
 function describe(entry: KeyEntry): string {
   return entry.state === 'pending' ? `pending until ${entry.publishAt}` : entry.state
@@ -486,8 +499,13 @@ async function authenticityFindings(store: KeyStore) {
 }
 
 /** The postgres store's checks: what `doctor` checks of a directory that applies to a table. */
-async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
+async function storeDoctor(
+  store: KeyStore,
+  pkcs11: Pkcs11Options | undefined,
+  maxSkewSeconds: number,
+) {
   const out: { level: 'error' | 'warning' | 'ok'; message: string }[] = []
+  out.push(await clockFinding(store, maxSkewSeconds))
   const stored = await store.read()
   const { keys, errors } = await loadRing(store)
   for (const message of errors) out.push({ level: 'error', message })
@@ -497,7 +515,7 @@ async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
       message: 'key_ring.version does not match the keys: a change bypassed npm run keys',
     })
   }
-  const now = new Date()
+  const now = await storeNow(store)
   out.push(...(await hsmDoctor(stored.entries, pkcs11, now)))
   const active = keys.filter((k) => stateAt(k, now) === 'active')
   if (active.length === 0)
@@ -517,6 +535,20 @@ async function storeDoctor(store: KeyStore, pkcs11: Pkcs11Options | undefined) {
     })
   }
   return out
+}
+
+/**
+ * This host's clock against the database's: the commands take their times from the database,
+ * but a custodian's clock that far off is a sign the fleet's hosts may be too.
+ */
+async function clockFinding(store: KeyStore, maxSkewSeconds: number) {
+  const { skewSeconds } = await measureSkew(() => storeNow(store))
+  const message = `clock: this host is ${signed(skewSeconds)} from the database's (KEYS_MAX_CLOCK_SKEW ${maxSkewSeconds} s)`
+  if (Math.abs(skewSeconds) <= maxSkewSeconds) return { level: 'ok' as const, message }
+  return {
+    level: 'warning' as const,
+    message: `${message}: key times come from the database, but a gateway this far off publishes no pending key; fix NTP`,
+  }
 }
 
 /** A destroyed key's private material still found: its key files, its token object. */

@@ -136,6 +136,11 @@ export async function startGateway(
           metrics.observeRingVersion(version)
         },
         onTick: (ring) => metrics.observeRing(ring),
+        maxClockSkewSeconds: config.keys.maxClockSkewSeconds,
+        onClockSkew: (skew, holding) => {
+          metrics.clockSkew.set(skew)
+          metrics.clockSkewHolding.set(holding ? 1 : 0)
+        },
         onStatus: (status) => metrics.observeRingStatus(status),
       })
     } catch (error) {

@@ -76,6 +76,7 @@ export function keys(env: Env): KeysConfig {
     store,
     pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
     staleReadySeconds: read(env, 'KEYS_STALE_READY_SECONDS'),
+    maxClockSkewSeconds: read(env, 'KEYS_MAX_CLOCK_SKEW'),
     destroyAfterSeconds: read(env, 'KEYS_DESTROY_AFTER'),
     pkcs11: pkcs11(env),
   }

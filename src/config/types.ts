@@ -70,6 +70,8 @@ export interface KeysConfig {
   pollIntervalSeconds: number
   /** Seconds the key store may be unreadable before readiness fails (KEYS_STALE_READY_SECONDS). */
   staleReadySeconds: number
+  /** Seconds a clock may differ from the database's before publication holds (KEYS_MAX_CLOCK_SKEW). */
+  maxClockSkewSeconds: number
   /** Seconds after retirement a key is due for destruction (`keys sweep`); 0: none. */
   destroyAfterSeconds: number
   /** The PKCS#11 token that holds HSM keys (PKCS11_*), when one is configured. */

@@ -280,6 +280,15 @@ export const VARIABLES = {
       '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the key store has been unreadable for this long (0: never)',
     secret: false,
   }),
+  KEYS_MAX_CLOCK_SKEW: variable({
+    section: 'keys',
+    type: 'seconds, 1-3600',
+    parse: integer(1, 3600),
+    fallback: 2,
+    description:
+      "KEY_STORE=postgres: a gateway whose clock is further than this from the database's (`sealed_search_clock_skew_seconds`) publishes no pending key",
+    secret: false,
+  }),
   KEYS_DESTROY_AFTER: variable({
     section: 'keys',
     type: 'seconds, 0-31536000',

@@ -56,6 +56,10 @@ export interface Metrics {
   readFailovers: Counter<'host'>
   /** Unix time of LEGACY_HASH_SUNSET, exported while the legacy path is enabled. */
   legacyHashSunset: Gauge
+  /** This host's clock minus the database's, in seconds, at the last poll (KEY_STORE=postgres). */
+  clockSkew: Gauge
+  /** 1 while the skew exceeds KEYS_MAX_CLOCK_SKEW and no pending key is published; else 0. */
+  clockSkewHolding: Gauge
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -170,8 +174,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Unix time of LEGACY_HASH_SUNSET (exported while the mbi-hash search is enabled)',
     registers: [registry],
   })
+  const clockSkew = new Gauge({
+    name: 'sealed_search_clock_skew_seconds',
+    help: "This host's clock minus the database's, in seconds, measured at every key ring poll (0 with KEY_STORE=dir)",
+    registers: [registry],
+  })
+  const clockSkewHolding = new Gauge({
+    name: 'sealed_search_clock_skew_holding',
+    help: '1 while the clock skew exceeds KEYS_MAX_CLOCK_SKEW and pending keys are not published',
+    registers: [registry],
+  })
   return {
     registry,
+    clockSkew,
+    clockSkewHolding,
     keyStoreUnreadableSince,
     keyNotAfter,
     tokenFailures,

@@ -59,6 +59,7 @@ describe('configuration', () => {
         store: 'dir',
         pollIntervalSeconds: 5,
         staleReadySeconds: 300,
+        maxClockSkewSeconds: 2,
         destroyAfterSeconds: 0,
       },
       tokens: {
@@ -91,6 +92,7 @@ describe('configuration', () => {
       KEYS_PASSPHRASE: 'pass',
       KEYS_WATCH: 'off',
       JWKS_MAX_AGE: '60',
+      KEYS_MAX_CLOCK_SKEW: '5',
       TOKEN_REQUIRE_EXP: 'yes',
       TOKEN_MAX_LIFETIME: '30',
       AUDIT_LOG: 'stderr',
@@ -118,6 +120,7 @@ describe('configuration', () => {
       store: 'dir',
       pollIntervalSeconds: 5,
       staleReadySeconds: 300,
+      maxClockSkewSeconds: 5,
       destroyAfterSeconds: 0,
     })
     expect(c.tokens).toEqual({
@@ -143,6 +146,7 @@ describe('configuration', () => {
     [{ AUDIT_HMAC_KEY: 'abcd' }, 'AUDIT_HMAC_KEY'],
     [{ KEYS_PASSPHRASE: 'a', KEYS_PASSPHRASE_FILE: '/x' }, 'KEYS_PASSPHRASE_FILE'],
     [{ CLUSTER_WORKERS: 'many' }, 'CLUSTER_WORKERS'],
+    [{ KEYS_MAX_CLOCK_SKEW: '0' }, 'KEYS_MAX_CLOCK_SKEW'],
   ])('refuses %j, naming %s', (env, variable) => {
     const e = refusal(env)
     expect(e.variable).toBe(variable)

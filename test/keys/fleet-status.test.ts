@@ -13,10 +13,16 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
 })
 
-async function gateway(ready: number, version: number, curves: string[]): Promise<string> {
+async function gateway(
+  ready: number,
+  version: number,
+  curves: string[],
+  clockSkew?: string,
+): Promise<string> {
   const server = createServer((req, res) => {
     if (req.url === '/health/ready') {
-      res.writeHead(ready, { 'Key-Ring-Version': String(version) }).end('{}')
+      const skew = clockSkew === undefined ? {} : { 'Clock-Skew': clockSkew }
+      res.writeHead(ready, { 'Key-Ring-Version': String(version), ...skew }).end('{}')
     } else {
       res
         .writeHead(200, { 'Content-Type': 'application/json' })
@@ -52,5 +58,15 @@ describe('fleet status', () => {
     expect(status.converged).toBe(false)
     expect(status.instances[0]!.ready).toBe(503)
     expect(status.instances[1]!.ready).toBe('ECONNREFUSED')
+  })
+
+  it('is not converged while an instance’s clock is beyond the bound, and reads each skew', async () => {
+    const a = await gateway(200, 7, ['P-256'], '0.004')
+    const b = await gateway(200, 7, ['P-256'], '-30.125')
+    const c = await gateway(200, 7, ['P-256'])
+    const status = await fleetStatus([a, b, c], 7, ['P-256'], 2)
+    expect(status.converged).toBe(false)
+    expect(status.instances.map((i) => i.clockSkewSeconds)).toEqual([0.004, -30.125, undefined])
+    expect((await fleetStatus([a, c], 7, ['P-256'], 2)).converged).toBe(true)
   })
 })

@@ -35,6 +35,9 @@ export function healthRoutes(
     .get('/ready', async function ready(c) {
       const ringVersion = keys.version?.()
       if (ringVersion !== undefined) c.header('Key-Ring-Version', String(ringVersion))
+      // This host's clock minus the database's (seconds): `keys status --gateways` reads it.
+      const skew = keys.status?.().clockSkewSeconds
+      if (skew !== undefined) c.header('Clock-Skew', skew.toFixed(3))
       await databaseAnswers(sql, READINESS_PROBE_MS)
       // A refused PIN is not retried (a token locks after a few): only the operator can fix it.
       if (keys.status?.().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')) {

@@ -23,6 +23,7 @@ export interface RotateOptions {
   curves?: KeyAlgorithm[]
   graceSeconds: number
   publishDelaySeconds: number
+  /** The change's time; default the store's (the database's now() for PostgreSQL). */
   now?: Date
   /** Make the new keys in the store's PKCS#11 token (`--hsm`). */
   hsm?: boolean
@@ -39,6 +40,11 @@ async function newKey(
   return material.addKey(await generateStoredKey(crv))
 }
 
+/** The store's time (the database's for PostgreSQL), else this host's: what `list` shows by. */
+export async function storeNow(store: KeyStore): Promise<Date> {
+  return store.now ? store.now() : new Date()
+}
+
 const placeholder = (crv: KeyAlgorithm, i: number): NewKey => ({ kid: `-new-${i}-`, crv })
 
 /**
@@ -47,8 +53,8 @@ const placeholder = (crv: KeyAlgorithm, i: number): NewKey => ({ kid: `-new-${i}
  * with `hsm`. Without `curves`, every curve with an active key: one change, distinct ids.
  */
 export async function rotateKeys(store: KeyStore, options: RotateOptions): Promise<StagedKey[]> {
-  const now = options.now ?? new Date()
-  return store.change(async (ring, material) => {
+  return store.change(async (ring, material, at) => {
+    const now = options.now ?? at
     const curves = options.curves ?? activeCurves(ring, now)
     const change = (keys: NewKey[]): Change => ({
       type: 'rotate',
@@ -80,8 +86,8 @@ export async function generateInStore(
   at?: Date,
   options: { hsm?: boolean } = {},
 ): Promise<KeyEntry> {
-  const now = at ?? new Date()
-  return store.change(async (ring, material) => {
+  return store.change(async (ring, material, storeNow) => {
+    const now = at ?? storeNow
     applyChange(ring, { type: 'generate', key: placeholder(crv, 0), publishDelaySeconds }, now)
     const key = await newKey(material, ring, crv, options.hsm === true)
     const done = applyChange(ring, { type: 'generate', key, publishDelaySeconds }, now)
@@ -95,8 +101,7 @@ export async function generateInStore(
  */
 export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   if ((await store.read()).entries.length > 0) return []
-  const now = new Date()
-  return store.change(async (ring, material) => {
+  return store.change(async (ring, material, now) => {
     if (ring.entries.length + ring.invalid.length > 0) return { ring, result: [] } // another was first
     const keys: NewKey[] = []
     for (const crv of DEVELOPMENT_CURVES)
@@ -111,28 +116,30 @@ export function retireInStore(
   store: KeyStore,
   kid: string,
   force = false,
-  now = new Date(),
+  at?: Date,
   destroyAfterSeconds?: number,
 ): Promise<KeyEntry> {
-  return store.change((ring) => {
-    const done = applyChange(ring, { type: 'retire', kid, force, destroyAfterSeconds }, now)
+  return store.change((ring, _, now) => {
+    const change: Change = { type: 'retire', kid, force, destroyAfterSeconds }
+    const done = applyChange(ring, change, at ?? now)
     return { ring: done.ring, result: done.changed! }
   })
 }
 
 /** Destroys a retired or revoked key: the state, then its private material (destroy.ts). */
-export function destroyInStore(store: KeyStore, kid: string, now = new Date()): Promise<KeyEntry> {
-  return store.change((ring) => {
-    const done = applyChange(ring, { type: 'destroy', kid }, now)
+export function destroyInStore(store: KeyStore, kid: string, at?: Date): Promise<KeyEntry> {
+  return store.change((ring, _, now) => {
+    const done = applyChange(ring, { type: 'destroy', kid }, at ?? now)
     return { ring: done.ring, result: done.changed! }
   })
 }
 
 /** Destroys every key whose destroyAt has come; none due: nothing is written. */
-export async function sweepStore(store: KeyStore, now = new Date()): Promise<KeyEntry[]> {
-  if (dueForDestruction((await store.read()).entries, now).length === 0) return []
-  return store.change((ring) => {
-    const done = applyChange(ring, { type: 'sweep' }, now)
+export async function sweepStore(store: KeyStore, at?: Date): Promise<KeyEntry[]> {
+  const due = at ?? (await storeNow(store))
+  if (dueForDestruction((await store.read()).entries, due).length === 0) return []
+  return store.change((ring, _, now) => {
+    const done = applyChange(ring, { type: 'sweep' }, at ?? now)
     return { ring: done.ring, result: done.destroyed }
   })
 }
@@ -141,10 +148,11 @@ export async function sweepStore(store: KeyStore, now = new Date()): Promise<Key
 export function revokeInStore(
   store: KeyStore,
   kid: string,
-  now = new Date(),
+  at?: Date,
 ): Promise<{ kid: string; notAfter: string }> {
   return store.change(
-    (ring) => {
+    (ring, _, storeNow) => {
+      const now = at ?? storeNow
       const done = applyChange(ring, { type: 'revoke', kid }, now)
       return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
     },

@@ -12,14 +12,16 @@ export interface InstanceStatus {
   ready: number | string
   /** Curves of the ring with no key in its JWKS (a partner of that curve has nothing to use). */
   missingCurves: string[]
+  /** Its clock minus the database's, in seconds (its `Clock-Skew` header; KEY_STORE=postgres). */
+  clockSkewSeconds?: number
 }
 
 export interface FleetStatus {
   storeVersion: number | undefined
   instances: InstanceStatus[]
   /**
-   * Every instance is ready, publishes a key of every curve the ring publishes, and answered with
-   * the same version, equal to the store's when that is known.
+   * Every instance is ready, publishes a key of every curve the ring publishes, answered with
+   * the same version, equal to the store's when that is known, and has a clock within the bound.
    */
   converged: boolean
 }
@@ -41,7 +43,14 @@ export async function instanceStatus(
     const body = (jwks.ok ? await jwks.json() : { keys: [] }) as { keys?: { crv?: string }[] }
     const published = new Set((body.keys ?? []).map((k) => k.crv))
     const missingCurves = curves.filter((c) => !published.has(c))
-    return { url: base, version, ready: res.status, missingCurves }
+    const skew = Number(res.headers.get('clock-skew') ?? NaN)
+    return {
+      url: base,
+      version,
+      ready: res.status,
+      missingCurves,
+      ...(Number.isFinite(skew) ? { clockSkewSeconds: skew } : {}),
+    }
   } catch (error) {
     const e = error as { name?: string; cause?: { code?: string } }
     const why = e.cause?.code ?? (e.name === 'TimeoutError' ? 'timeout' : 'unreachable')
@@ -49,11 +58,19 @@ export async function instanceStatus(
   }
 }
 
-/** The fleet against the store: `curves`, the curves the ring publishes now. */
+/** Whether an instance's clock is beyond `maxSkewSeconds` of the database's. */
+export const clockOff = (i: InstanceStatus, maxSkewSeconds: number): boolean =>
+  i.clockSkewSeconds !== undefined && Math.abs(i.clockSkewSeconds) > maxSkewSeconds
+
+/**
+ * The fleet against the store: `curves`, the curves the ring publishes now; `maxSkewSeconds`,
+ * KEYS_MAX_CLOCK_SKEW.
+ */
 export async function fleetStatus(
   urls: readonly string[],
   storeVersion: number | undefined,
   curves: readonly string[] = [],
+  maxSkewSeconds = Infinity,
 ): Promise<FleetStatus> {
   const instances = await Promise.all(urls.map((u) => instanceStatus(u, curves)))
   const versions = new Set(instances.map((i) => i.version))
@@ -63,6 +80,8 @@ export async function fleetStatus(
     versions.size === 1 &&
     only !== undefined &&
     (storeVersion === undefined || only === storeVersion) &&
-    instances.every((i) => i.ready === 200 && i.missingCurves.length === 0)
+    instances.every(
+      (i) => i.ready === 200 && i.missingCurves.length === 0 && !clockOff(i, maxSkewSeconds),
+    )
   return { storeVersion, instances, converged }
 }

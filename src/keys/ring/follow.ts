@@ -13,6 +13,7 @@ import {
   type RingStatus,
 } from './keyring.js'
 import { stateAt } from '../stores/manifest.js'
+import { holdPublication, measureSkew, storeTime } from './clock-skew.js'
 
 export interface FollowOptions {
   logger: Logger
@@ -31,6 +32,13 @@ export interface FollowOptions {
   onStatus?: (status: RingStatus) => void
   /** Called on every poll, after any reload: states change with the clock (pending keys). */
   onTick?: (ring: KeyRing) => void
+  /**
+   * Seconds this host's clock may differ from the store's (KEYS_MAX_CLOCK_SKEW) before the
+   * instance publishes no pending key (clock-skew.ts); default 2.
+   */
+  maxClockSkewSeconds?: number
+  /** Called with every measured skew (seconds, positive: this host ahead) and whether it holds. */
+  onClockSkew?: (skewSeconds: number, holding: boolean) => void
 }
 
 export interface FollowingKeyRing extends KeyRingSource {
@@ -151,7 +159,45 @@ export async function followKeyStore(
     )
   }
   const emit = () => options.onStatus?.(status())
-  const status = (): RingStatus => ({ lastGoodLoad, staleSince, errors })
+  const status = (): RingStatus => ({
+    lastGoodLoad,
+    staleSince,
+    errors,
+    ...(skew === undefined ? {} : { clockSkewSeconds: skew }),
+  })
+
+  // One clock: the store's. Measured at start and every poll; beyond the bound, publication
+  // is judged by the store's time and held (clock-skew.ts), never by this host's clock.
+  const maxSkew = options.maxClockSkewSeconds ?? 2
+  let skew: number | undefined
+  let holding = false
+  let held: { from: KeyRing; ring: KeyRing } | undefined
+  const current = (): KeyRing => {
+    if (!holding || skew === undefined) return ring
+    if (held?.from !== ring) held = { from: ring, ring: holdPublication(ring, storeTime(skew)) }
+    return held.ring
+  }
+  const measureClock = async () => {
+    if (!store.now) return
+    try {
+      skew = (await measureSkew(() => store.now!())).skewSeconds
+    } catch {
+      return // the store cannot be read: the poll reports that
+    }
+    const over = Math.abs(skew) > maxSkew
+    const fields = { skewSeconds: Number(skew.toFixed(3)), maxClockSkewSeconds: maxSkew }
+    if (over && !holding) {
+      logger.warn(
+        fields,
+        "this host's clock differs from the database's by more than KEYS_MAX_CLOCK_SKEW: no pending key is published until it is back within the bound",
+      )
+    } else if (!over && holding) {
+      logger.info(fields, "this host's clock is back within KEYS_MAX_CLOCK_SKEW")
+    }
+    holding = over
+    held = undefined
+    options.onClockSkew?.(skew, holding)
+  }
   // The store could not be read: the ring in place stays, and may be missing a change.
   const storeFailed = (reason: string, error: unknown) => {
     report(reason, error)
@@ -180,7 +226,7 @@ export async function followKeyStore(
     if (refused) {
       // Nothing of this reading is used, except that its revocations hold (they only take away).
       ring = withoutRevoked(ring)
-      options.onReload?.(ring, version)
+      options.onReload?.(current(), version)
       storeFailed(reason, refused)
       return false
     }
@@ -204,7 +250,7 @@ export async function followKeyStore(
     staleSince = undefined
     errors = keyErrors
     if (errors.length === 0) lastGoodLoad = loadedAt
-    options.onReload?.(next, version)
+    options.onReload?.(current(), version)
     emit()
     const now = new Date()
     logger.info(
@@ -242,7 +288,8 @@ export async function followKeyStore(
   let loadedAt = clock()
   let lastGoodLoad: Date | undefined = errors.length > 0 ? undefined : loadedAt
   let seen = first.version
-  options.onReload?.(ring, version)
+  await measureClock()
+  options.onReload?.(current(), version)
   emit()
 
   let running: Promise<boolean> | undefined
@@ -276,7 +323,8 @@ export async function followKeyStore(
     } catch (error) {
       storeFailed('poll', error)
     }
-    options.onTick?.(ring)
+    await measureClock()
+    options.onTick?.(current())
   }
 
   let timer: NodeJS.Timeout | undefined
@@ -307,7 +355,7 @@ export async function followKeyStore(
   }
 
   return {
-    current: () => ring,
+    current,
     version: () => version,
     loadedAt: () => loadedAt,
     status,

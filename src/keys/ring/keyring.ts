@@ -178,6 +178,8 @@ export interface RingStatus {
   staleSince: Date | undefined
   /** Error codes of the last load; empty when it loaded everything. */
   errors: readonly string[]
+  /** This host's clock minus the store's, in seconds, at the last poll (a store with a clock). */
+  clockSkewSeconds?: number
 }
 
 export function staticKeyRing(ring: KeyRing): KeyRingSource {

@@ -123,6 +123,7 @@ export function dirKeyStore(dir: string, options: DirStoreOptions = {}): KeyStor
               return pick(await writeHsmKey(dir, key, new Date()))
             },
           },
+          new Date(), // one host: its own clock
         )
         // The whole ring, by a temporary file and a rename (writeFileAtomic).
         const sealedNow = ring.entries.some((e) => e.file && isSealedKeyFile(e.file))

@@ -110,13 +110,24 @@ export interface KeyStore {
   readonly location: string
   /** The stored ring version, cheaply: what every poll reads. */
   version(): Promise<number>
+  /**
+   * The fleet's clock, when the store has one: the database's time (PostgreSQL). Gateways
+   * measure their skew against it at every poll. A directory has none: one host, its own clock.
+   */
+  now?(): Promise<Date>
   read(): Promise<StoredRing>
   /**
    * Reads the whole ring, lets `apply` compute the next one (custody/change.ts) and writes it
    * whole: the directory by a temporary file and a rename, PostgreSQL in one transaction.
+   * `now` is the change's time: the database's `now()` in that transaction, so a custodian's
+   * clock never sets publishAt, retireAt or notAfter; the directory's host clock.
    */
   change<T>(
-    apply: (ring: Ring, material: KeyMaterial) => Promise<ChangeOutcome<T>> | ChangeOutcome<T>,
+    apply: (
+      ring: Ring,
+      material: KeyMaterial,
+      now: Date,
+    ) => Promise<ChangeOutcome<T>> | ChangeOutcome<T>,
     options?: ChangeOptions,
   ): Promise<T>
   /** Follows changes as they happen (LISTEN/NOTIFY, or the directory's file events). */

@@ -190,6 +190,15 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
         return unavailable(cause)
       }
     },
+    async now() {
+      try {
+        // clock_timestamp(): the time of this statement, not of a transaction's start.
+        const [row] = await sql<{ now: Date }[]>`select clock_timestamp() as now`
+        return row!.now
+      } catch (cause) {
+        return unavailable(cause)
+      }
+    },
     async read(): Promise<StoredRing> {
       let rows: KeyRow[]
       let head: AuthRow | undefined
@@ -238,6 +247,8 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
           select generation, ring_salt, ring_check, ring_mac from key_ring where singleton for update`
         if (!head) throw new KeyStoreError('ERR_KEYS_STORE_UNAVAILABLE', 'key_ring has no row')
         const rows = await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`
+        // The change's time is the database's, never the custodian's clock (one clock per fleet).
+        const [clock] = await tx<{ now: Date }[]>`select now() as now`
         const read = rowsToRing(rows)
         const previous = authOf(head)
         const found = { ...read, auth: previous }
@@ -260,25 +271,29 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
           string,
           { publicJwk: PublicJwk | XWingPublicJwk; sealed: string | null; hsm: Pkcs11Ref | null }
         >()
-        const { ring: next, result } = await apply(read, {
-          async addHsmKey(crv, current) {
-            const key = await makeHsmKey(options.pkcs11, crv, current.entries)
-            const { kid } = key.publicJwk
-            added.set(kid, { publicJwk: key.publicJwk, sealed: null, hsm: key.ref })
-            return { kid, crv, backend: 'pkcs11', pkcs11: key.ref }
+        const { ring: next, result } = await apply(
+          read,
+          {
+            async addHsmKey(crv, current) {
+              const key = await makeHsmKey(options.pkcs11, crv, current.entries)
+              const { kid } = key.publicJwk
+              added.set(kid, { publicJwk: key.publicJwk, sealed: null, hsm: key.ref })
+              return { kid, crv, backend: 'pkcs11', pkcs11: key.ref }
+            },
+            async addKey(key) {
+              if (passphrase === undefined) {
+                throw new KeyStoreError(
+                  'ERR_KEYS_PASSPHRASE',
+                  'the postgres key store keeps private keys sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE',
+                )
+              }
+              const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
+              added.set(key.kid, { publicJwk: publicOfStored(key), sealed, hsm: null })
+              return { kid: key.kid, crv: algorithmOf(key)! }
+            },
           },
-          async addKey(key) {
-            if (passphrase === undefined) {
-              throw new KeyStoreError(
-                'ERR_KEYS_PASSPHRASE',
-                'the postgres key store keeps private keys sealed: set KEYS_PASSPHRASE or KEYS_PASSPHRASE_FILE',
-              )
-            }
-            const sealed = await sealPrivateJwk(JSON.stringify(key), passphrase)
-            added.set(key.kid, { publicJwk: publicOfStored(key), sealed, hsm: null })
-            return { kid: key.kid, crv: algorithmOf(key)! }
-          },
-        })
+          clock!.now,
+        )
         // The whole ring, in this transaction: new rows, changed rows, revoked invalid rows.
         for (const e of next.entries) {
           const fresh = added.get(e.kid)
