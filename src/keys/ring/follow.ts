@@ -3,15 +3,9 @@ import { KeyStoreError } from '../errors.js'
 import { authenticityError } from '../stores/ring-mac.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
 import type { HybridRingKey, OpenedXWingKey } from './hybrid-key.js'
-import {
-  KeyRing,
-  openStoredKey,
-  placeKey,
-  type KeyRingSource,
-  type OpenedKey,
-  type RingKey,
-  type RingStatus,
-} from './keyring.js'
+import { KeyRing, type KeyRingSource, type RingStatus } from './keyring.js'
+import type { RingKey } from './ring-key.js'
+import { openStoredKey, placeKey, type OpenedKey } from './open-key.js'
 import { stateAt } from '../stores/manifest.js'
 
 export interface FollowOptions {
