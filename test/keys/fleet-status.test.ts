@@ -1,22 +1,30 @@
 /**
  * `keys status --gateways` (src/keys/custody/fleet-status.ts) against small loopback servers
  * standing in for gateways: converged only when every instance is ready, serves the store's
- * version and publishes a key of every curve the ring publishes.
+ * version and publishes a key of every curve the ring publishes; a rollback named from the ring
+ * generation an instance applied.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { fleetStatus } from '../../src/keys/custody/fleet-status.js'
+import { fleetStatus, rollbacks } from '../../src/keys/custody/fleet-status.js'
 
 const servers: Server[] = []
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
 })
 
-async function gateway(ready: number, version: number, curves: string[]): Promise<string> {
+async function gateway(
+  ready: number,
+  version: number,
+  curves: string[],
+  generation?: number,
+): Promise<string> {
   const server = createServer((req, res) => {
     if (req.url === '/health/ready') {
-      res.writeHead(ready, { 'Key-Ring-Version': String(version) }).end('{}')
+      const headers: Record<string, string> = { 'Key-Ring-Version': String(version) }
+      if (generation !== undefined) headers['Key-Ring-Generation'] = String(generation)
+      res.writeHead(ready, headers).end('{}')
     } else {
       res
         .writeHead(200, { 'Content-Type': 'application/json' })
@@ -52,5 +60,30 @@ describe('fleet status', () => {
     expect(status.converged).toBe(false)
     expect(status.instances[0]!.ready).toBe(503)
     expect(status.instances[1]!.ready).toBe('ECONNREFUSED')
+  })
+
+  it('names each instance that applied a later generation than the store holds: a rollback', async () => {
+    const saw = await gateway(200, 7, ['P-256'], 12)
+    const late = await gateway(200, 7, ['P-256'], 9)
+    const status = await fleetStatus([saw, late], 7, ['P-256'], 9)
+    expect(status.instances.map((i) => i.generation)).toEqual([12, 9])
+    expect(status.converged).toBe(false)
+    expect(status.rollbacks).toEqual([
+      {
+        level: 'error',
+        message: `the ring's generation 9 is lower than generation 12 that ${saw} applied: a rollback`,
+      },
+    ])
+    // The same fleet on the later ring, or one behind it: nothing to name.
+    expect((await fleetStatus([saw, late], 7, ['P-256'], 12)).rollbacks).toEqual([])
+    expect(rollbacks(undefined, status.instances)).toEqual([])
+  })
+
+  it('reads no generation from an instance that does not send one', async () => {
+    const old = await gateway(200, 7, ['P-256'])
+    const status = await fleetStatus([old], 7, ['P-256'], 0)
+    expect(status.instances[0]!.generation).toBeUndefined()
+    expect(status.rollbacks).toEqual([])
+    expect(status.converged).toBe(true)
   })
 })

@@ -30,6 +30,8 @@ export interface FollowOptions {
 export interface FollowingKeyRing extends KeyRingSource {
   /** The version of the ring in place (ring-version.ts). */
   version(): number
+  /** The highest ring generation applied (ring-mac.ts); a lower one is refused. */
+  generation(): number
   /** When the ring in place was loaded. */
   loadedAt(): Date
   status(): RingStatus
@@ -303,6 +305,7 @@ export async function followKeyStore(
   return {
     current: () => ring,
     version: () => version,
+    generation: () => generation,
     loadedAt: () => loadedAt,
     status,
     reload,

@@ -107,6 +107,8 @@ export interface KeyRingSource {
   current(): KeyRing
   /** The version of the stored ring in place (ring-version.ts), when it comes from a store. */
   version?(): number
+  /** The highest generation of the authenticated ring applied (ring-mac.ts), from a store. */
+  generation?(): number
   /** How the source's loads went, when it follows a store (readiness and metrics read it). */
   status?(): RingStatus
 }
