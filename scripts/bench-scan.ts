@@ -11,7 +11,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encryptMbi } from '@sealed-search/client'
 import { syntheticMbi } from '../src/identifiers/synthetic.js'
-import { loadKeyRing } from '../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../src/keys/ring/open-key.js'
 import { readManifest } from '../src/keys/stores/manifest.js'
 import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
 import {

@@ -18,6 +18,8 @@ import {
   measureSkew,
   storeNow,
   generateInStore,
+  instanceStatus,
+  rollbacks,
   hsmDoctor,
   hsmFindings,
   isKeyAlgorithm,
@@ -32,6 +34,7 @@ import {
   ringFromStore,
   rotateKeys,
   stateAt,
+  type Finding,
   type HybridRingKey,
   type KeyAlgorithm,
   type KeyEntry,
@@ -103,19 +106,25 @@ const HELP: Record<string, string> = {
   Writes the public JWKS of the active keys to FILE (default <KEYS_DIR or --dir>/jwks.json, on
   either store; - for stdout) and prints each key's SHA-256 thumbprint for partners to verify
   out of band.`,
-  doctor: `npm run keys -- doctor
+  doctor: `npm run keys -- doctor [--gateways URL[,URL...]]
   Checks the store. Every store: a destroyed key's private material must be gone (its key file,
   its sealed value, its token object). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
   ring version matches the keys, and this host's clock against the database's (a warning beyond
-  KEYS_MAX_CLOCK_SKEW; every time a command records comes from the database). Both: a PKCS#11 key is in its token with the kid's public key,
-  sensitive and never extractable. Exits 1 when it finds an error.`,
+  KEYS_MAX_CLOCK_SKEW; every time a command records comes from the database). Both: a PKCS#11 key
+  is in its token with the kid's public key, sensitive and never extractable. With --gateways
+  (every running instance): the ring generation each has applied (/health/ready), and an error
+  naming each instance that applied a later generation than the store's: the ring was rolled back
+  to an earlier authentic state, which those instances refuse; an instance that does not answer is
+  a warning. Exits 1 when it finds an error.`,
   status: `npm run keys -- status --gateways URL[,URL...]
   Asks each gateway for the key ring version it serves (/health/ready) and its JWKS, and prints
-  them beside the store's, with each gateway's clock minus the database's (KEY_STORE=postgres).
-  Exits 0 when every gateway is ready, serves the store's version, publishes a key of every curve
-  the ring publishes and has a clock within KEYS_MAX_CLOCK_SKEW (converged), 1 when not.`,
+  them beside the store's, with the ring generation each has applied and the store's, and each
+  gateway's clock minus the database's (KEY_STORE=postgres). Exits 0 when every gateway is ready,
+  serves the store's version, publishes a key of every curve the ring publishes and has a clock
+  within KEYS_MAX_CLOCK_SKEW (converged), 1 when not; a gateway that applied a later generation
+  than the store's is named as a rollback (exit 1).`,
 }
 
 const USAGE = `usage: npm run keys -- <command> [options]
@@ -439,6 +448,9 @@ async function main(): Promise<void> {
               })
             : await storeDoctor(store, config.keys.pkcs11, config.keys.maxClockSkewSeconds)
         findings.unshift(...(await authenticityFindings(store)))
+        if (values.gateways !== undefined) {
+          findings.unshift(...(await gatewayFindings(store, gatewayUrls(values.gateways))))
+        }
         const leftovers = await destroyedLeftovers(store, dir, config.keys.pkcs11)
         const all = [...leftovers, ...findings.filter((f) => !leftovers.length || f.level !== 'ok')]
         for (const f of all) out(`${f.level.padEnd(7)} ${f.message}`)
@@ -447,18 +459,18 @@ async function main(): Promise<void> {
       }
       case 'status': {
         if (!values.gateways) throw new UsageError('status needs --gateways URL[,URL...]')
-        const urls = values.gateways
-          .split(',')
-          .map((u) => u.trim())
-          .filter(Boolean)
+        const urls = gatewayUrls(values.gateways)
         const stored = await store.read()
         const now = await storeNow(store)
         const curves = [
           ...new Set(stored.entries.filter((k) => stateAt(k, now) === 'active').map((k) => k.crv)),
         ].sort()
         const maxSkew = config.keys.maxClockSkewSeconds
-        const status = await fleetStatus(urls, await store.version(), curves, maxSkew)
-        out(`store\t${status.storeVersion}`)
+        const status = await fleetStatus(urls, await store.version(), curves, {
+          maxSkewSeconds: maxSkew,
+          storeGeneration: stored.generation,
+        })
+        out(`store\t${status.storeVersion}\tgeneration ${stored.generation}`)
         for (const i of status.instances) {
           const missing = i.missingCurves.length
             ? `\tpublishes no ${i.missingCurves.join(', ')} key`
@@ -467,8 +479,10 @@ async function main(): Promise<void> {
             i.clockSkewSeconds === undefined
               ? ''
               : `\tclock ${signed(i.clockSkewSeconds)}${clockOff(i, maxSkew) ? ` (beyond KEYS_MAX_CLOCK_SKEW ${maxSkew} s: publishes no pending key)` : ''}`
-          out(`${i.url}\t${i.version ?? '-'}\tready ${i.ready}${missing}${skew}`)
+          const generation = `generation ${i.generation ?? '-'}`
+          out(`${i.url}\t${i.version ?? '-'}\t${generation}\tready ${i.ready}${missing}${skew}`)
         }
+        for (const r of status.rollbacks) out(`${r.level}\t${r.message}`)
         out(status.converged ? 'converged' : 'not converged')
         if (!status.converged) process.exitCode = 1
         return
@@ -485,6 +499,36 @@ const signed = (seconds: number) => `${seconds >= 0 ? '+' : ''}${seconds.toFixed
 
 function describe(entry: KeyEntry): string {
   return entry.state === 'pending' ? `pending until ${entry.publishAt}` : entry.state
+}
+
+/** `--gateways URL[,URL...]`: at least one URL. */
+function gatewayUrls(list: string): string[] {
+  const urls = list
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  if (urls.length === 0)
+    throw new UsageError('--gateways needs a URL (or several, comma-separated)')
+  return urls
+}
+
+/**
+ * What the running instances saw: a generation later than the store's names a rollback to an
+ * earlier authentic ring, which only an instance that applied the later one can tell.
+ */
+async function gatewayFindings(store: KeyStore, urls: readonly string[]): Promise<Finding[]> {
+  const { generation } = await store.read()
+  const instances = await Promise.all(urls.map((u) => instanceStatus(u)))
+  return instances.flatMap((i): Finding[] => {
+    if (i.generation === undefined) {
+      const why = typeof i.ready === 'string' ? i.ready : `ready ${i.ready}, no generation`
+      const message = `${i.url}: not asked (${why}): a rollback it saw is not named`
+      return [{ level: 'warning', message }]
+    }
+    const rolledBack = rollbacks(generation, [i])
+    if (rolledBack.length > 0) return rolledBack
+    return [{ level: 'ok', message: `${i.url}: applied generation ${i.generation}` }]
+  })
 }
 
 /** Whether the ring's MAC holds under the passphrase (every store with one). */

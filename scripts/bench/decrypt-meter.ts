@@ -18,7 +18,7 @@ import { expandXWingKey } from '../../src/crypto/hpke/xwing.js'
 import { openToken } from '../../src/crypto/token.js'
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { ringFromStore } from '../../src/keys/ring/follow.js'
-import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { openJweWithJose, privateKeysOf } from '../../test/support/jose-reference.js'
 import { rawDerive } from './pkcs11-raw.js'
 

@@ -1,5 +1,6 @@
 import { concatBytes } from '@noble/hashes/utils.js'
-import type { HybridKeyResolver, KeyResolver, RingKey } from '../keys/ring/keyring.js'
+import type { HybridKeyResolver, KeyResolver } from '../keys/ring/keyring.js'
+import type { RingKey } from '../keys/ring/ring-key.js'
 import { isKeyUnavailable } from '../keys/ring/agreement.js'
 import { isAccepted } from '../keys/stores/manifest.js'
 import { decodeBase64url } from './base64url.js'

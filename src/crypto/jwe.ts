@@ -1,6 +1,7 @@
 import { isKeyUnavailable } from '../keys/ring/agreement.js'
 import { isAccepted } from '../keys/stores/manifest.js'
-import type { KeyResolver, RingKey } from '../keys/ring/keyring.js'
+import type { KeyResolver } from '../keys/ring/keyring.js'
+import type { RingKey } from '../keys/ring/ring-key.js'
 import { decodeBase64url } from './base64url.js'
 import { checkSender, type Binding, type Sender } from './binding.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'

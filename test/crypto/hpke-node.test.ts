@@ -24,7 +24,7 @@ import {
   type KemId,
 } from '../../src/crypto/hpke/index.js'
 import { decapWithKey, openWithKey } from '../../src/crypto/hpke/node-recipient.js'
-import { ringKeyFromPrivateJwk, type RingKey } from '../../src/keys/ring/keyring.js'
+import { ringKeyFromPrivateJwk, type RingKey } from '../../src/keys/ring/ring-key.js'
 import type { PrivateJwk, PublicJwk } from '../../src/keys/jwk.js'
 import rfc from '../vectors/rfc9180-base-mode.json' with { type: 'json' }
 import invalid from '../vectors/hpke-invalid-public-keys.json' with { type: 'json' }

@@ -12,12 +12,9 @@ import { MAX_HPKE_TOKEN_LENGTH } from '../../src/crypto/hpke-token.js'
 import { openToken } from '../../src/crypto/token.js'
 import { SYNTHETIC_MBI_CAPACITY, syntheticMbi } from '../../src/identifiers/synthetic.js'
 import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
-import {
-  KeyRing,
-  loadKeyRing,
-  ringKeyFromPrivateJwk,
-  type RingKey,
-} from '../../src/keys/ring/keyring.js'
+import { KeyRing } from '../../src/keys/ring/keyring.js'
+import { ringKeyFromPrivateJwk, type RingKey } from '../../src/keys/ring/ring-key.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { tempDir, twoKeyRing } from '../support/keys.js'
 import rfc from '../vectors/rfc9180-base-mode.json' with { type: 'json' }
 

@@ -9,7 +9,8 @@ import {
   seededMbi,
 } from '../../src/db/seed.js'
 import { syntheticMbi } from '../../src/identifiers/synthetic.js'
-import type { KeyRing, RingKey } from '../../src/keys/ring/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
+import type { RingKey } from '../../src/keys/ring/ring-key.js'
 import { createTestDatabase, type TestDatabase } from '../support/db.js'
 import { twoKeyRing } from '../support/keys.js'
 import { BASE, errorCode, searchPath, testApp, type Outcome } from '../support/app.js'

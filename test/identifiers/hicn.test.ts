@@ -13,7 +13,8 @@ import {
   seededMbi,
 } from '../../src/db/seed.js'
 import { normalizeHicn, syntheticHicn } from '../../src/identifiers/hicn.js'
-import type { KeyRing, RingKey } from '../../src/keys/ring/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
+import type { RingKey } from '../../src/keys/ring/ring-key.js'
 import { HICN_MASK, maskMbis } from '../../src/log/mask.js'
 import { createTestDatabase, realServer, type TestDatabase } from '../support/db.js'
 import { twoKeyRing } from '../support/keys.js'

@@ -54,7 +54,7 @@ describe('the lint rule for the key boundary', () => {
     const code = [
       `import { createHash, createPublicKey } from 'node:crypto'`,
       `import { withSharedSecret } from '../keys/ring/agreement.js'`,
-      `import type { RingKey } from '../keys/ring/keyring.js'`,
+      `import type { RingKey } from '../keys/ring/ring-key.js'`,
       `export const f = [createHash, createPublicKey, withSharedSecret]`,
       `export const g = (k: RingKey) => k.agree(new Uint8Array(32))`,
     ].join('\n')

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest'
 import { holdPublication, measureSkew, storeTime } from '../../src/keys/ring/clock-skew.js'
 import { generateStoredKey, toPublicJwk, type PrivateJwk } from '../../src/keys/jwk.js'
-import { KeyRing, ringKeyFromPrivateJwk, type RingKey } from '../../src/keys/ring/keyring.js'
+import { KeyRing } from '../../src/keys/ring/keyring.js'
+import { ringKeyFromPrivateJwk, type RingKey } from '../../src/keys/ring/ring-key.js'
 import type { KeyState } from '../../src/keys/stores/manifest.js'
 
 const T = Date.parse('2026-06-01T12:00:00Z')

@@ -1,19 +1,22 @@
 /**
- * The custody changes with destruction, driven by random command sequences (fast-check
- * `fc.commands`) on the pure ring core, as every store runs it (settle, then the change). After
- * every step: no entry ever leaves the ring, kids and HPKE key ids stay unique (a destroyed
- * key's id is never given again), a destroyed key stays destroyed at the time it was destroyed
- * and is never accepted nor published, and destroy succeeds only on a retired or revoked key.
+ * Destruction in the one ring core (`applyChange`, src/keys/custody/change.ts), driven by random
+ * command sequences (fast-check `fc.commands`) of generate, rotate, retire (with and without a
+ * destroy time), revoke, destroy, sweep and the clock, as every store runs them. After every
+ * step: no entry ever leaves the ring, kids and HPKE key ids stay unique (a destroyed key's id
+ * is never given again), a destroyed key stays destroyed at the time it was destroyed and is
+ * never accepted nor published, destroy succeeds only on a retired or revoked key, the change
+ * names exactly the keys it destroyed, and a refused change leaves the ring as it was.
+ * The stores' side of destruction (material removed) is the custody model's
+ * (test/keys/custody-model.test.ts).
  */
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { destroyKey, scheduleDestroy, sweepDue } from '../../src/keys/custody/destroy.js'
-import { retireKey, revokeKey, settle, stageRotation } from '../../src/keys/custody/staging.js'
-import type { KeyEntry } from '../../src/keys/stores/key-store.js'
-import { isAccepted, isPublished, nextHpkeKeyId, stateAt } from '../../src/keys/stores/manifest.js'
+import { applyChange, type Change, type Changed } from '../../src/keys/custody/change.js'
+import type { Ring } from '../../src/keys/stores/key-store.js'
+import { isAccepted, isPublished, stateAt } from '../../src/keys/stores/manifest.js'
 
 interface Real {
-  entries: KeyEntry[]
+  ring: Ring
   now: Date
   made: number
 }
@@ -25,74 +28,87 @@ interface Model {
 type Cmd = fc.AsyncCommand<Model, Real>
 
 const CURVES = ['P-256', 'X25519'] as const
+type Crv = (typeof CURVES)[number]
 
-function newKey(real: Real, crv: (typeof CURVES)[number]): KeyEntry {
-  real.made++
-  return {
-    kid: `kid-${real.made}`,
-    hpkeKeyId: nextHpkeKeyId(real.entries),
-    crv,
-    state: 'active',
-    created: real.now.toISOString(),
-    notAfter: null,
-  }
-}
+const newKey = (real: Real, crv: Crv) => ({ kid: `kid-${++real.made}`, crv })
 
-/** Runs a change as a store does: settle to now, then apply; a refused change changes nothing. */
-function change(real: Real, apply: (entries: KeyEntry[]) => void): boolean {
-  const copy = structuredClone(real.entries)
-  settle(copy, real.now)
+/**
+ * Applies a change to the ring core; a refused one must leave the ring as it was (the core
+ * never changes its input) and refuse with a key error.
+ */
+function change(real: Real, c: Change): Changed | undefined {
+  const before = structuredClone(real.ring)
   try {
-    apply(copy)
+    const changed = applyChange(real.ring, c, real.now)
+    expect(real.ring).toEqual(before)
+    real.ring = changed.ring
+    return changed
   } catch (e) {
     expect((e as { code?: string }).code).toMatch(/^ERR_KEYS_/)
-    return false
+    expect(real.ring).toEqual(before)
+    return undefined
   }
-  real.entries = copy
-  return true
 }
 
-const pick = (real: Real, i: number) => real.entries[i % real.entries.length]?.kid ?? 'none'
+const pick = (real: Real, i: number) =>
+  real.ring.entries[i % real.ring.entries.length]?.kid ?? 'none'
+
+/** Records the keys a change destroyed, and checks it named only keys not destroyed before. */
+function recordDestroyed(m: Model, r: Real, changed: Changed | undefined): void {
+  for (const k of changed?.destroyed ?? []) {
+    expect(m.destroyed.has(k.kid)).toBe(false)
+    m.destroyed.set(k.kid, r.now.toISOString())
+  }
+}
 
 class Generate implements Cmd {
-  constructor(readonly crv: (typeof CURVES)[number]) {}
+  constructor(readonly crv: Crv) {}
   check = () => true
   async run(m: Model, r: Real) {
-    if (change(r, (e) => e.push(newKey(r, this.crv)))) m.count++
+    const key = newKey(r, this.crv)
+    if (change(r, { type: 'generate', key, publishDelaySeconds: 0 })) m.count++
   }
   toString = () => `generate(${this.crv})`
 }
 class Rotate implements Cmd {
   constructor(
-    readonly crv: (typeof CURVES)[number],
+    readonly crv: Crv,
     readonly delay: number,
   ) {}
   check = () => true
   async run(m: Model, r: Real) {
-    const ok = change(r, (e) =>
-      stageRotation(e, newKey(r, this.crv), {
-        graceSeconds: 30,
-        publishDelaySeconds: this.delay,
-        now: r.now,
-      }),
-    )
-    if (ok) m.count++
+    const keys = [newKey(r, this.crv)]
+    const c: Change = { type: 'rotate', keys, graceSeconds: 30, publishDelaySeconds: this.delay }
+    if (change(r, c)) m.count++
   }
   toString = () => `rotate(${this.crv}, ${this.delay})`
 }
 class Retire implements Cmd {
-  constructor(readonly i: number) {}
+  constructor(
+    readonly i: number,
+    readonly destroyAfter: number | undefined,
+  ) {}
   check = () => true
   async run(_m: Model, r: Real) {
-    change(r, (e) => retireKey(e, pick(r, this.i), r.now, true))
+    const kid = pick(r, this.i)
+    const changed = change(r, {
+      type: 'retire',
+      kid,
+      force: true,
+      destroyAfterSeconds: this.destroyAfter,
+    })
+    if (changed && this.destroyAfter !== undefined) {
+      const due = new Date(+r.now + this.destroyAfter * 1000).toISOString()
+      expect(changed.changed).toMatchObject({ kid, state: 'retired', destroyAt: due })
+    }
   }
-  toString = () => `retire(${this.i})`
+  toString = () => `retire(${this.i}, ${this.destroyAfter})`
 }
 class Revoke implements Cmd {
   constructor(readonly i: number) {}
   check = () => true
   async run(_m: Model, r: Real) {
-    change(r, (e) => revokeKey(e, pick(r, this.i), r.now))
+    change(r, { type: 'revoke', kid: pick(r, this.i) })
   }
   toString = () => `revoke(${this.i})`
 }
@@ -101,32 +117,30 @@ class Destroy implements Cmd {
   check = () => true
   async run(m: Model, r: Real) {
     const kid = pick(r, this.i)
-    const before = r.entries.find((k) => k.kid === kid)
+    const before = r.ring.entries.find((k) => k.kid === kid)
     const state = before && stateAt(before, r.now)
-    const ok = change(r, (e) => destroyKey(e, kid, r.now))
-    expect(ok).toBe(state === 'retired' || state === 'revoked' || state === 'destroyed')
-    if (ok && !m.destroyed.has(kid)) m.destroyed.set(kid, r.now.toISOString())
+    const changed = change(r, { type: 'destroy', kid })
+    expect(changed !== undefined).toBe(
+      state === 'retired' || state === 'revoked' || state === 'destroyed',
+    )
+    if (changed)
+      expect(changed.destroyed.map((k) => k.kid)).toEqual(state === 'destroyed' ? [] : [kid])
+    recordDestroyed(m, r, changed)
   }
   toString = () => `destroy(${this.i})`
-}
-class Schedule implements Cmd {
-  constructor(
-    readonly i: number,
-    readonly seconds: number,
-  ) {}
-  check = () => true
-  async run(_m: Model, r: Real) {
-    const at = new Date(+r.now + this.seconds * 1000)
-    change(r, (e) => scheduleDestroy(e, pick(r, this.i), at, r.now))
-  }
-  toString = () => `schedule(${this.i}, ${this.seconds})`
 }
 class Sweep implements Cmd {
   check = () => true
   async run(m: Model, r: Real) {
-    let swept: KeyEntry[] = []
-    change(r, (e) => void (swept = sweepDue(e, r.now)))
-    for (const k of swept) if (!m.destroyed.has(k.kid)) m.destroyed.set(k.kid, r.now.toISOString())
+    const due = r.ring.entries.filter(
+      (k) =>
+        (k.state === 'retired' || k.state === 'revoked') &&
+        k.destroyAt != null &&
+        Date.parse(k.destroyAt) <= +r.now,
+    )
+    const changed = change(r, { type: 'sweep' })
+    expect(changed?.destroyed.map((k) => k.kid).sort()).toEqual(due.map((k) => k.kid).sort())
+    recordDestroyed(m, r, changed)
   }
   toString = () => 'sweep'
 }
@@ -140,10 +154,11 @@ class Advance implements Cmd {
 }
 
 function invariants(m: Model, r: Real): void {
-  expect(r.entries).toHaveLength(m.count)
-  expect(new Set(r.entries.map((k) => k.kid)).size).toBe(m.count)
-  expect(new Set(r.entries.map((k) => k.hpkeKeyId)).size).toBe(m.count)
-  for (const k of r.entries) {
+  const { entries } = r.ring
+  expect(entries).toHaveLength(m.count)
+  expect(new Set(entries.map((k) => k.kid)).size).toBe(m.count)
+  expect(new Set(entries.map((k) => k.hpkeKeyId)).size).toBe(m.count)
+  for (const k of entries) {
     const destroyedAt = m.destroyed.get(k.kid)
     if (destroyedAt === undefined) {
       expect(k.state).not.toBe('destroyed')
@@ -163,10 +178,9 @@ it('keeps the ring invariants under any sequence of custody changes with destruc
       fc
         .tuple(fc.constantFrom(...CURVES), fc.constantFrom(0, 10))
         .map(([c, d]) => new Rotate(c, d)),
-      index.map((i) => new Retire(i)),
+      fc.tuple(index, fc.option(fc.nat(60), { nil: undefined })).map(([i, s]) => new Retire(i, s)),
       index.map((i) => new Revoke(i)),
       index.map((i) => new Destroy(i)),
-      fc.tuple(index, fc.nat(60)).map(([i, s]) => new Schedule(i, s)),
       fc.constant(new Sweep()),
       fc.nat(40).map((s) => new Advance(s)),
     ],
@@ -176,7 +190,11 @@ it('keeps the ring invariants under any sequence of custody changes with destruc
     fc.asyncProperty(commands, async (cmds) => {
       const setup = () => ({
         model: { destroyed: new Map<string, string>(), count: 0 },
-        real: { entries: [], now: new Date('2026-06-01T00:00:00Z'), made: 0 } as Real,
+        real: {
+          ring: { entries: [], invalid: [] },
+          now: new Date('2026-06-01T00:00:00Z'),
+          made: 0,
+        } as Real,
       })
       await fc.asyncModelRun(
         setup,

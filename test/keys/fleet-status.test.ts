@@ -1,12 +1,13 @@
 /**
  * `keys status --gateways` (src/keys/custody/fleet-status.ts) against small loopback servers
  * standing in for gateways: converged only when every instance is ready, serves the store's
- * version and publishes a key of every curve the ring publishes.
+ * version and publishes a key of every curve the ring publishes; a rollback named from the ring
+ * generation an instance applied.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { fleetStatus } from '../../src/keys/custody/fleet-status.js'
+import { fleetStatus, rollbacks } from '../../src/keys/custody/fleet-status.js'
 
 const servers: Server[] = []
 afterAll(async () => {
@@ -17,12 +18,14 @@ async function gateway(
   ready: number,
   version: number,
   curves: string[],
-  clockSkew?: string,
+  extra: { clockSkew?: string; generation?: number } = {},
 ): Promise<string> {
   const server = createServer((req, res) => {
     if (req.url === '/health/ready') {
-      const skew = clockSkew === undefined ? {} : { 'Clock-Skew': clockSkew }
-      res.writeHead(ready, { 'Key-Ring-Version': String(version), ...skew }).end('{}')
+      const headers: Record<string, string> = { 'Key-Ring-Version': String(version) }
+      if (extra.clockSkew !== undefined) headers['Clock-Skew'] = extra.clockSkew
+      if (extra.generation !== undefined) headers['Key-Ring-Generation'] = String(extra.generation)
+      res.writeHead(ready, headers).end('{}')
     } else {
       res
         .writeHead(200, { 'Content-Type': 'application/json' })
@@ -61,12 +64,39 @@ describe('fleet status', () => {
   })
 
   it('is not converged while an instance’s clock is beyond the bound, and reads each skew', async () => {
-    const a = await gateway(200, 7, ['P-256'], '0.004')
-    const b = await gateway(200, 7, ['P-256'], '-30.125')
+    const a = await gateway(200, 7, ['P-256'], { clockSkew: '0.004' })
+    const b = await gateway(200, 7, ['P-256'], { clockSkew: '-30.125' })
     const c = await gateway(200, 7, ['P-256'])
-    const status = await fleetStatus([a, b, c], 7, ['P-256'], 2)
+    const status = await fleetStatus([a, b, c], 7, ['P-256'], { maxSkewSeconds: 2 })
     expect(status.converged).toBe(false)
     expect(status.instances.map((i) => i.clockSkewSeconds)).toEqual([0.004, -30.125, undefined])
-    expect((await fleetStatus([a, c], 7, ['P-256'], 2)).converged).toBe(true)
+    expect((await fleetStatus([a, c], 7, ['P-256'], { maxSkewSeconds: 2 })).converged).toBe(true)
+  })
+
+  it('names each instance that applied a later generation than the store holds: a rollback', async () => {
+    const saw = await gateway(200, 7, ['P-256'], { generation: 12 })
+    const late = await gateway(200, 7, ['P-256'], { generation: 9 })
+    const status = await fleetStatus([saw, late], 7, ['P-256'], { storeGeneration: 9 })
+    expect(status.instances.map((i) => i.generation)).toEqual([12, 9])
+    expect(status.converged).toBe(false)
+    expect(status.rollbacks).toEqual([
+      {
+        level: 'error',
+        message: `the ring's generation 9 is lower than generation 12 that ${saw} applied: a rollback`,
+      },
+    ])
+    // The same fleet on the later ring, or one behind it: nothing to name.
+    expect(
+      (await fleetStatus([saw, late], 7, ['P-256'], { storeGeneration: 12 })).rollbacks,
+    ).toEqual([])
+    expect(rollbacks(undefined, status.instances)).toEqual([])
+  })
+
+  it('reads no generation from an instance that does not send one', async () => {
+    const old = await gateway(200, 7, ['P-256'])
+    const status = await fleetStatus([old], 7, ['P-256'], { storeGeneration: 0 })
+    expect(status.instances[0]!.generation).toBeUndefined()
+    expect(status.rollbacks).toEqual([])
+    expect(status.converged).toBe(true)
   })
 })

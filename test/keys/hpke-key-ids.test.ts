@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { encryptMbiHpke } from '@sealed-search/client'
 import { openToken } from '../../src/crypto/token.js'
 import { doctor } from '../../src/keys/custody/doctor.js'
-import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { retire, revoke, rotate } from '../../src/keys/custody/lifecycle.js'
 import {
   HPKE_KEY_ID_MAX,

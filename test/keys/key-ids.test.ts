@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { KeyStoreError } from '../../src/keys/errors.js'
 import { thumbprint, toPublicJwk } from '../../src/keys/jwk.js'
-import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import {
   MANIFEST_FILE,
   isAccepted,

@@ -11,7 +11,7 @@ import { CompactEncrypt } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ensureDevelopmentKeys } from '../../src/keys/custody/bootstrap.js'
 import { doctor } from '../../src/keys/custody/doctor.js'
-import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { rotate } from '../../src/keys/custody/lifecycle.js'
 import { MANIFEST_FILE, readManifest } from '../../src/keys/stores/manifest.js'
 import {

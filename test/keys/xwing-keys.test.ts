@@ -17,7 +17,7 @@ import {
 import { doctor } from '../../src/keys/custody/doctor.js'
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
-import { loadKeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { ringFromStore } from '../../src/keys/ring/follow.js'
 import type { KeyStore } from '../../src/keys/stores/key-store.js'
 import { postgresKeyStore } from '../../src/keys/stores/pg-store.js'

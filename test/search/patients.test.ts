@@ -10,7 +10,8 @@ import {
   seededMbi,
 } from '../../src/db/seed.js'
 import { createSql } from '../../src/db/sql.js'
-import { staticKeyRing, type KeyRing, type RingKey } from '../../src/keys/ring/keyring.js'
+import { staticKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
+import type { RingKey } from '../../src/keys/ring/ring-key.js'
 import { createAudit } from '../../src/log/audit.js'
 import { createMetrics } from '../../src/metrics/index.js'
 import {

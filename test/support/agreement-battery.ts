@@ -8,7 +8,7 @@ import { p256 } from '@noble/curves/nist.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { expect } from 'vitest'
 import { AgreementError } from '../../src/keys/ring/agreement.js'
-import type { RingKey } from '../../src/keys/ring/keyring.js'
+import type { RingKey } from '../../src/keys/ring/ring-key.js'
 import invalid from '../vectors/hpke-invalid-public-keys.json' with { type: 'json' }
 
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'))

@@ -1,5 +1,6 @@
 import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
-import { loadKeyRing, type KeyRing } from '../../src/keys/ring/keyring.js'
+import type { KeyRing } from '../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { tempDir } from './temp.js'
 
 export { tempDir }

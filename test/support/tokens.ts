@@ -2,7 +2,7 @@ import { concatBytes } from '@noble/hashes/utils.js'
 import { CompactEncrypt, importJWK, type CompactJWEHeaderParameters } from 'jose'
 import { encodeHeader, tokenInfo } from '../../src/crypto/hpke/framing.js'
 import { cipherSuite, sealBase } from '../../src/crypto/hpke/setup.js'
-import type { RingKey } from '../../src/keys/ring/keyring.js'
+import type { RingKey } from '../../src/keys/ring/ring-key.js'
 
 export function b64(value: string | Uint8Array): string {
   return Buffer.from(value).toString('base64url')

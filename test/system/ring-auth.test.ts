@@ -4,7 +4,8 @@
  * extending a key's life, moving a publishAt, copying an old authentic row back, rolling the whole
  * ring back. Every running instance refuses each (counted in
  * sealed_search_key_ring_reload_failures_total{code}), keeps refusing the revoked key, and an
- * instance started afterwards refuses to start on a tampered ring. A custodian with the wrong
+ * instance started afterwards refuses to start on a tampered ring; `keys doctor --gateways` and
+ * `keys status --gateways` name a rollback from the generation each instance applied. A custodian with the wrong
  * passphrase changes nothing (exit 1, naming the cause), and a gateway with it says so last.
  */
 import { execFile } from 'node:child_process'
@@ -263,5 +264,77 @@ describe.runIf(realServer)(
       }
       await restore(newer)
     }, 120_000)
+
+    it('keys doctor and keys status name a rollback of whole rows that every running instance refuses', async () => {
+      // Every row of both tables copied aside, a change (a new row), and the old rows put back.
+      await sql`create table aside_ring as select * from key_ring`
+      await sql`create table aside_keys as select * from key_ring_keys`
+      const r = await keys(['rotate', '--curve', 'P-256', '--publish-delay', '1h', '--grace', '2h'])
+      expect(r.code, r.stderr).toBe(0)
+      await sql`create table later_ring as select * from key_ring`
+      await sql`create table later_keys as select * from key_ring_keys`
+      const later = await generationOf('later_ring')
+      await new Promise((r) => setTimeout(r, 2000))
+      const before = await Promise.all(
+        gateways.map((g) => failures(g.url, 'ERR_KEYS_RING_ROLLBACK')),
+      )
+      await putBack('aside')
+      const old = await generationOf('key_ring')
+      expect(Number(old)).toBeLessThan(Number(later))
+      await new Promise((r) => setTimeout(r, 2500))
+      for (const [n, g] of gateways.entries()) {
+        expect(await failures(g.url, 'ERR_KEYS_RING_ROLLBACK')).toBeGreaterThan(before[n]!)
+        expect(await search(g.url, a)).not.toBe(200)
+        const ready = await fetch(`${g.url}/health/ready`)
+        await ready.arrayBuffer()
+        expect(ready.headers.get('key-ring-generation')).toBe(String(later))
+      }
+      // An instance started now has nothing to compare with: it takes the older generation.
+      const late = startGateway()
+      const [, lateUrl] = await late.waitFor(/listening on (http:\/\/\S+)/)
+      try {
+        const urls = [...gateways.map((g) => g.url), lateUrl!].join(',')
+        const doctor = await keys(['doctor', '--gateways', urls])
+        expect(doctor.code, doctor.stdout + doctor.stderr).toBe(1)
+        for (const g of gateways) {
+          expect(doctor.stdout).toContain(
+            `the ring's generation ${old} is lower than generation ${later} that ${g.url} applied: a rollback`,
+          )
+        }
+        expect(doctor.stdout).toMatch(
+          new RegExp(`^ok +${lateUrl}: applied generation ${old}$`, 'm'),
+        )
+        const status = await keys(['status', '--gateways', urls])
+        expect(status.code).toBe(1)
+        expect(status.stdout).toContain(`generation ${old}`)
+        expect(status.stdout.match(/: a rollback$/gm)).toHaveLength(gateways.length)
+        expect(status.stdout).toMatch(/^not converged$/m)
+        expect(`${doctor.stdout}${status.stdout}`).not.toMatch(/"d":|PRIVATE KEY/)
+      } finally {
+        await late.stop()
+      }
+      // The later rows back: authentic and current, so nothing is named.
+      await putBack('later')
+      await new Promise((r) => setTimeout(r, 2000))
+      const doctor = await keys(['doctor', '--gateways', gateways.map((g) => g.url).join(',')])
+      expect(doctor.stdout, doctor.stderr).not.toMatch(/a rollback/)
+      expect(doctor.stdout).toMatch(/ring generation \d+: MAC verified/)
+      await sql`drop table aside_ring, aside_keys, later_ring, later_keys`
+    }, 120_000)
+
+    async function generationOf(table: string): Promise<string> {
+      const rows = await sql.unsafe<{ generation: string }[]>(`select generation from ${table}`)
+      return String(rows[0]!.generation)
+    }
+
+    /** Both tables exactly as copied aside under `prefix`, in one transaction. */
+    async function putBack(prefix: 'aside' | 'later') {
+      await sql.begin(async (tx) => {
+        await tx`delete from key_ring_keys`
+        await tx.unsafe(`insert into key_ring_keys select * from ${prefix}_keys`)
+        await tx`delete from key_ring`
+        await tx.unsafe(`insert into key_ring select * from ${prefix}_ring`)
+      })
+    }
   },
 )

@@ -8,7 +8,8 @@ import { HttpError } from '../errors.js'
  * Liveness (`/health/live`) and readiness (`/health/ready`: database answers, a key is active,
  * the key store has not been unreadable for longer than allowed).
  * Readiness names the key ring version in place, in its body and (also when not ready) in the
- * `Key-Ring-Version` header, so a fleet's convergence can be read from every instance.
+ * `Key-Ring-Version` header, so a fleet's convergence can be read from every instance; the
+ * `Key-Ring-Generation` header names the highest ring generation it has applied.
  */
 /**
  * How long readiness waits for the database: shorter than a load balancer's or `keys status`'s
@@ -38,6 +39,9 @@ export function healthRoutes(
       // This host's clock minus the database's (seconds): `keys status --gateways` reads it.
       const skew = keys.status?.().clockSkewSeconds
       if (skew !== undefined) c.header('Clock-Skew', skew.toFixed(3))
+      // What `keys doctor --gateways` compares with the store's to name a rollback.
+      const generation = keys.generation?.()
+      if (generation !== undefined) c.header('Key-Ring-Generation', String(generation))
       await databaseAnswers(sql, READINESS_PROBE_MS)
       // A refused PIN is not retried (a token locks after a few): only the operator can fix it.
       if (keys.status?.().errors.includes('ERR_KEYS_HSM_PIN_REFUSED')) {

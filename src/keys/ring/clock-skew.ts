@@ -1,4 +1,5 @@
-import { KeyRing, type RingKey } from './keyring.js'
+import { KeyRing } from './keyring.js'
+import type { RingKey } from './ring-key.js'
 import type { HybridRingKey } from './hybrid-key.js'
 
 /** This host's clock against the store's (the database's): positive when this host is ahead. */

@@ -3,15 +3,9 @@ import { KeyStoreError } from '../errors.js'
 import { authenticityError } from '../stores/ring-mac.js'
 import type { KeyStore, StoredRing, StoreSubscription } from '../stores/key-store.js'
 import type { HybridRingKey, OpenedXWingKey } from './hybrid-key.js'
-import {
-  KeyRing,
-  openStoredKey,
-  placeKey,
-  type KeyRingSource,
-  type OpenedKey,
-  type RingKey,
-  type RingStatus,
-} from './keyring.js'
+import { KeyRing, type KeyRingSource, type RingStatus } from './keyring.js'
+import type { RingKey } from './ring-key.js'
+import { openStoredKey, placeKey, type OpenedKey } from './open-key.js'
 import { stateAt } from '../stores/manifest.js'
 import { holdPublication, measureSkew, storeTime } from './clock-skew.js'
 
@@ -44,6 +38,8 @@ export interface FollowOptions {
 export interface FollowingKeyRing extends KeyRingSource {
   /** The version of the ring in place (ring-version.ts). */
   version(): number
+  /** The highest ring generation applied (ring-mac.ts); a lower one is refused. */
+  generation(): number
   /** When the ring in place was loaded. */
   loadedAt(): Date
   status(): RingStatus
@@ -357,6 +353,7 @@ export async function followKeyStore(
   return {
     current,
     version: () => version,
+    generation: () => generation,
     loadedAt: () => loadedAt,
     status,
     reload,

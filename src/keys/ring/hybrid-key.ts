@@ -1,6 +1,6 @@
 import { KeyStoreError } from '../errors.js'
 import { thumbprint, XWING, type XWingPrivateJwk, type XWingPublicJwk } from '../jwk.js'
-import type { RingKeyInfo } from './keyring.js'
+import type { RingKeyInfo } from './ring-key.js'
 import { xwingDecapsulator, type XWingDecapsulator } from './xwing.js'
 
 /**

@@ -1,64 +1,8 @@
-import { agreeWith, type Agreeing, type KeyAgreement, type OpenedKey } from './agreement.js'
-import { KeyStoreError } from '../errors.js'
-import {
-  hybridRingKey,
-  openXWingKey,
-  type HybridRingKey,
-  type OpenedXWingKey,
-} from './hybrid-key.js'
-import { inProcessFromJwk } from './in-process.js'
-import type { KeyEntry, StoredRing } from '../stores/key-store.js'
-import { openHsmKey } from '../pkcs11/store.js'
-import {
-  algorithmOf,
-  thumbprint,
-  toPublicJwk,
-  type Curve,
-  type PrivateJwk,
-  type PublicJwk,
-  type StoredJwk,
-  type XWingPublicJwk,
-} from '../jwk.js'
-import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
-import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
-
-/** What the manifest and the published JWK say about a ring key. */
-export interface RingKeyInfo {
-  readonly kid: string
-  readonly crv: Curve
-  readonly state: KeyState
-  readonly created: string
-  readonly notAfter: string | null
-  /** When a pending key is published (manifest `publishAt`). */
-  readonly publishAt?: string | null
-  /** When an active key with a pending successor stops being published (`retireAt`). */
-  readonly retireAt?: string | null
-  /** The key's HPKE key id (manifest `hpkeKeyId`); a key without one opens JWE tokens only. */
-  readonly hpkeKeyId?: number
-  readonly publicJwk: PublicJwk
-}
-
-/**
- * A gateway key as the rest of the gateway sees it: its public JWK and `agree`, never the private
- * key, which stays with its backend (agreement.ts) inside src/keys/.
- */
-export interface RingKey extends RingKeyInfo, Agreeing {
-  /** Where the private key lives. */
-  readonly store: KeyAgreement['store']
-  /** Whether its store can compute now (readiness); absent for a key in process. */
-  available?(): Promise<boolean>
-}
-
-/** A ring key computing with `backend`: every `agree` goes through `agreeWith`'s checks. */
-export function ringKey(info: RingKeyInfo, backend: KeyAgreement): RingKey {
-  if (backend.crv !== info.crv) throw new TypeError('the backend is not on the key’s curve')
-  return Object.freeze({
-    ...info,
-    store: backend.store,
-    agree: (ephemeralPublicKey: Uint8Array) => agreeWith(backend, ephemeralPublicKey),
-    ...(backend.available ? { available: backend.available.bind(backend) } : {}),
-  })
-}
+/** The ring the gateway holds: its keys by kid and HPKE key id, what it publishes, and its source. */
+import type { HybridRingKey } from './hybrid-key.js'
+import type { RingKey } from './ring-key.js'
+import { isAccepted, isPublished } from '../stores/manifest.js'
+import type { PublicJwk, XWingPublicJwk } from '../jwk.js'
 
 /** How a token names its key: the JWE `kid`, or the HPKE key id. */
 export type KeyRef = { kid: string } | { hpkeKeyId: number }
@@ -163,6 +107,8 @@ export interface KeyRingSource {
   current(): KeyRing
   /** The version of the stored ring in place (ring-version.ts), when it comes from a store. */
   version?(): number
+  /** The highest generation of the authenticated ring applied (ring-mac.ts), from a store. */
+  generation?(): number
   /** How the source's loads went, when it follows a store (readiness and metrics read it). */
   status?(): RingStatus
 }
@@ -185,83 +131,3 @@ export interface RingStatus {
 export function staticKeyRing(ring: KeyRing): KeyRingSource {
   return { current: () => ring }
 }
-
-/**
- * Checks a private JWK against its entry — the kid must be the public key's RFC 7638 thumbprint,
- * and d the private key of x/y — and keeps it in an in-process backend. `where` names it.
- */
-export async function openKey(
-  entry: { kid: string; hpkeKeyId?: number | undefined },
-  jwk: PrivateJwk,
-  where: string,
-): Promise<OpenedKey> {
-  const publicJwk: PublicJwk = { ...toPublicJwk(jwk), hpke_key_id: entry.hpkeKeyId }
-  if ((await thumbprint(publicJwk)) !== entry.kid) {
-    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: kid is not its thumbprint`)
-  }
-  return { publicJwk, backend: inProcessFromJwk(jwk, publicJwk, where) }
-}
-
-/**
- * Opens a key of a store's reading: a private JWK the store holds (checked by `openKey`), or a
- * key whose private half stays in a PKCS#11 token (`backend: 'pkcs11'`), which the token must
- * hold with the public key the kid names.
- */
-export async function openStoredKey(
-  stored: StoredRing,
-  entry: KeyEntry,
-): Promise<OpenedKey | OpenedXWingKey> {
-  if (entry.backend === 'pkcs11') return openHsmKey(entry, stored.pkcs11)
-  return openAnyKey(entry, await stored.privateKey(entry), entry.file ?? entry.kid)
-}
-
-/** `openKey` for a curve's key, `openXWingKey` for an X-Wing key (the entry says which). */
-async function openAnyKey(
-  entry: { kid: string; crv: string; hpkeKeyId?: number | undefined },
-  jwk: StoredJwk,
-  where: string,
-): Promise<OpenedKey | OpenedXWingKey> {
-  if (algorithmOf(jwk) !== entry.crv) {
-    throw new KeyStoreError('ERR_KEYS_KID_MISMATCH', `${where}: the key is not a ${entry.crv} key`)
-  }
-  return jwk.kty === 'AKP' ? openXWingKey(entry.kid, jwk, where) : openKey(entry, jwk, where)
-}
-
-/** The manifest facts a ring key carries. */
-type EntryFacts = Omit<RingKeyInfo, 'crv' | 'publicJwk'> & { crv: KeyEntry['crv'] }
-
-/** Sorts opened keys into the ring's two kinds: ECDH keys (`agree`) and hybrid ones. */
-export function placeKey(
-  info: EntryFacts,
-  opened: OpenedKey | OpenedXWingKey,
-  keys: RingKey[],
-  hybrid: HybridRingKey[],
-): void {
-  if ('decapsulator' in opened) {
-    hybrid.push(hybridRingKey(info, opened))
-    return
-  }
-  const { crv } = opened.backend
-  keys.push(ringKey({ ...info, crv, publicJwk: opened.publicJwk }, opened.backend))
-}
-
-/** Loads every key the manifest lists, checking permissions and that each kid is its thumbprint. */
-export async function loadKeyRing(dir: string, options: KeyFileOptions = {}): Promise<KeyRing> {
-  const manifest = await readManifest(dir)
-  const keys: RingKey[] = []
-  const hybrid: HybridRingKey[] = []
-  for (const entry of manifest.keys) {
-    const jwk = await readPrivateKeyFile(dir, entry, options)
-    const { kid, crv, state, created, notAfter, hpkeKeyId } = entry
-    const info = { kid, crv, state, created, notAfter, hpkeKeyId }
-    placeKey(info, await openAnyKey(entry, jwk, entry.file), keys, hybrid)
-  }
-  return new KeyRing(keys, hybrid)
-}
-
-/** A ring key for a private JWK the caller holds (published test vectors); key files go through loadKeyRing. */
-export function ringKeyFromPrivateJwk(info: RingKeyInfo, jwk: PrivateJwk): RingKey {
-  return ringKey(info, inProcessFromJwk(jwk, info.publicJwk, `key ${info.kid}`))
-}
-
-export type { OpenedKey } from './agreement.js'

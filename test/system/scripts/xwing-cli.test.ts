@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { openToken } from '../../../src/crypto/token.js'
-import { loadKeyRing } from '../../../src/keys/ring/keyring.js'
+import { loadKeyRing } from '../../../src/keys/ring/open-key.js'
 import { childEnv } from '../../support/process.js'
 import { tempDir } from '../../support/keys.js'
 
