@@ -13,6 +13,7 @@ import {
   type RingStatus,
 } from './keyring.js'
 import { stateAt } from '../stores/manifest.js'
+import { freshnessWatch, type Freshness } from './staleness.js'
 
 export interface FollowOptions {
   logger: Logger
@@ -31,6 +32,13 @@ export interface FollowOptions {
   onStatus?: (status: RingStatus) => void
   /** Called on every poll, after any reload: states change with the clock (pending keys). */
   onTick?: (ring: KeyRing) => void
+  /**
+   * KEYS_FAIL_CLOSED_AFTER: once the store has been read from nowhere for longer than this,
+   * `freshness()` says 'fail-closed' and searches that decrypt answer 503. Undefined: never.
+   */
+  failClosedAfterMs?: number
+  /** Called once when decryption stops for staleness (true) and once when it resumes (false). */
+  onFailClosed?: (failClosed: boolean) => void
 }
 
 export interface FollowingKeyRing extends KeyRingSource {
@@ -39,6 +47,8 @@ export interface FollowingKeyRing extends KeyRingSource {
   /** When the ring in place was loaded. */
   loadedAt(): Date
   status(): RingStatus
+  /** Whether the ring in place may still decrypt (staleness.ts). */
+  freshness(): Freshness
   /**
    * Reads the store again; resolves true when a ring was put in place. `retryFailed`: keys that
    * failed with unchanged bytes are opened again too (the operator's SIGHUP: a PKCS#11 token
@@ -151,14 +161,34 @@ export async function followKeyStore(
     )
   }
   const emit = () => options.onStatus?.(status())
-  const status = (): RingStatus => ({ lastGoodLoad, staleSince, errors })
-  // The store could not be read: the ring in place stays, and may be missing a change.
-  const storeFailed = (reason: string, error: unknown) => {
+  const status = (): RingStatus => ({ lastGoodLoad, staleSince, unreadableSince, errors })
+  // The ring in place stays, and may be missing a change: the store could not be read (from any
+  // of its hosts), or what it holds was refused.
+  const storeFailed = (reason: string, error: unknown, { unreadable = true } = {}) => {
     report(reason, error)
     staleSince ??= clock()
+    if (unreadable) unreadableSince ??= clock()
     errors = [codeOf(error)]
     emit()
+    freshness()
   }
+  const watch = freshnessWatch({
+    boundMs: options.failClosedAfterMs,
+    clock,
+    onChange: (failClosed, f) => {
+      options.onFailClosed?.(failClosed)
+      const since = f.state === 'current' ? undefined : f.since.toISOString()
+      if (failClosed) {
+        logger.error(
+          { code: 'ERR_KEYS_RING_STALE', since, store: store.kind },
+          'the key ring has been read from no host for longer than KEYS_FAIL_CLOSED_AFTER: searches that decrypt answer 503 until it is read again',
+        )
+      } else {
+        logger.warn({ store: store.kind }, 'the key ring is read again: searches decrypt again')
+      }
+    },
+  })
+  const freshness = (): Freshness => watch.check(unreadableSince)
 
   // Kids this instance has seen revoked: never accepted again, whatever a later reading says.
   const revoked = new Set<string>()
@@ -175,13 +205,15 @@ export async function followKeyStore(
       storeFailed(reason, error)
       return false
     }
+    // Read: whatever it holds, its revocations apply from here on, so the ring is not stale.
+    unreadableSince = undefined
     for (const kid of revokedIn(stored)) revoked.add(kid)
     const refused = refusal(stored, store.location, generation)
     if (refused) {
       // Nothing of this reading is used, except that its revocations hold (they only take away).
       ring = withoutRevoked(ring)
       options.onReload?.(ring, version)
-      storeFailed(reason, refused)
+      storeFailed(reason, refused, { unreadable: false })
       return false
     }
     const keyErrors: string[] = []
@@ -206,6 +238,7 @@ export async function followKeyStore(
     if (errors.length === 0) lastGoodLoad = loadedAt
     options.onReload?.(next, version)
     emit()
+    freshness()
     const now = new Date()
     logger.info(
       {
@@ -238,6 +271,7 @@ export async function followKeyStore(
     failed,
   )
   let staleSince: Date | undefined
+  let unreadableSince: Date | undefined
   let version = first.version
   let loadedAt = clock()
   let lastGoodLoad: Date | undefined = errors.length > 0 ? undefined : loadedAt
@@ -277,6 +311,7 @@ export async function followKeyStore(
       storeFailed('poll', error)
     }
     options.onTick?.(ring)
+    freshness()
   }
 
   let timer: NodeJS.Timeout | undefined
@@ -311,6 +346,7 @@ export async function followKeyStore(
     version: () => version,
     loadedAt: () => loadedAt,
     status,
+    freshness,
     reload,
     async close() {
       clearInterval(timer)

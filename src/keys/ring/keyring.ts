@@ -21,6 +21,7 @@ import {
 } from '../jwk.js'
 import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
+import type { Freshness } from './staleness.js'
 
 /** What the manifest and the published JWK say about a ring key. */
 export interface RingKeyInfo {
@@ -165,6 +166,11 @@ export interface KeyRingSource {
   version?(): number
   /** How the source's loads went, when it follows a store (readiness and metrics read it). */
   status?(): RingStatus
+  /**
+   * Whether the ring may still decrypt, when it follows a store: 'fail-closed' once the store
+   * has been read from no host for longer than KEYS_FAIL_CLOSED_AFTER (staleness.ts).
+   */
+  freshness?(): Freshness
 }
 
 /** How a following ring's loads went. */
@@ -176,6 +182,11 @@ export interface RingStatus {
    * revocation). Undefined while the ring follows the store.
    */
   staleSince: Date | undefined
+  /**
+   * Since when no host could be read at all (a refused reading does not count: its revocations
+   * apply). Undefined while the store is read; staleness.ts judges it against the bound.
+   */
+  unreadableSince?: Date | undefined
   /** Error codes of the last load; empty when it loaded everything. */
   errors: readonly string[]
 }
