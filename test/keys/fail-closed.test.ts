@@ -76,11 +76,11 @@ describe(`fail closed on staleness (${realServer ? 'PostgreSQL server' : 'embedd
     // The key directory is gone: the ring in place keeps decrypting up to the bound.
     await rename(dir, `${dir}.away`)
     expect(await keys.reload('test')).toBe(false)
-    expect(keys.status().unreadableSince).toEqual(now)
+    expect(keys.status().lastRead).toEqual(now)
     later(20)
     expect(await keys.reload('test')).toBe(false)
     later(10)
-    expect(keys.freshness().state).toBe('unreadable')
+    expect(keys.freshness().state).toBe('current')
     expect(await get()).toEqual(ok)
     expect(await ready()).toEqual(ok)
 
@@ -113,6 +113,43 @@ describe(`fail closed on staleness (${realServer ? 'PostgreSQL server' : 'embedd
     await keys.stop()
   })
 
+  it('fails closed on its timer while a read hangs, with no request to notice it', async () => {
+    const dir = `${work}/hangs`
+    await addGeneratedKey(dir, 'P-256')
+    let now = new Date('2026-06-01T00:00:00Z')
+    const { logger, lines } = capturingLogger()
+    const real = dirKeyStore(dir)
+    let hang: Promise<number> | undefined
+    let release = () => {}
+    // The directory store, except that its version, once asked to, never answers until released.
+    const store = { ...real, version: () => hang ?? real.version() }
+    const changes: boolean[] = []
+    const keys = await followKeyStore(store, {
+      logger,
+      clock: () => now,
+      pollIntervalMs: 20,
+      subscribe: false,
+      failClosedAfterMs: 30_000,
+      onFailClosed: (failClosed) => changes.push(failClosed),
+    })
+    const version = keys.version()
+    hang = new Promise((resolve) => (release = () => resolve(version)))
+    await new Promise((r) => setTimeout(r, 100))
+    now = new Date(now.getTime() + 31_000)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(changes).toEqual([true])
+    expect(keys.freshness().state).toBe('fail-closed')
+    expect(lines.some((l) => l.includes('longer than KEYS_FAIL_CLOSED_AFTER'))).toBe(true)
+    // The read answers at last: the ring is current again.
+    hang = undefined
+    release()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(changes).toEqual([true, false])
+    expect(keys.freshness()).toEqual({ state: 'current' })
+    await keys.close()
+    await real.close()
+  })
+
   it('does not count a refused reading as stale: the store was read and its revocations apply', async () => {
     const dir = `${work}/refused`
     await addGeneratedKey(dir, 'P-256')
@@ -139,9 +176,9 @@ describe(`fail closed on staleness (${realServer ? 'PostgreSQL server' : 'embedd
     expect(await keys.reload('test')).toBe(false)
     expect(keys.status().errors).toEqual(['ERR_KEYS_RING_MAC'])
     expect(keys.status().staleSince).toEqual(now)
-    expect(keys.status().unreadableSince).toBeUndefined()
     now = new Date(now.getTime() + 3600_000)
     expect(await keys.reload('test')).toBe(false)
+    expect(keys.status().lastRead).toEqual(now)
     expect(keys.freshness()).toEqual({ state: 'current' })
     await keys.close()
     await real.close()

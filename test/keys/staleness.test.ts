@@ -1,7 +1,7 @@
 /**
- * The staleness state machine (src/keys/ring/staleness.ts): a ring read from no host keeps
- * decrypting up to the bound (KEYS_FAIL_CLOSED_AFTER), then refuses until a read succeeds; each
- * change between decrypting and refusing is reported once.
+ * The staleness state machine (src/keys/ring/staleness.ts): a ring keeps decrypting while its
+ * store was read no longer ago than the bound (KEYS_FAIL_CLOSED_AFTER), then refuses until a read
+ * succeeds; each change between decrypting and refusing is reported once.
  */
 import { describe, expect, it } from 'vitest'
 import { freshnessAt, freshnessWatch } from '../../src/keys/ring/staleness.js'
@@ -10,19 +10,15 @@ const t0 = new Date('2026-06-01T00:00:00Z')
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000)
 
 describe('freshnessAt', () => {
-  it('is current while the last attempt read the store', () => {
-    expect(freshnessAt(undefined, at(1000), 30_000)).toEqual({ state: 'current' })
-  })
-
-  it('keeps decrypting up to the bound, and fails closed after it', () => {
-    expect(freshnessAt(t0, at(0), 30_000)).toEqual({ state: 'unreadable', since: t0 })
-    expect(freshnessAt(t0, at(30), 30_000)).toEqual({ state: 'unreadable', since: t0 })
+  it('keeps decrypting up to the bound after the last read, and fails closed after it', () => {
+    expect(freshnessAt(t0, at(0), 30_000)).toEqual({ state: 'current' })
+    expect(freshnessAt(t0, at(30), 30_000)).toEqual({ state: 'current' })
     expect(freshnessAt(t0, at(30.001), 30_000)).toEqual({ state: 'fail-closed', since: t0 })
     expect(freshnessAt(t0, at(86_400), 30_000)).toEqual({ state: 'fail-closed', since: t0 })
   })
 
   it('never fails closed without a bound', () => {
-    expect(freshnessAt(t0, at(86_400), undefined)).toEqual({ state: 'unreadable', since: t0 })
+    expect(freshnessAt(t0, at(86_400), undefined)).toEqual({ state: 'current' })
   })
 })
 
@@ -35,26 +31,24 @@ describe('freshnessWatch', () => {
       clock: () => now,
       onChange: (failClosed) => changes.push(failClosed),
     })
-    expect(watch.check(undefined).state).toBe('current')
-    expect(watch.check(t0).state).toBe('unreadable')
+    expect(watch.check(t0).state).toBe('current')
     now = at(31)
-    expect(watch.check(t0).state).toBe('fail-closed')
+    expect(watch.check(t0)).toEqual({ state: 'fail-closed', since: t0 })
     now = at(40)
     expect(watch.check(t0).state).toBe('fail-closed')
     expect(changes).toEqual([true])
     // A read succeeds: decrypting again, reported once.
-    expect(watch.check(undefined).state).toBe('current')
-    expect(watch.check(undefined).state).toBe('current')
+    expect(watch.check(at(40)).state).toBe('current')
+    now = at(45)
+    expect(watch.check(at(40)).state).toBe('current')
     expect(changes).toEqual([true, false])
-    // Unreadable again: the bound counts from the new failure, not the old one.
-    now = at(100)
-    expect(watch.check(at(95)).state).toBe('unreadable')
-    now = at(126)
-    expect(watch.check(at(95)).state).toBe('fail-closed')
+    // The bound counts from the latest read, not the first one.
+    now = at(71)
+    expect(watch.check(at(40)).state).toBe('fail-closed')
     expect(changes).toEqual([true, false, true])
   })
 
-  it('reports nothing while the store stays within the bound', () => {
+  it('reports nothing while every read comes within the bound', () => {
     let now = at(0)
     const changes: boolean[] = []
     const watch = freshnessWatch({
@@ -62,11 +56,10 @@ describe('freshnessWatch', () => {
       clock: () => now,
       onChange: (failClosed) => changes.push(failClosed),
     })
-    for (let s = 0; s <= 30; s += 5) {
+    for (let s = 0; s <= 300; s += 5) {
       now = at(s)
-      expect(watch.check(t0).state).toBe('unreadable')
+      expect(watch.check(at(Math.max(0, s - 29))).state).toBe('current')
     }
-    expect(watch.check(undefined).state).toBe('current')
     expect(changes).toEqual([])
   })
 })

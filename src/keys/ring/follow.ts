@@ -161,13 +161,12 @@ export async function followKeyStore(
     )
   }
   const emit = () => options.onStatus?.(status())
-  const status = (): RingStatus => ({ lastGoodLoad, staleSince, unreadableSince, errors })
+  const status = (): RingStatus => ({ lastGoodLoad, staleSince, lastRead, errors })
   // The ring in place stays, and may be missing a change: the store could not be read (from any
   // of its hosts), or what it holds was refused.
-  const storeFailed = (reason: string, error: unknown, { unreadable = true } = {}) => {
+  const storeFailed = (reason: string, error: unknown) => {
     report(reason, error)
     staleSince ??= clock()
-    if (unreadable) unreadableSince ??= clock()
     errors = [codeOf(error)]
     emit()
     freshness()
@@ -177,7 +176,7 @@ export async function followKeyStore(
     clock,
     onChange: (failClosed, f) => {
       options.onFailClosed?.(failClosed)
-      const since = f.state === 'current' ? undefined : f.since.toISOString()
+      const since = f.state === 'fail-closed' ? f.since.toISOString() : undefined
       if (failClosed) {
         logger.error(
           { code: 'ERR_KEYS_RING_STALE', since, store: store.kind },
@@ -188,7 +187,7 @@ export async function followKeyStore(
       }
     },
   })
-  const freshness = (): Freshness => watch.check(unreadableSince)
+  const freshness = (): Freshness => watch.check(lastRead)
 
   // Kids this instance has seen revoked: never accepted again, whatever a later reading says.
   const revoked = new Set<string>()
@@ -206,14 +205,14 @@ export async function followKeyStore(
       return false
     }
     // Read: whatever it holds, its revocations apply from here on, so the ring is not stale.
-    unreadableSince = undefined
+    lastRead = clock()
     for (const kid of revokedIn(stored)) revoked.add(kid)
     const refused = refusal(stored, store.location, generation)
     if (refused) {
       // Nothing of this reading is used, except that its revocations hold (they only take away).
       ring = withoutRevoked(ring)
       options.onReload?.(ring, version)
-      storeFailed(reason, refused, { unreadable: false })
+      storeFailed(reason, refused)
       return false
     }
     const keyErrors: string[] = []
@@ -271,7 +270,7 @@ export async function followKeyStore(
     failed,
   )
   let staleSince: Date | undefined
-  let unreadableSince: Date | undefined
+  let lastRead = clock()
   let version = first.version
   let loadedAt = clock()
   let lastGoodLoad: Date | undefined = errors.length > 0 ? undefined : loadedAt
@@ -302,6 +301,8 @@ export async function followKeyStore(
   const poll = async () => {
     try {
       const current = await store.version()
+      // The ring in place is the stored one: as good as a reading.
+      if (current === seen && errors.length === 0) lastRead = clock()
       // A stored version that differs from the computed one reloads once, not at every poll; a
       // load with errors retries, but a key whose bytes have not changed is not opened again.
       if (current !== seen || errors.length > 0) {
@@ -318,6 +319,8 @@ export async function followKeyStore(
   let polling: Promise<void> | undefined
   if (options.pollIntervalMs > 0) {
     timer = setInterval(() => {
+      // Judged on the timer, not after the poll: a read that hangs must not keep the ring current.
+      freshness()
       if (!polling) polling = poll().finally(() => (polling = undefined))
     }, options.pollIntervalMs)
     timer.unref()

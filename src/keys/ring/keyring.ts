@@ -183,10 +183,10 @@ export interface RingStatus {
    */
   staleSince: Date | undefined
   /**
-   * Since when no host could be read at all (a refused reading does not count: its revocations
-   * apply). Undefined while the store is read; staleness.ts judges it against the bound.
+   * When the store was last read (a refused reading counts: its revocations apply), or its
+   * version found unchanged; staleness.ts judges it against KEYS_FAIL_CLOSED_AFTER.
    */
-  unreadableSince?: Date | undefined
+  lastRead?: Date | undefined
   /** Error codes of the last load; empty when it loaded everything. */
   errors: readonly string[]
 }

@@ -54,6 +54,8 @@ export function openKeyStore(settings: KeyStoreSettings, options: OpenStoreOptio
     readHosts.length > 0
       ? readPool([{ name: describeHosts(url), sql }, ...readHosts], {
           owned: false,
+          // A host that hangs must not hold the poll: after this, the next host is read.
+          attemptTimeoutMs: (settings.connectTimeoutSeconds ?? 5) * 1000,
           ...(options.onHostDown ? { onHostDown: (host) => options.onHostDown?.(host) } : {}),
         })
       : undefined
