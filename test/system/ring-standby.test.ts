@@ -174,9 +174,12 @@ describe.runIf(
     process.stderr.write(
       `decryption stopped ${stopped - cut} ms after the last host was cut, ${stopped - lastRead} ms after the last read\n`,
     )
-    // Not before the bound counted from the last read, and within a timer tick and a second of it.
+    // Not before the bound counted from the last read; after it, within the timer's ticks (one
+    // interval, and one more for a tick delayed on a busy machine) and a second.
     expect(stopped - lastRead).toBeGreaterThan(FAIL_CLOSED_SECONDS * 1000)
-    expect(stopped - lastRead).toBeLessThanOrEqual((FAIL_CLOSED_SECONDS + POLL_SECONDS + 1) * 1000)
+    expect(stopped - lastRead).toBeLessThanOrEqual(
+      (FAIL_CLOSED_SECONDS + 2 * POLL_SECONDS + 1) * 1000,
+    )
     expect(lastRead).toBeLessThanOrEqual(cut + POLL_SECONDS * 1000)
     // Every search that would decrypt is refused before it reaches the database.
     expect(await search(x25519)).toEqual({ status: 503, code: 'ERR_KEYS_RING_STALE', retry: '5' })
