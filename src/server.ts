@@ -123,8 +123,12 @@ export async function startGateway(
     if (config.keys.store === 'dir' && !config.keys.autoGenerate) {
       await requireKeyDirectory(config.keys.dir, 'KEYS_DIR')
     }
-    // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version.
-    const store = gatewayKeyStore(config)
+    // The ring follows its store: LISTEN/NOTIFY or the directory watch, and a poll of its version;
+    // with the primary out of reach, the poll reads DATABASE_READ_URL's hosts.
+    const store = gatewayKeyStore(config, {
+      readHosts: db.readHosts,
+      onHostDown: (host) => metrics.readFailovers.inc({ host }),
+    })
     let keys: FollowingKeyRing
     try {
       keys = await followKeyStore(store, {
@@ -142,6 +146,8 @@ export async function startGateway(
           metrics.clockSkewHolding.set(holding ? 1 : 0)
         },
         onStatus: (status) => metrics.observeRingStatus(status),
+        failClosedAfterMs: config.keys.failClosedAfterSeconds * 1000,
+        onFailClosed: (failClosed) => metrics.keyRingFailClosed.set(failClosed ? 1 : 0),
       })
     } catch (error) {
       await store.close()

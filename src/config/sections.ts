@@ -67,6 +67,14 @@ export function keys(env: Env): KeysConfig {
       'required with KEY_STORE=postgres: private keys in the database are kept sealed (or KEYS_PASSPHRASE_FILE)',
     )
   }
+  const pollIntervalSeconds = read(env, 'KEYS_POLL_INTERVAL')
+  const failClosedAfterSeconds = read(env, 'KEYS_FAIL_CLOSED_AFTER')
+  if (failClosedAfterSeconds <= pollIntervalSeconds) {
+    throw new ConfigError(
+      'KEYS_FAIL_CLOSED_AFTER',
+      `must exceed KEYS_POLL_INTERVAL (${pollIntervalSeconds} s): one late poll would stop decryption`,
+    )
+  }
   return {
     dir: read(env, 'KEYS_DIR'),
     autoGenerate: read(env, 'KEYS_AUTOGENERATE'),
@@ -74,7 +82,8 @@ export function keys(env: Env): KeysConfig {
     watch: read(env, 'KEYS_WATCH'),
     jwksMaxAgeSeconds: read(env, 'JWKS_MAX_AGE'),
     store,
-    pollIntervalSeconds: read(env, 'KEYS_POLL_INTERVAL'),
+    pollIntervalSeconds,
+    failClosedAfterSeconds,
     staleReadySeconds: read(env, 'KEYS_STALE_READY_SECONDS'),
     maxClockSkewSeconds: read(env, 'KEYS_MAX_CLOCK_SKEW'),
     destroyAfterSeconds: read(env, 'KEYS_DESTROY_AFTER'),

@@ -68,7 +68,15 @@ export interface KeysConfig {
   store: 'dir' | 'postgres'
   /** Seconds between reads of the key ring version (KEYS_POLL_INTERVAL). */
   pollIntervalSeconds: number
-  /** Seconds the key store may be unreadable before readiness fails (KEYS_STALE_READY_SECONDS). */
+  /**
+   * Seconds the key ring may be read from no host before searches that decrypt, and readiness,
+   * answer 503 (KEYS_FAIL_CLOSED_AFTER).
+   */
+  failClosedAfterSeconds: number
+  /**
+   * Seconds the ring in place may not follow its store (unreadable, or its readings refused)
+   * before readiness fails (KEYS_STALE_READY_SECONDS).
+   */
   staleReadySeconds: number
   /** Seconds a clock may differ from the database's before publication holds (KEYS_MAX_CLOCK_SKEW). */
   maxClockSkewSeconds: number

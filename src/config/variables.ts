@@ -114,7 +114,7 @@ export const VARIABLES = {
     fallback: undefined,
     shown: '`DATABASE_URL`',
     description:
-      'where searches read (hot standbys): hosts in order of preference, one pool each; a host that fails is passed over for 2 s and the search retried once on the next',
+      'where searches read (hot standbys): hosts in order of preference, one pool each; a host that fails is passed over for 2 s and the search retried once on the next. With KEY_STORE=postgres, the key ring is read there (polled) while DATABASE_URL cannot be',
     secret: true,
   }),
   DATABASE_SCHEMA: variable({
@@ -277,7 +277,16 @@ export const VARIABLES = {
     parse: integer(0, 86_400),
     fallback: 300,
     description:
-      '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the key store has been unreadable for this long (0: never)',
+      '`/health/ready` answers 503 `ERR_KEYS_RING_STALE` once the ring in place has not followed the store for this long: unreadable, or every reading refused (a MAC that does not match, a rollback); searches go on (0: never)',
+    secret: false,
+  }),
+  KEYS_FAIL_CLOSED_AFTER: variable({
+    section: 'keys',
+    type: 'seconds, 2-86400',
+    parse: integer(2, 86_400),
+    fallback: 30,
+    description:
+      'once the key ring has been read from no host (DATABASE_URL, then DATABASE_READ_URL; or the key directory) for this long, searches that decrypt answer 503 `ERR_KEYS_RING_STALE` with Retry-After, and so does `/health/ready`, until a read succeeds; more than KEYS_POLL_INTERVAL',
     secret: false,
   }),
   KEYS_MAX_CLOCK_SKEW: variable({

@@ -2,7 +2,7 @@ import type { DbConfig } from '../config/index.js'
 import { startEmbeddedDatabase } from './embedded.js'
 import { isUnavailable } from './errors.js'
 import { describeHosts, splitHosts } from './hosts.js'
-import { readPool, type ReadPool } from './read-pool.js'
+import { readPool, type ReadHost, type ReadPool } from './read-pool.js'
 import { createSql, type Sql } from './sql.js'
 
 export interface Database {
@@ -13,6 +13,11 @@ export interface Database {
    * when it is unset. Every query on it runs under `statement_timeout = DB_QUERY_TIMEOUT`.
    */
   reads: ReadPool
+  /**
+   * The hosts of `DATABASE_READ_URL` (empty without one), whose connections `reads` uses: the
+   * key ring is read there when the primary cannot be.
+   */
+  readHosts: readonly ReadHost[]
   /** True when this process runs the embedded database itself. */
   embedded: boolean
   close(): Promise<void>
@@ -65,22 +70,24 @@ export async function openDatabase(
     const hosts = config.readUrl
       ? splitHosts(config.readUrl, ['target_session_attrs'])
       : [{ host: describeHosts(config.url), url: config.url }]
+    const readHosts = hosts.map((h) => ({
+      name: h.host,
+      sql: createSql({
+        url: h.url,
+        ...pool,
+        ...(config.queryTimeoutSeconds
+          ? { statementTimeoutMs: config.queryTimeoutSeconds * 1000 }
+          : {}),
+      }),
+    }))
     const reads = readPool(
-      hosts.map((h) => ({
-        name: h.host,
-        sql: createSql({
-          url: h.url,
-          ...pool,
-          ...(config.queryTimeoutSeconds
-            ? { statementTimeoutMs: config.queryTimeoutSeconds * 1000 }
-            : {}),
-        }),
-      })),
+      readHosts,
       options.onHostDown ? { onHostDown: (host) => options.onHostDown?.(host) } : {},
     )
     return {
       sql,
       reads,
+      readHosts: config.readUrl ? readHosts : [],
       embedded: false,
       async close() {
         await Promise.all([sql.end({ timeout: 5 }), reads.close()])
@@ -97,6 +104,7 @@ export async function openDatabase(
   return {
     sql,
     reads: readPool([{ name: 'embedded', sql }], { owned: false }),
+    readHosts: [],
     embedded: true,
     async close() {
       await sql.end({ timeout: 5 })

@@ -1,4 +1,4 @@
-import { isUnavailable } from './errors.js'
+import { DatabaseError, isUnavailable } from './errors.js'
 import type { Sql } from './sql.js'
 
 /**
@@ -35,6 +35,13 @@ export interface ReadPoolOptions {
   retryAfterMs?: number
   /** Called when a read moves off a host that could not be reached. */
   onHostDown?: (host: string, error: unknown) => void
+  /**
+   * Longest a read may wait on one host before it counts as unreachable there and runs on the
+   * next (default: no limit). A connection that a proxy accepts and drops at once can leave a
+   * query waiting until the host is back; it is not cancelled, but its host is passed over until
+   * it settles, so a host that hangs holds at most one such read.
+   */
+  attemptTimeoutMs?: number
   /** End the hosts' pools on close (default true). */
   owned?: boolean
   now?: () => number
@@ -49,14 +56,40 @@ function worthRetry(error: unknown): boolean {
 export function readPool(hosts: ReadHost[], options: ReadPoolOptions = {}): ReadPool {
   if (hosts.length === 0) throw new RangeError('a read pool needs at least one host')
   const { retryAfterMs = 2000, onHostDown, owned = true, now = () => performance.now() } = options
+  const { attemptTimeoutMs } = options
   const downUntil = new Map<ReadHost, number>()
+  /** Hosts holding a read that outlived attemptTimeoutMs and has not settled yet. */
+  const hanging = new Set<ReadHost>()
 
   /** The first host not passed over; when every host is, the one whose pause ends first. */
   function pick(): ReadHost {
     const t = now()
-    const up = hosts.find((h) => (downUntil.get(h) ?? 0) <= t)
+    const up = hosts.find((h) => (downUntil.get(h) ?? 0) <= t && !hanging.has(h))
     if (up) return up
-    return hosts.reduce((a, b) => (downUntil.get(a)! <= downUntil.get(b)! ? a : b))
+    return hosts.reduce((a, b) => ((downUntil.get(a) ?? 0) <= (downUntil.get(b) ?? 0) ? a : b))
+  }
+
+  function attempt<T>(host: ReadHost, work: (sql: Sql) => Promise<T>): Promise<T> {
+    if (attemptTimeoutMs === undefined) return work(host.sql)
+    const unanswered = () =>
+      new DatabaseError(
+        'ERR_DB_UNAVAILABLE',
+        `${host.name} did not answer within ${attemptTimeoutMs} ms`,
+      )
+    if (hanging.has(host)) return Promise.reject(unanswered())
+    const running = work(host.sql)
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        hanging.add(host)
+        running.then(
+          () => hanging.delete(host),
+          () => hanging.delete(host),
+        )
+        reject(unanswered())
+      }, attemptTimeoutMs)
+    })
+    return Promise.race([running, deadline]).finally(() => clearTimeout(timer))
   }
 
   return {
@@ -64,14 +97,14 @@ export function readPool(hosts: ReadHost[], options: ReadPoolOptions = {}): Read
     async read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
       const first = pick()
       try {
-        return await work(first.sql)
+        return await attempt(first, work)
       } catch (error) {
         if (!worthRetry(error)) throw error
         downUntil.set(first, now() + retryAfterMs)
         onHostDown?.(first.name, error)
         const second = pick()
         try {
-          const result = await work(second.sql)
+          const result = await attempt(second, work)
           return result
         } catch (again) {
           if (worthRetry(again)) downUntil.set(second, now() + retryAfterMs)

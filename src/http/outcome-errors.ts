@@ -34,6 +34,7 @@ const SEARCH_STATUS: Record<SearchErrorCode, 400 | 409 | 503> = {
   ERR_IDENTIFIER_SYSTEM_NOT_ENABLED: 400,
   ERR_MULTIPLE_MATCHES: 409,
   ERR_DB_UNAVAILABLE: 503,
+  ERR_KEYS_RING_STALE: 503,
 }
 
 export interface Classified {
@@ -60,7 +61,7 @@ export function classify(err: unknown): Classified {
   }
   if (isSearchError(err)) {
     const status = SEARCH_STATUS[err.code]
-    // A database out of reach: the client may retry shortly.
+    // A database out of reach, a key ring too stale to decrypt with: the client may retry shortly.
     const headers: Record<string, string> = status === 503 ? { 'Retry-After': '5' } : {}
     return {
       error: new HttpError(status, err.issue, err.code, err.message, headers),

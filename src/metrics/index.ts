@@ -48,6 +48,11 @@ export interface Metrics {
   observeRingStatus(status: RingStatus): void
   /** Unix time since which the key store has been unreadable; 0 while it is readable. */
   keyStoreUnreadableSince: Gauge
+  /**
+   * 1 while searches that decrypt answer 503 because the key ring has been read from no host for
+   * longer than KEYS_FAIL_CLOSED_AFTER; 0 otherwise.
+   */
+  keyRingFailClosed: Gauge
   /** Unix time of each key's notAfter (keys that have one), so an alert can see it coming. */
   keyNotAfter: Gauge<'kid'>
   /** Identifier tokens that did not open, by client and error code. */
@@ -151,6 +156,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
   })
   keyStoreUnreadableSince.set(0)
+  const keyRingFailClosed = new Gauge({
+    name: 'sealed_search_key_ring_fail_closed',
+    help: '1 while searches that decrypt answer 503 ERR_KEYS_RING_STALE: the key ring has been read from no host for longer than KEYS_FAIL_CLOSED_AFTER; else 0',
+    registers: [registry],
+  })
+  keyRingFailClosed.set(0)
   const keyNotAfter = new Gauge({
     name: 'sealed_search_key_not_after_seconds',
     help: 'Unix time after which each key (that has a notAfter) is no longer accepted',
@@ -189,6 +200,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     clockSkew,
     clockSkewHolding,
     keyStoreUnreadableSince,
+    keyRingFailClosed,
     keyNotAfter,
     tokenFailures,
     readFailovers,

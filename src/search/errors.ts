@@ -9,6 +9,7 @@ export type SearchErrorCode =
   | 'ERR_IDENTIFIER_SYSTEM_NOT_ENABLED'
   | 'ERR_MULTIPLE_MATCHES'
   | 'ERR_DB_UNAVAILABLE'
+  | 'ERR_KEYS_RING_STALE'
 
 /**
  * A search that cannot be answered with results: a criterion refused, an ambiguous match, the

@@ -49,6 +49,15 @@ async function open<K extends IdentifierKind>(
   facts: SearchFacts,
   from: From,
 ): Promise<OpenedToken<K>> {
+  // Fail closed: a ring read from no host for longer than KEYS_FAIL_CLOSED_AFTER may be missing
+  // a revocation, so it opens nothing until the store is read again.
+  if (deps.keys.freshness?.().state === 'fail-closed') {
+    throw new SearchError(
+      'ERR_KEYS_RING_STALE',
+      'transient',
+      'the key ring cannot be read now, so no identifier is decrypted; retry later',
+    )
+  }
   const ring = deps.keys.current()
   const now = deps.clock()
   const { client, sender } = from

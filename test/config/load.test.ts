@@ -58,6 +58,7 @@ describe('configuration', () => {
         jwksMaxAgeSeconds: 300,
         store: 'dir',
         pollIntervalSeconds: 5,
+        failClosedAfterSeconds: 30,
         staleReadySeconds: 300,
         maxClockSkewSeconds: 2,
         destroyAfterSeconds: 0,
@@ -119,6 +120,7 @@ describe('configuration', () => {
       jwksMaxAgeSeconds: 60,
       store: 'dir',
       pollIntervalSeconds: 5,
+      failClosedAfterSeconds: 30,
       staleReadySeconds: 300,
       maxClockSkewSeconds: 5,
       destroyAfterSeconds: 0,
@@ -147,6 +149,9 @@ describe('configuration', () => {
     [{ KEYS_PASSPHRASE: 'a', KEYS_PASSPHRASE_FILE: '/x' }, 'KEYS_PASSPHRASE_FILE'],
     [{ CLUSTER_WORKERS: 'many' }, 'CLUSTER_WORKERS'],
     [{ KEYS_MAX_CLOCK_SKEW: '0' }, 'KEYS_MAX_CLOCK_SKEW'],
+    [{ KEYS_FAIL_CLOSED_AFTER: '0' }, 'KEYS_FAIL_CLOSED_AFTER'],
+    [{ KEYS_POLL_INTERVAL: '30' }, 'KEYS_FAIL_CLOSED_AFTER'],
+    [{ KEYS_POLL_INTERVAL: '10', KEYS_FAIL_CLOSED_AFTER: '10' }, 'KEYS_FAIL_CLOSED_AFTER'],
   ])('refuses %j, naming %s', (env, variable) => {
     const e = refusal(env)
     expect(e.variable).toBe(variable)

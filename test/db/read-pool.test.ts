@@ -4,6 +4,7 @@ import { isUnavailable } from '../../src/db/errors.js'
 import { readPool, type ReadPool } from '../../src/db/read-pool.js'
 import { createSql, type Sql } from '../../src/db/sql.js'
 import { realServer } from '../support/db.js'
+import { faultProxy } from '../support/proxy.js'
 import { stoppableProxy, type StoppableProxy } from '../support/stoppable-proxy.js'
 
 // Two hosts in front of one real server (DATABASE_URL): each is a proxy the test cuts off and
@@ -142,6 +143,49 @@ describe.runIf(needs(realServer, `DB_QUERY_TIMEOUT as statement_timeout ${REAL_S
         .catch((e: unknown) => e)
       expect((error as { code?: string }).code).toBe('57014')
       expect(calls).toBe(1)
+    })
+
+    it('with attemptTimeoutMs, moves a read off a host that never answers, and passes it over while that read hangs', async () => {
+      const target = new URL(url!)
+      const silent = await faultProxy(target.hostname, Number(target.port))
+      silent.setMode('blackhole')
+      const u = new URL(url!)
+      u.hostname = '127.0.0.1'
+      u.port = String(silent.port)
+      const hangs = createSql({ url: u.toString(), max: 1, connectTimeoutSeconds: 5 })
+      const answers = createSql({ url: url!, max: 1 })
+      const moved: string[] = []
+      const tried: string[] = []
+      const guarded = readPool(
+        [
+          { name: 'hangs', sql: hangs },
+          { name: 'answers', sql: answers },
+        ],
+        {
+          attemptTimeoutMs: 300,
+          retryAfterMs: 50,
+          owned: false,
+          onHostDown: (host) => moved.push(host),
+        },
+      )
+      const read = () =>
+        guarded.read(async (sql) => {
+          tried.push(sql === hangs ? 'hangs' : 'answers')
+          await sql`select 1`
+          return sql === hangs ? 'hangs' : 'answers'
+        })
+      try {
+        expect(await read()).toBe('answers')
+        expect(moved).toEqual(['hangs'])
+        // Past the pause, the host still holds the first read: it is not given another one.
+        await new Promise((r) => setTimeout(r, 100))
+        expect(await read()).toBe('answers')
+        expect(await read()).toBe('answers')
+        expect(tried).toEqual(['hangs', 'answers', 'answers', 'answers'])
+      } finally {
+        await Promise.all([hangs.end({ timeout: 0 }), answers.end({ timeout: 0 })])
+        await silent.close()
+      }
     })
   },
 )

@@ -54,7 +54,7 @@ describe("the README's error table", () => {
       for (const code of row.codes) {
         let error: unknown
         if (tokens.has(code)) error = new TokenError(code as TokenErrorCode)
-        else if (/^ERR_(IDENTIFIER|PLAINTEXT|MULTIPLE|DB_UNAVAILABLE)/.test(code)) {
+        else if (/^ERR_(IDENTIFIER|PLAINTEXT|MULTIPLE|DB_UNAVAILABLE|KEYS_RING_STALE)/.test(code)) {
           error = new SearchError(code as SearchErrorCode, 'invalid', 'x')
         } else continue
         expect(classify(error).error.status, code).toBe(row.status)

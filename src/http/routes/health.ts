@@ -78,6 +78,17 @@ export function healthRoutes(
           )
         }
       }
+      // Searches that decrypt answer 503 already: a balancer should send them elsewhere.
+      const freshness = keys.freshness?.()
+      if (freshness?.state === 'fail-closed') {
+        throw new HttpError(
+          503,
+          'transient',
+          'ERR_KEYS_RING_STALE',
+          `the key ring has been read from no host since ${freshness.since.toISOString()}; searches that decrypt answer 503`,
+          { 'Retry-After': '5' },
+        )
+      }
       const stale = keys.status?.().staleSince
       if (
         stale &&

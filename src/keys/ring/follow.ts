@@ -8,6 +8,7 @@ import type { RingKey } from './ring-key.js'
 import { openStoredKey, placeKey, type OpenedKey } from './open-key.js'
 import { stateAt } from '../stores/manifest.js'
 import { holdPublication, measureSkew, storeTime } from './clock-skew.js'
+import { freshnessWatch, type Freshness } from './staleness.js'
 
 export interface FollowOptions {
   logger: Logger
@@ -33,6 +34,13 @@ export interface FollowOptions {
   maxClockSkewSeconds?: number
   /** Called with every measured skew (seconds, positive: this host ahead) and whether it holds. */
   onClockSkew?: (skewSeconds: number, holding: boolean) => void
+  /**
+   * KEYS_FAIL_CLOSED_AFTER: once the store has been read from nowhere for longer than this,
+   * `freshness()` says 'fail-closed' and searches that decrypt answer 503. Undefined: never.
+   */
+  failClosedAfterMs?: number
+  /** Called once when decryption stops for staleness (true) and once when it resumes (false). */
+  onFailClosed?: (failClosed: boolean) => void
 }
 
 export interface FollowingKeyRing extends KeyRingSource {
@@ -43,6 +51,8 @@ export interface FollowingKeyRing extends KeyRingSource {
   /** When the ring in place was loaded. */
   loadedAt(): Date
   status(): RingStatus
+  /** Whether the ring in place may still decrypt (staleness.ts). */
+  freshness(): Freshness
   /**
    * Reads the store again; resolves true when a ring was put in place. `retryFailed`: keys that
    * failed with unchanged bytes are opened again too (the operator's SIGHUP: a PKCS#11 token
@@ -158,6 +168,7 @@ export async function followKeyStore(
   const status = (): RingStatus => ({
     lastGoodLoad,
     staleSince,
+    lastRead,
     errors,
     ...(skew === undefined ? {} : { clockSkewSeconds: skew }),
   })
@@ -194,13 +205,32 @@ export async function followKeyStore(
     held = undefined
     options.onClockSkew?.(skew, holding)
   }
-  // The store could not be read: the ring in place stays, and may be missing a change.
+  // The ring in place stays, and may be missing a change: the store could not be read (from any
+  // of its hosts), or what it holds was refused.
   const storeFailed = (reason: string, error: unknown) => {
     report(reason, error)
     staleSince ??= clock()
     errors = [codeOf(error)]
     emit()
+    freshness()
   }
+  const watch = freshnessWatch({
+    boundMs: options.failClosedAfterMs,
+    clock,
+    onChange: (failClosed, f) => {
+      options.onFailClosed?.(failClosed)
+      const since = f.state === 'fail-closed' ? f.since.toISOString() : undefined
+      if (failClosed) {
+        logger.error(
+          { code: 'ERR_KEYS_RING_STALE', since, store: store.kind },
+          'the key ring has been read from no host for longer than KEYS_FAIL_CLOSED_AFTER: searches that decrypt answer 503 until it is read again',
+        )
+      } else {
+        logger.warn({ store: store.kind }, 'the key ring is read again: searches decrypt again')
+      }
+    },
+  })
+  const freshness = (): Freshness => watch.check(lastRead)
 
   // Kids this instance has seen revoked: never accepted again, whatever a later reading says.
   const revoked = new Set<string>()
@@ -217,6 +247,8 @@ export async function followKeyStore(
       storeFailed(reason, error)
       return false
     }
+    // Read: whatever it holds, its revocations apply from here on, so the ring is not stale.
+    lastRead = clock()
     for (const kid of revokedIn(stored)) revoked.add(kid)
     const refused = refusal(stored, store.location, generation)
     if (refused) {
@@ -248,6 +280,7 @@ export async function followKeyStore(
     if (errors.length === 0) lastGoodLoad = loadedAt
     options.onReload?.(current(), version)
     emit()
+    freshness()
     const now = new Date()
     logger.info(
       {
@@ -280,6 +313,7 @@ export async function followKeyStore(
     failed,
   )
   let staleSince: Date | undefined
+  let lastRead = clock()
   let version = first.version
   let loadedAt = clock()
   let lastGoodLoad: Date | undefined = errors.length > 0 ? undefined : loadedAt
@@ -310,23 +344,28 @@ export async function followKeyStore(
 
   const poll = async () => {
     try {
-      const current = await store.version()
+      const stored = await store.version()
+      // The ring in place is the stored one: as good as a reading.
+      if (stored === seen && errors.length === 0) lastRead = clock()
       // A stored version that differs from the computed one reloads once, not at every poll; a
       // load with errors retries, but a key whose bytes have not changed is not opened again.
-      if (current !== seen || errors.length > 0) {
-        if (await reload('poll')) seen = current
+      if (stored !== seen || errors.length > 0) {
+        if (await reload('poll')) seen = stored
       }
     } catch (error) {
       storeFailed('poll', error)
     }
     await measureClock()
     options.onTick?.(current())
+    freshness()
   }
 
   let timer: NodeJS.Timeout | undefined
   let polling: Promise<void> | undefined
   if (options.pollIntervalMs > 0) {
     timer = setInterval(() => {
+      // Judged on the timer, not after the poll: a read that hangs must not keep the ring current.
+      freshness()
       if (!polling) polling = poll().finally(() => (polling = undefined))
     }, options.pollIntervalMs)
     timer.unref()
@@ -356,6 +395,7 @@ export async function followKeyStore(
     generation: () => generation,
     loadedAt: () => loadedAt,
     status,
+    freshness,
     reload,
     async close() {
       clearInterval(timer)

@@ -3,6 +3,7 @@ import type { HybridRingKey } from './hybrid-key.js'
 import type { RingKey } from './ring-key.js'
 import { isAccepted, isPublished } from '../stores/manifest.js'
 import type { PublicJwk, XWingPublicJwk } from '../jwk.js'
+import type { Freshness } from './staleness.js'
 
 /** How a token names its key: the JWE `kid`, or the HPKE key id. */
 export type KeyRef = { kid: string } | { hpkeKeyId: number }
@@ -111,6 +112,11 @@ export interface KeyRingSource {
   generation?(): number
   /** How the source's loads went, when it follows a store (readiness and metrics read it). */
   status?(): RingStatus
+  /**
+   * Whether the ring may still decrypt, when it follows a store: 'fail-closed' once the store
+   * has been read from no host for longer than KEYS_FAIL_CLOSED_AFTER (staleness.ts).
+   */
+  freshness?(): Freshness
 }
 
 /** How a following ring's loads went. */
@@ -122,6 +128,11 @@ export interface RingStatus {
    * revocation). Undefined while the ring follows the store.
    */
   staleSince: Date | undefined
+  /**
+   * When the store was last read (a refused reading counts: its revocations apply), or its
+   * version found unchanged; staleness.ts judges it against KEYS_FAIL_CLOSED_AFTER.
+   */
+  lastRead?: Date | undefined
   /** Error codes of the last load; empty when it loaded everything. */
   errors: readonly string[]
   /** This host's clock minus the store's, in seconds, at the last poll (a store with a clock). */

@@ -1,9 +1,9 @@
 import type { Config } from '../../config/types.js'
 import type { KeyStore } from './key-store.js'
-import { openKeyStore } from './open-store.js'
+import { openKeyStore, type OpenStoreOptions } from './open-store.js'
 
 /** The key store KEY_STORE names, as the gateway and the key commands open it. */
-export function gatewayKeyStore(config: Config, options: { listen?: boolean } = {}): KeyStore {
+export function gatewayKeyStore(config: Config, options: OpenStoreOptions = {}): KeyStore {
   return openKeyStore(
     {
       kind: config.keys.store,

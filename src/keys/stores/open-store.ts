@@ -1,3 +1,5 @@
+import { describeHosts } from '../../db/hosts.js'
+import { readPool, type ReadHost } from '../../db/read-pool.js'
 import { createSql, type Sql } from '../../db/sql.js'
 import { dirKeyStore } from './dir-store.js'
 import type { KeyStore, KeyStoreKind } from './key-store.js'
@@ -17,14 +19,23 @@ export interface KeyStoreSettings {
   connectTimeoutSeconds?: number
 }
 
+export interface OpenStoreOptions {
+  /** LISTEN on DATABASE_URL for changes (default true). */
+  listen?: boolean
+  /**
+   * DATABASE_READ_URL's hosts (the gateway's own read pools): a gateway reads the ring there when
+   * DATABASE_URL cannot be reached. A hot standby has no NOTIFY: from there the ring is polled.
+   */
+  readHosts?: readonly ReadHost[]
+  /** Called when a ring read moves off a host that could not be reached (for metrics). */
+  onHostDown?: (host: string) => void
+}
+
 /**
  * The store KEY_STORE names. The postgres store gets a small pool of its own on DATABASE_URL (a
  * search pool that is busy or pointed at a standby never delays a key change), and listens there.
  */
-export function openKeyStore(
-  settings: KeyStoreSettings,
-  options: { listen?: boolean } = {},
-): KeyStore {
+export function openKeyStore(settings: KeyStoreSettings, options: OpenStoreOptions = {}): KeyStore {
   const { passphrase, pkcs11 } = settings
   if (settings.kind === 'dir') return dirKeyStore(settings.dir, { passphrase, pkcs11 })
   const url = settings.databaseUrl
@@ -37,8 +48,20 @@ export function openKeyStore(
     maxBackoffSeconds: 1,
     ...(searchPath ? { searchPath } : {}),
   })
+  // The primary first, then the read hosts, with the read pool's failover (src/db/read-pool.ts).
+  const readHosts = options.readHosts ?? []
+  const reads =
+    readHosts.length > 0
+      ? readPool([{ name: describeHosts(url), sql }, ...readHosts], {
+          owned: false,
+          // A host that hangs must not hold the poll: after this, the next host is read.
+          attemptTimeoutMs: (settings.connectTimeoutSeconds ?? 5) * 1000,
+          ...(options.onHostDown ? { onHostDown: (host) => options.onHostDown?.(host) } : {}),
+        })
+      : undefined
   const store = postgresKeyStore({
     sql,
+    ...(reads ? { reads } : {}),
     passphrase,
     pkcs11,
     ...(options.listen === false ? {} : { listen: { url, searchPath } }),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { ReadPool } from '../../db/read-pool.js'
 import type { Sql } from '../../db/sql.js'
 import { KeyStoreError } from '../errors.js'
 import {
@@ -42,6 +43,11 @@ interface KeyRow {
 export interface PostgresKeyStoreOptions {
   /** The pool of the primary (DATABASE_URL), with the gateway's search_path. */
   sql: Sql
+  /**
+   * Where a gateway reads the ring (`version`, `read`): the primary first, then DATABASE_READ_URL's
+   * hosts, whose hot standbys replicate the ring tables. Changes always go to `sql`. Default: `sql`.
+   */
+  reads?: ReadPool
   /** Seals new private keys and opens stored ones; required (KEYS_PASSPHRASE[_FILE]). */
   passphrase: string | undefined
   /** The token of HSM keys (custody 'hsm'), when configured. */
@@ -139,6 +145,8 @@ export function rowsToRing(rows: readonly KeyRow[]): {
  */
 export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
   const { sql, passphrase } = options
+  const read = <T>(work: (s: Sql) => Promise<T>): Promise<T> =>
+    options.reads ? options.reads.read(work) : work(sql)
 
   const openRow = async (row: KeyRow): Promise<StoredJwk> => {
     if (row.custody !== 'sealed' || row.sealed_private_jwk === null) {
@@ -183,7 +191,7 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
     location: 'PostgreSQL table key_ring_keys',
     async version() {
       try {
-        const [row] = await sql<{ version: string }[]>`select version from key_ring`
+        const [row] = await read((s) => s<{ version: string }[]>`select version from key_ring`)
         if (!row) throw new Error('key_ring has no row')
         return Number(row.version)
       } catch (cause) {
@@ -204,12 +212,15 @@ export function postgresKeyStore(options: PostgresKeyStoreOptions): KeyStore {
       let head: AuthRow | undefined
       try {
         // One snapshot of the whole ring: its rows and its authentication, read together.
-        ;[head, rows] = await sql.begin('isolation level repeatable read read only', async (tx) => [
-          (
-            await tx<AuthRow[]>`select generation, ring_salt, ring_check, ring_mac from key_ring`
-          )[0],
-          await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`,
-        ])
+        // A reading from a hot standby is verified exactly as one from the primary (follow.ts).
+        ;[head, rows] = await read((s) =>
+          s.begin('isolation level repeatable read read only', async (tx) => [
+            (
+              await tx<AuthRow[]>`select generation, ring_salt, ring_check, ring_mac from key_ring`
+            )[0],
+            await tx<KeyRow[]>`select * from key_ring_keys order by hpke_key_id`,
+          ]),
+        )
       } catch (cause) {
         return unavailable(cause)
       }
