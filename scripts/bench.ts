@@ -26,6 +26,7 @@ import { seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
+import { cpuPerRequestUs, mainThreadCpuNs } from './bench/cpu.js'
 import { writeGenerated } from './bench/report.js'
 import { startFloor, startGateway, type Server } from './bench/servers.js'
 import {
@@ -177,26 +178,31 @@ async function targets(base: string, jwks: Jwks, indexes: number[]): Promise<Tar
  * (1 s warm-up before each): the references first and last, so the ratios hold over the table.
  */
 async function measureTargets(
-  gateway: string,
+  gateway: Server,
   floor: Server,
   list: Target[],
-  options: { seconds: number; connections: number; dir: string },
+  options: { seconds: number; connections: number; dir: string; cpu?: boolean },
 ): Promise<Row[]> {
-  const { seconds, connections, dir } = options
+  const { seconds, connections, dir, cpu = true } = options
   const results: Row[] = []
   const floorTarget = { name: FLOOR, requests: list[0]!.requests }
-  const plan: [string, Target][] = [
-    [floor.base, floorTarget],
-    ...list.map((t): [string, Target] => [gateway, t]),
+  const plan: [Server, Target][] = [
+    [floor, floorTarget],
+    ...list.map((t): [Server, Target] => [gateway, t]),
     [gateway, { ...list[0]!, name: `${BASELINE}, again at the end` }],
-    [floor.base, { ...floorTarget, name: `${FLOOR}, again at the end` }],
+    [floor, { ...floorTarget, name: `${FLOOR}, again at the end` }],
   ]
-  for (const [index, [base, target]] of plan.entries()) {
+  for (const [index, [server, target]] of plan.entries()) {
     const script = await writeWrkScript(dir, `row-${index}`, target.requests)
-    await runWrk(base, script, 1, connections) // warm-up
-    const row = { name: target.name, ...(await runWrk(base, script, seconds, connections)) }
+    await runWrk(server.base, script, 1, connections) // warm-up
+    // A cluster's primary serves nothing: its workers' CPU is not counted, so no column there.
+    const pid = cpu || server === floor ? server.child.pid : undefined
+    const before = await mainThreadCpuNs(pid)
+    const measured = await runWrk(server.base, script, seconds, connections)
+    const cpuUs = cpuPerRequestUs(before, await mainThreadCpuNs(pid), measured.requests)
+    const row: Row = { name: target.name, ...measured, ...(cpuUs === undefined ? {} : { cpuUs }) }
     process.stderr.write(
-      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}\n`,
+      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, CPU ${cpuUs?.toFixed(0) ?? '-'} µs/request\n`,
     )
     results.push(row)
   }
@@ -322,10 +328,11 @@ async function main(): Promise<void> {
         const gateway = await startGateway(env(schema, layout), gatewayLog(layout))
         try {
           const list = await targets(gateway.base, await jwksOf(gateway), indexes)
-          const results = await measureTargets(gateway.base, floor, list, {
+          const results = await measureTargets(gateway, floor, list, {
             seconds,
             connections,
             dir: scripts,
+            cpu: layout !== 'cluster',
           })
           measured.set(layout, results)
           report.push(
@@ -366,7 +373,7 @@ async function main(): Promise<void> {
             baseline!,
             { ...jweP256!, name: '(h) GET JWE ECDH-ES P-256, key in SoftHSM2' },
           ]
-          const results = await measureTargets(gateway.base, floor, list, {
+          const results = await measureTargets(gateway, floor, list, {
             seconds,
             connections,
             dir: scripts,

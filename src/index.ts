@@ -6,6 +6,7 @@ import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js'
 import { loadConfig, type TlsConfig } from './config/index.js'
 import { allowPkcs11Login } from './keys/index.js'
 import { SealedSearchError } from './errors.js'
+import { flushed, logDestination } from './log/destination.js'
 import { createLogger } from './log/logger.js'
 import { startGateway } from './server.js'
 
@@ -86,7 +87,8 @@ async function main(): Promise<void> {
     return
   }
   const config = loadConfig()
-  const logger = createLogger(config.server.logLevel)
+  const out = logDestination('stdout', { flushMs: config.server.logFlushMs })
+  const logger = createLogger(config.server.logLevel, out)
   // Cluster mode: this process prepares once, forks the workers and supervises them.
   if (config.cluster.workers > 0 && !isClusterWorker()) {
     const started = await runPrimary(config, logger)
@@ -107,10 +109,13 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
+    gateway
+      .close()
+      .then(() => flushed(out))
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
   }
   // SIGHUP reloads the key ring (the directory is also watched); a bad directory keeps the old ring.
   // It also lets a PKCS#11 token whose PIN was refused be tried once more (one login).

@@ -11,6 +11,7 @@ import { FHIR_JSON } from './fhir/systems.js'
 import { createApp } from './http/app.js'
 import { checkPortFree, listen } from './http/listen.js'
 import { auditDestination, createAudit } from './log/audit.js'
+import { flushed } from './log/destination.js'
 import { requireFleetAuditKey } from './db/audit-key.js'
 import { ensureDevelopmentKeys } from './keys/custody/bootstrap.js'
 import { ensureKeyInStore } from './keys/custody/custody.js'
@@ -200,12 +201,13 @@ export async function startGateway(
     tracing = config.server.otlpEndpoint
       ? (await import('./tracing/provider.js')).startTracing(config.server.otlpEndpoint, version)
       : undefined
+    const auditTrail = auditDestination(config.audit.log, config.server.logFlushMs)
     late.app = createApp({
       keys,
       logHealthChecks: config.server.logHealthChecks,
       ...(tracing ? { tracer: tracing.tracer } : {}),
       metrics,
-      audit: createAudit(auditDestination(config.audit.log), config.audit.hmacKey),
+      audit: createAudit(auditTrail, config.audit.hmacKey),
       tokenPolicy: config.tokens,
       dbQueryTimeoutMs: config.db.queryTimeoutSeconds * 1000,
       ...(config.tls
@@ -243,6 +245,8 @@ export async function startGateway(
         await keys.close()
         await store.close()
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        // Every request has been answered and audited: the records still gathered go out now.
+        await flushed(auditTrail)
         await tracing?.shutdown()
         await db.close()
       },

@@ -7,6 +7,8 @@ import type { FixedRate, Measured } from './wrk.js'
 
 export interface Row extends Measured {
   name: string
+  /** Microseconds of the server's main-thread CPU per request (scripts/bench/cpu.ts). */
+  cpuUs?: number
 }
 
 export const FLOOR = '(floor) node:http + postgres.js, the same lookup SQL'
@@ -29,15 +31,15 @@ export function table(rows: Row[]): string {
   const floor = referenceRate(rows, '(floor)')
   const baseline = referenceRate(rows, '(a)')
   const lines = [
-    '| | requests/s | p50 ms | p99 ms | errors | vs (a) | vs floor |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| | requests/s | p50 ms | p99 ms | errors | CPU µs/request | vs (a) | vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const r of rows) {
     const reference = r.name.startsWith('(a)') || r.name.startsWith('(floor)')
     const vsA = reference || r.name.startsWith('(f)') ? '' : percent(r.rps, baseline)
     const vsFloor = r.name.startsWith('(floor)') ? '' : percent(r.rps, floor)
     lines.push(
-      `| ${r.name} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${vsA} | ${vsFloor} |`,
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.cpuUs?.toFixed(0) ?? ''} | ${vsA} | ${vsFloor} |`,
     )
   }
   return lines.join('\n')

@@ -22,6 +22,7 @@ export function server(env: Env): ServerConfig {
     publicBaseUrl: read(env, 'PUBLIC_BASE_URL'),
     logLevel: read(env, 'LOG_LEVEL'),
     logHealthChecks: read(env, 'LOG_HEALTH_CHECKS'),
+    logFlushMs: read(env, 'LOG_FLUSH_MS'),
     otlpEndpoint: read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
   }
 }

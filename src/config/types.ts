@@ -26,6 +26,8 @@ export interface ServerConfig {
   logLevel: LogLevel
   /** Log successful health checks too (LOG_HEALTH_CHECKS); failed ones are always logged. */
   logHealthChecks: boolean
+  /** Longest the access log and the audit trail hold a line before writing (LOG_FLUSH_MS). */
+  logFlushMs: number
   /** OpenTelemetry collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); no traces when absent. */
   otlpEndpoint: string | undefined
 }

@@ -87,6 +87,15 @@ export const VARIABLES = {
       'write an access log line for `/health/live` and `/health/ready` answers under 400 too (failures are always logged)',
     secret: false,
   }),
+  LOG_FLUSH_MS: variable({
+    section: 'server',
+    type: 'milliseconds, 0-1000',
+    parse: integer(0, 1000),
+    fallback: 50,
+    description:
+      'longest the access log and the audit trail hold a line to write it with others (one write per 8 KiB or per interval instead of one per line); `0` hands each line on as it comes. Everything is written on a clean stop; a process killed outright (SIGKILL) loses at most this much',
+    secret: false,
+  }),
   OTEL_EXPORTER_OTLP_ENDPOINT: variable({
     section: 'server',
     type: '`http(s)://` URL',

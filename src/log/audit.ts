@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { Mbi } from '../identifiers/mbi.js'
+import { logDestination, type LogDestination } from './destination.js'
 import { maskMbis } from './mask.js'
 
 /** One audit record per search: who asked, with which key, what came back. Never the MBI. */
@@ -52,9 +53,10 @@ export function createAudit(destination: DestinationStream, hmacKey?: Buffer): A
   }
 }
 
-/** Where audit records go: `stdout`, `stderr`, or a file (appended, created with mode 0600). */
-export function auditDestination(target: string): DestinationStream {
-  if (target === 'stdout') return pino.destination({ fd: 1, sync: false })
-  if (target === 'stderr') return pino.destination({ fd: 2, sync: false })
-  return pino.destination({ dest: target, append: true, mkdir: true, sync: false, mode: 0o600 })
+/**
+ * Where audit records go: `stdout`, `stderr`, or a file (appended, created with mode 0600);
+ * gathered for up to `flushMs` and written together (see logDestination).
+ */
+export function auditDestination(target: string, flushMs = 0): LogDestination {
+  return logDestination(target, { flushMs, mode: 0o600 })
 }

@@ -54,13 +54,18 @@ export function findIdentifierShapes(text: string): IdentifierShape[] {
 }
 
 export function maskMbis(text: string): string {
+  // The shapes without their edges first: every line passes here, and an access line carries a
+  // token of up to 1,600 characters at which the edged patterns' look-behind is tried one
+  // position at a time (12 of 14 µs per line). Without a bare shape neither edged pattern can
+  // match, and the line goes out as it came.
+  if (!MBI_BARE.test(text) && !HICN_BARE.test(text)) return text
   return text.replace(MBI_LIKE, MASK).replace(HICN_LIKE, HICN_MASK)
 }
 
 /** True when `text` holds anything shaped like an MBI or a HICN, even run into other text. */
 export function holdsIdentifier(text: string): boolean {
   const decoded = decodeForLog(text)
-  return new RegExp(MBI_SHAPE).test(decoded) || new RegExp(HICN_SHAPE).test(decoded)
+  return MBI_BARE.test(decoded) || HICN_BARE.test(decoded)
 }
 
 /**

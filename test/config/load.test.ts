@@ -36,6 +36,7 @@ describe('configuration', () => {
         publicBaseUrl: undefined,
         logLevel: 'info',
         logHealthChecks: false,
+        logFlushMs: 50,
         otlpEndpoint: undefined,
       },
       db: {
@@ -100,6 +101,7 @@ describe('configuration', () => {
       HICN_SEARCH_ENABLED: '1',
       CLUSTER_WORKERS: '2',
       LOG_HEALTH_CHECKS: 'true',
+      LOG_FLUSH_MS: '0',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/',
     })
     expect(c.server).toEqual({
@@ -108,6 +110,7 @@ describe('configuration', () => {
       publicBaseUrl: undefined,
       logLevel: 'warn',
       logHealthChecks: true,
+      logFlushMs: 0,
       otlpEndpoint: 'http://127.0.0.1:4318',
     })
     expect(c.db).toMatchObject({ url: 'postgres://u@127.0.0.1/db', schema: 'gw', poolSize: 3 })

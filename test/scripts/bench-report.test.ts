@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import * as prettier from 'prettier'
 import { describe, expect, it } from 'vitest'
+import { cpuPerRequestUs, mainThreadCpuNs } from '../../scripts/bench/cpu.js'
 import { BEGIN, END, replaceGenerated, writeGenerated } from '../../scripts/bench/report.js'
 import {
   BASELINE,
@@ -107,6 +108,35 @@ describe('the bench tables', () => {
       '',
       '',
     ])
+  })
+
+  it("gives a row its main thread's CPU per request where it was measured", () => {
+    const lines = table([{ ...row(FLOOR, 4000), cpuUs: 71.6 }, row(BASELINE, 3000)]).split('\n')
+    expect(lines[0]).toContain('| CPU µs/request |')
+    expect(lines[2]!.split('|').map((c) => c.trim())[6]).toBe('72')
+    expect(lines[3]!.split('|').map((c) => c.trim())[6]).toBe('')
+  })
+
+  it("reads the main thread's CPU time from /proc, and divides it by the requests", async () => {
+    // A process that spends at least 50 ms of CPU on its main thread, says so, and waits.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        'const t = process.cpuUsage(); while (process.cpuUsage(t).user < 50000); console.log("spent"); setTimeout(() => {}, 10000)',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    try {
+      await new Promise((resolve) => child.stdout!.once('data', resolve))
+      expect(await mainThreadCpuNs(child.pid)).toBeGreaterThanOrEqual(50e6)
+    } finally {
+      child.kill()
+    }
+    expect(cpuPerRequestUs(1_000_000, 3_000_000, 1000)).toBe(2)
+    expect(cpuPerRequestUs(undefined, 3_000_000, 1000)).toBeUndefined()
+    expect(cpuPerRequestUs(0, 1, 0)).toBeUndefined()
+    expect(await mainThreadCpuNs(undefined)).toBeUndefined()
   })
 
   it('judges the targets against the floor, lowered by the slack for logging', () => {
