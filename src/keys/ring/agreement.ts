@@ -100,7 +100,9 @@ export function checkP256Point(point: Uint8Array): void {
 export async function agreeWith(backend: KeyAgreement, point: Uint8Array): Promise<Uint8Array> {
   checkEncoding(backend.crv, point)
   if (backend.crv === 'P-256' && !backend.checksPoints) checkP256Point(point)
-  const z = await backend.derive(point)
+  // An in-process backend answers at once; only a promise is awaited (no microtask otherwise).
+  const derived = backend.derive(point)
+  const z = derived instanceof Promise ? await derived : derived
   if (z.length !== SHARED_SECRET_LENGTH) {
     z.fill(0)
     throw new AgreementError('ERR_KEY_UNAVAILABLE')
