@@ -95,10 +95,18 @@ export async function ringFromStore(
     const info = { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId }
     placeKey(info, opened, keys, hybrid)
   }
-  for (const kid of cache.keys()) {
-    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) cache.delete(kid)
+  for (const [kid, opened] of cache) {
+    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) {
+      cache.delete(kid)
+      forget(opened)
+    }
   }
   return new KeyRing(keys, hybrid)
+}
+
+/** A key that left the ring: an X-Wing key's expanded private key is overwritten where it is held. */
+function forget(opened: OpenedKey | OpenedXWingKey): void {
+  if ('decapsulator' in opened) opened.decapsulator.destroy()
 }
 
 /** Why an instance refuses a reading of its store, or undefined when it may use it. */
@@ -317,6 +325,8 @@ export async function followKeyStore(
       await subscription?.close()
       await polling
       await running
+      for (const opened of cache.values()) forget(opened)
+      cache.clear()
     },
   }
 }
