@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { openToken } from '../../src/crypto/token.js'
 import { generateInStore, revokeInStore } from '../../src/keys/custody/custody.js'
 import { residentMlKem768Key } from '../../src/keys/ring/mlkem-resident.js'
+import { forgetOpenedKeys, ringFromStore } from '../../src/keys/ring/follow.js'
 import { xwingDecapsulator } from '../../src/keys/ring/xwing.js'
 import { dirKeyStore } from '../../src/keys/stores/dir-store.js'
 import { capturingLogger } from '../support/app.js'
@@ -87,6 +88,23 @@ describe('a resident ML-KEM-768 key', () => {
     const last = source.current()
     await source.stop()
     await expect(openToken(b, last, new Date())).rejects.toMatchObject({
+      code: 'ERR_KEY_UNAVAILABLE',
+    })
+  })
+
+  it('is destroyed by forgetOpenedKeys, as the cluster primary does once it has checked the ring', async () => {
+    const dir = await tempDir('sealed-keys-')
+    const store = dirKeyStore(dir, {})
+    await generateInStore(store, 'X-Wing', 0)
+    const opened: Parameters<typeof ringFromStore>[1] = new Map()
+    const ring = await ringFromStore(await store.read(), opened)
+    await store.close()
+    const [key] = ring.hybridKeys
+    const token = await encryptMbiHpke(MBI, key!.publicJwk as unknown as GatewayJwk)
+    expect((await openToken(token, ring, new Date())).mbi).toBe(MBI)
+    forgetOpenedKeys(opened)
+    expect(opened.size).toBe(0)
+    await expect(openToken(token, ring, new Date())).rejects.toMatchObject({
       code: 'ERR_KEY_UNAVAILABLE',
     })
   })

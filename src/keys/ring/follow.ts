@@ -109,6 +109,12 @@ function forget(opened: OpenedKey | OpenedXWingKey): void {
   if ('decapsulator' in opened) opened.decapsulator.destroy()
 }
 
+/** Forgets every key of a cache that ringFromStore filled, once its ring is no longer used. */
+export function forgetOpenedKeys(cache: Map<string, OpenedKey | OpenedXWingKey>): void {
+  for (const opened of cache.values()) forget(opened)
+  cache.clear()
+}
+
 /** Why an instance refuses a reading of its store, or undefined when it may use it. */
 export function refusal(
   stored: StoredRing,
@@ -325,8 +331,7 @@ export async function followKeyStore(
       await subscription?.close()
       await polling
       await running
-      for (const opened of cache.values()) forget(opened)
-      cache.clear()
+      forgetOpenedKeys(cache)
     },
   }
 }
