@@ -3,7 +3,7 @@ import type { Config } from './config/index.js'
 import { openDatabase } from './db/connect.js'
 import { checkPortFree } from './http/listen.js'
 import { SealedSearchError } from './errors.js'
-import { noActiveKey, refusal, ringFromStore } from './keys/ring/follow.js'
+import { forgetOpenedKeys, noActiveKey, refusal, ringFromStore } from './keys/ring/follow.js'
 import { gatewayKeyStore } from './keys/stores/gateway-store.js'
 import { closePkcs11Tokens } from './keys/index.js'
 import { requireKeyDirectory } from './keys/stores/dir-exists.js'
@@ -70,10 +70,16 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Cluste
     const stored = await store.read()
     const refused = refusal(stored, store.location)
     if (refused) throw refused
-    const ring = await ringFromStore(stored, new Map(), (error) => {
-      throw error
-    })
-    if (ring.active().length === 0) throw noActiveKey(store.location, [])
+    // The primary only checks that the keys open: the workers open them again for themselves.
+    const opened: Parameters<typeof ringFromStore>[1] = new Map()
+    try {
+      const ring = await ringFromStore(stored, opened, (error) => {
+        throw error
+      })
+      if (ring.active().length === 0) throw noActiveKey(store.location, [])
+    } finally {
+      forgetOpenedKeys(opened)
+    }
   } finally {
     await store.close()
     closePkcs11Tokens() // the workers open the token themselves

@@ -2,13 +2,25 @@ import { TokenError } from './errors.js'
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * The bits of the last character that carry no data, by the text's length mod 4 (RFC 4648 §3.5):
+ * 2 characters hold one byte (4 spare bits), 3 hold two (2 spare bits), 4 hold three (none).
+ */
+const SPARE_BITS = [0, 0, 0b1111, 0b11]
+
 /** Strict base64url (RFC 4648 §5, no padding): any other character or a dangling bit fails. */
 export function decodeBase64url(text: string): Uint8Array {
   // A length of 1 mod 4 cannot come from any byte string.
   if (!BASE64URL.test(text) || text.length % 4 === 1) throw new TokenError('ERR_TOKEN_MALFORMED')
+  // Reject non-canonical encodings (unused trailing bits set), so one token has one spelling:
+  // the last character's spare bits must be zero (the same test as re-encoding and comparing).
+  const spare = SPARE_BITS[text.length % 4]!
+  if (spare !== 0 && (ALPHABET.indexOf(text[text.length - 1]!) & spare) !== 0) {
+    throw new TokenError('ERR_TOKEN_MALFORMED')
+  }
   const bytes = Buffer.from(text, 'base64url')
-  // Reject non-canonical encodings (unused trailing bits set), so one token has one spelling.
-  if (bytes.toString('base64url') !== text) throw new TokenError('ERR_TOKEN_MALFORMED')
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 

@@ -1,4 +1,5 @@
 import type { HybridKeyResolver, KeyResolver } from '../keys/ring/keyring.js'
+import { isKeyUnavailable } from '../keys/ring/agreement.js'
 import { isAccepted } from '../keys/stores/manifest.js'
 import { decodeBase64url } from './base64url.js'
 import { TokenError } from './errors.js'
@@ -57,6 +58,8 @@ export async function openHybridFrame(
     )
     return { plaintext, kid: key.kid }
   } catch (cause) {
+    // A key that cannot compute (destroyed as it left the ring) is the gateway's failure (503).
+    if (isKeyUnavailable(cause)) throw cause
     throw new TokenError('ERR_TOKEN_DECRYPTION_FAILED', { cause, senderBound: frame.bound })
   }
 }

@@ -2,7 +2,7 @@ import type { Curve } from '../keys/jwk.js'
 import { decodeBase64url, decodeUtf8 } from './base64url.js'
 import { parseX5tS256, X5T_S256 } from './binding.js'
 import { TokenError } from './errors.js'
-import { hasDuplicateMember } from './json-members.js'
+import { topLevelMemberCount } from './json-members.js'
 
 /** Key management algorithms accepted (RFC 7518 §4.6). Everything else is refused by name. */
 export const JWE_ALGS = ['ECDH-ES', 'ECDH-ES+A256KW'] as const
@@ -60,14 +60,15 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
   }
   if (!isPlainObject(header)) throw new TokenError('ERR_TOKEN_MALFORMED')
   // RFC 7516 §4: member names must be unique; a repeated one is refused, never "last wins".
-  if (hasDuplicateMember(text)) throw new TokenError('ERR_TOKEN_MALFORMED')
+  const names = Object.keys(header)
+  if (topLevelMemberCount(text) !== names.length) throw new TokenError('ERR_TOKEN_MALFORMED')
 
   const { alg, enc, kid } = header
   if (!(JWE_ALGS as readonly unknown[]).includes(alg))
     throw new TokenError('ERR_TOKEN_ALG_UNSUPPORTED')
   if (!(JWE_ENCS as readonly unknown[]).includes(enc))
     throw new TokenError('ERR_TOKEN_ENC_UNSUPPORTED')
-  for (const name of Object.keys(header)) {
+  for (const name of names) {
     if (!ALLOWED_MEMBERS.has(name)) throw new TokenError('ERR_TOKEN_HEADER_UNSUPPORTED')
   }
   for (const name of ['apu', 'apv', 'typ', 'cty'] as const) {
@@ -99,8 +100,15 @@ export function parseJweHeader(segment: string): Omit<JweHeader, 'epk'> & { epk:
   }
 }
 
-/** The epk (RFC 7518 §4.6.1.1) must be a bare public key on the same curve as the gateway key. */
-export function checkEphemeralKey(epk: unknown, crv: Curve): EphemeralKey {
+/**
+ * The epk (RFC 7518 §4.6.1.1) must be a bare public key on the same curve as the gateway key.
+ * Returns it with its coordinates decoded, once, into the point's bytes (the form the key
+ * agreement takes, RFC 9180 §7.1.1): 0x04 || x || y for P-256, x for X25519.
+ */
+export function checkEphemeralKey(
+  epk: unknown,
+  crv: Curve,
+): { epk: EphemeralKey; point: Uint8Array } {
   if (!isPlainObject(epk)) throw new TokenError('ERR_TOKEN_EPK_INVALID')
   const kty = crv === 'X25519' ? 'OKP' : 'EC'
   const members = kty === 'EC' ? ['kty', 'crv', 'x', 'y'] : ['kty', 'crv', 'x']
@@ -110,24 +118,18 @@ export function checkEphemeralKey(epk: unknown, crv: Curve): EphemeralKey {
   }
   if (epk.kty !== kty || epk.crv !== crv) throw new TokenError('ERR_TOKEN_EPK_INVALID')
   const coordinateChars = 43 // 32 bytes, base64url without padding
-  for (const m of members.slice(2)) {
+  const coordinates = members.slice(2).map((m) => {
     const v = epk[m]
     if (typeof v !== 'string' || v.length !== coordinateChars) {
       throw new TokenError('ERR_TOKEN_EPK_INVALID')
     }
-    decodeBase64url(v)
-  }
-  return epk as unknown as EphemeralKey
-}
-
-/** The epk's coordinates decoded once into the point's bytes: 0x04 || x || y, or x (X25519). */
-export function ephemeralPoint(epk: EphemeralKey): Uint8Array {
-  const x = decodeBase64url(epk.x)
-  if (epk.kty === 'OKP') return x
-  const y = decodeBase64url(epk.y ?? '')
+    return decodeBase64url(v)
+  })
+  const [x, y] = coordinates as [Uint8Array, Uint8Array | undefined]
+  if (!y) return { epk: epk as unknown as EphemeralKey, point: x }
   const point = new Uint8Array(1 + x.length + y.length)
   point[0] = 0x04
   point.set(x, 1)
   point.set(y, 1 + x.length)
-  return point
+  return { epk: epk as unknown as EphemeralKey, point }
 }

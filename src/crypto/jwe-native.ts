@@ -83,7 +83,12 @@ export async function decryptJweNative(jwe: CheckedJwe, key: Agreeing): Promise<
     }
     if (cek.length * 8 !== cekBits) throw new Error('unwrapped key has the wrong length')
   }
-  const decipher = createDecipheriv(GCM[jwe.enc], cek, jwe.iv, { authTagLength: 16 })
+  let decipher
+  try {
+    decipher = createDecipheriv(GCM[jwe.enc], cek, jwe.iv, { authTagLength: 16 })
+  } finally {
+    cek.fill(0) // the cipher holds its own key schedule
+  }
   decipher.setAAD(Buffer.from(jwe.protectedHeader, 'ascii'))
   decipher.setAuthTag(jwe.tag)
   const plaintext = decipher.update(jwe.ciphertext)

@@ -6,13 +6,7 @@ import { decodeBase64url } from './base64url.js'
 import { checkSender, type Binding, type Sender } from './binding.js'
 import { parseIdentifierPayload, type IdentifierClaims, type IdentifierKind } from './claims.js'
 import { TokenError } from './errors.js'
-import {
-  checkEphemeralKey,
-  ephemeralPoint,
-  parseJweHeader,
-  type JweAlg,
-  type JweEnc,
-} from './jwe-header.js'
+import { checkEphemeralKey, parseJweHeader, type JweAlg, type JweEnc } from './jwe-header.js'
 import { decryptJweNative, type CheckedJwe } from './jwe-native.js'
 
 export type OpenedJwe<K extends IdentifierKind = 'mbi'> = IdentifierClaims<K> & {
@@ -56,7 +50,7 @@ export function checkJwe(
   const key = resolve({ kid: header.kid })
   if (!key) throw new TokenError('ERR_TOKEN_KID_UNKNOWN')
   if (!isAccepted(key, now)) throw new TokenError('ERR_TOKEN_KEY_NOT_ACCEPTED')
-  const epk = checkEphemeralKey(header.epk, key.crv)
+  const { epk, point } = checkEphemeralKey(header.epk, key.crv)
 
   // RFC 7518 §4.6: with Direct Key Agreement the JWE Encrypted Key is the empty octet sequence.
   const expectedKeyChars = header.alg === 'ECDH-ES' ? 0 : WRAPPED_KEY_CHARS[header.enc]
@@ -69,7 +63,7 @@ export function checkJwe(
     alg: header.alg,
     enc: header.enc,
     epk,
-    epkPoint: ephemeralPoint(epk),
+    epkPoint: point,
     apu: header.apu,
     apv: header.apv,
     binding,

@@ -15,6 +15,21 @@ export interface KeySchedule {
 /** What an HpkeContext needs: the schedule without exporter_secret. */
 export type ContextKeys = Pick<KeySchedule, 'key' | 'baseNonce'>
 
+/**
+ * psk_id_hash of mode_base: LabeledExtract("", "psk_id_hash", default_psk_id), a public constant
+ * of the suite and the KDF, so it is computed once per suite id and KDF, not per token.
+ */
+const pskIdHashes = new WeakMap<Kdf, Map<string, Uint8Array>>()
+
+function basePskIdHash(suiteId: Uint8Array, kdf: Kdf): Uint8Array {
+  let bySuite = pskIdHashes.get(kdf)
+  if (!bySuite) pskIdHashes.set(kdf, (bySuite = new Map()))
+  const id = suiteId.join(',')
+  let hash = bySuite.get(id)
+  if (!hash) bySuite.set(id, (hash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY, kdf)))
+  return hash
+}
+
 function schedule(
   suiteId: Uint8Array,
   aead: Aead,
@@ -23,7 +38,7 @@ function schedule(
   kdf: Kdf,
   withExporter: boolean,
 ): ContextKeys & { exporterSecret?: Uint8Array } {
-  const pskIdHash = labeledExtract(suiteId, EMPTY, 'psk_id_hash', EMPTY, kdf)
+  const pskIdHash = basePskIdHash(suiteId, kdf)
   const infoHash = labeledExtract(suiteId, EMPTY, 'info_hash', info, kdf)
   const context = concatBytes(Uint8Array.of(MODE_BASE), pskIdHash, infoHash)
   const secret = labeledExtract(suiteId, sharedSecret, 'secret', EMPTY, kdf)

@@ -53,6 +53,8 @@ export class Pkcs11Token {
   #idle: Handle[] = []
   #waiting: ((session: Handle) => void)[] = []
   #keys = new Map<string, Handle>()
+  /** The derived secret's attributes (CKM_ECDH1_DERIVE's template), the same for every call. */
+  #secretTemplate: Template | undefined
   #opening: Promise<void> | undefined
 
   private constructor(lib: Pkcs11Lib, options: Pkcs11Options, id: string) {
@@ -365,25 +367,32 @@ export class Pkcs11Token {
    */
   async derive(kid: string, point: Uint8Array): Promise<Uint8Array> {
     const pk = this.#lib
-    let handle: Handle | undefined
-    try {
-      handle = await this.#privateKey(kid)
-    } catch (cause) {
-      throw this.#unavailable(cause)
+    // The handle is looked up once per kid; a cached one is used without a turn of the loop.
+    let handle: Handle | undefined = this.#keys.get(kid)
+    if (handle === undefined) {
+      try {
+        handle = await this.#privateKey(kid)
+      } catch (cause) {
+        throw this.#unavailable(cause)
+      }
     }
     if (handle === undefined) throw new AgreementError('ERR_KEY_UNAVAILABLE')
-    const template: Template = [
+    const mechanism = {
+      mechanism: pk.CKM_ECDH1_DERIVE,
+      parameter: {
+        type: pk.CK_PARAMS_EC_DH,
+        kdf: pk.CKD_NULL,
+        publicData: Buffer.from(point.buffer, point.byteOffset, point.byteLength),
+      },
+    }
+    const template = (this.#secretTemplate ??= [
       { type: pk.CKA_CLASS, value: pk.CKO_SECRET_KEY },
       { type: pk.CKA_KEY_TYPE, value: pk.CKK_GENERIC_SECRET },
       { type: pk.CKA_TOKEN, value: false },
       { type: pk.CKA_SENSITIVE, value: false },
       { type: pk.CKA_EXTRACTABLE, value: true },
       { type: pk.CKA_VALUE_LEN, value: 32 },
-    ]
-    const mechanism = {
-      mechanism: pk.CKM_ECDH1_DERIVE,
-      parameter: { type: pk.CK_PARAMS_EC_DH, kdf: pk.CKD_NULL, publicData: Buffer.from(point) },
-    }
+    ])
     try {
       return await this.#withSession(async (p, session) => {
         const secret = await p.C_DeriveKeyAsync(session, mechanism, handle, template)

@@ -109,10 +109,24 @@ export async function ringFromStore(
     const info = { kid, crv, state, created, notAfter, publishAt, retireAt, hpkeKeyId }
     placeKey(info, opened, keys, hybrid)
   }
-  for (const kid of cache.keys()) {
-    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) cache.delete(kid)
+  for (const [kid, opened] of cache) {
+    if (!keys.some((k) => k.kid === kid) && !hybrid.some((k) => k.kid === kid)) {
+      cache.delete(kid)
+      forget(opened)
+    }
   }
   return new KeyRing(keys, hybrid)
+}
+
+/** A key that left the ring: an X-Wing key's expanded private key is overwritten where it is held. */
+function forget(opened: OpenedKey | OpenedXWingKey): void {
+  if ('decapsulator' in opened) opened.decapsulator.destroy()
+}
+
+/** Forgets every key of a cache that ringFromStore filled, once its ring is no longer used. */
+export function forgetOpenedKeys(cache: Map<string, OpenedKey | OpenedXWingKey>): void {
+  for (const opened of cache.values()) forget(opened)
+  cache.clear()
 }
 
 /** Why an instance refuses a reading of its store, or undefined when it may use it. */
@@ -402,6 +416,7 @@ export async function followKeyStore(
       await subscription?.close()
       await polling
       await running
+      forgetOpenedKeys(cache)
     },
   }
 }

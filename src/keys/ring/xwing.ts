@@ -5,25 +5,18 @@ import {
   diffieHellman,
   type KeyObject,
 } from 'node:crypto'
-import { createMLKEM768, type MLKEM768 } from '@oqs/liboqs-js'
 import { expandXWingKey, MLKEM768_CIPHERTEXT_LENGTH, XWING_SIZES } from '../../crypto/hpke/xwing.js'
 import { AgreementError } from './agreement.js'
+import { residentMlKem768Key, type ResidentMlKemKey } from './mlkem-resident.js'
 
 /**
  * The gateway's X-Wing decapsulation (draft-connolly-cfrg-xwing-kem §5.5). The private key is
  * expanded once, when the key is opened (SHAKE256, ML-KEM-768 KeyGen_internal): the 2,400-byte
- * ML-KEM decapsulation key and the X25519 key stay in this closure, inside src/keys/, and no token
- * re-expands them. ML-KEM-768 decapsulation runs in liboqs compiled to WebAssembly
- * (@oqs/liboqs-js, README "Dependencies" says why), X25519 and SHA3-256 in node:crypto.
+ * ML-KEM decapsulation key and the X25519 key stay inside src/keys/, and no token re-expands them.
+ * ML-KEM-768 decapsulation runs in liboqs compiled to WebAssembly with the key resident in its
+ * memory (mlkem-resident.ts; README "Dependencies" says why liboqs), X25519 and SHA3-256 in
+ * node:crypto.
  */
-
-let module: Promise<MLKEM768> | undefined
-
-/** One liboqs ML-KEM-768 instance per process, created on first use. */
-function mlkem(): Promise<MLKEM768> {
-  module ??= createMLKEM768()
-  return module
-}
 
 const XWING_LABEL = Buffer.from([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c])
 
@@ -37,6 +30,11 @@ export interface XWingDecapsulator {
    * ct_X of small order (after ML-KEM decapsulation, so both halves always run).
    */
   decapsulate(enc: Uint8Array): Promise<Uint8Array>
+  /**
+   * Overwrites the ML-KEM decapsulation key where it is held (the key left the ring, or its
+   * follower closed); every later decapsulate fails with ERR_KEY_UNAVAILABLE.
+   */
+  destroy(): void
 }
 
 function isAllZero(bytes: Uint8Array): boolean {
@@ -47,9 +45,12 @@ function isAllZero(bytes: Uint8Array): boolean {
 
 /** Expands the 32-byte seed once and returns the decapsulator holding the expanded key. */
 export async function xwingDecapsulator(seed: Uint8Array): Promise<XWingDecapsulator> {
-  const kem = await mlkem()
   const expanded = expandXWingKey(seed)
   const { decapsulationKeyM, publicKeyX } = expanded
+  const publicKey = new Uint8Array(XWING_SIZES.nPk)
+  publicKey.set(expanded.publicKeyM)
+  publicKey.set(publicKeyX, expanded.publicKeyM.length)
+  const pkX = Buffer.from(publicKeyX)
   const secretX: KeyObject = createPrivateKey({
     key: {
       kty: 'OKP',
@@ -60,10 +61,12 @@ export async function xwingDecapsulator(seed: Uint8Array): Promise<XWingDecapsul
     format: 'jwk',
   })
   expanded.secretKeyX.fill(0)
-  const publicKey = new Uint8Array(XWING_SIZES.nPk)
-  publicKey.set(expanded.publicKeyM)
-  publicKey.set(publicKeyX, expanded.publicKeyM.length)
-  const pkX = Buffer.from(publicKeyX)
+  let keyM: ResidentMlKemKey
+  try {
+    keyM = await residentMlKem768Key(decapsulationKeyM)
+  } finally {
+    decapsulationKeyM.fill(0)
+  }
 
   return {
     publicKey,
@@ -72,7 +75,12 @@ export async function xwingDecapsulator(seed: Uint8Array): Promise<XWingDecapsul
       const ctM = enc.subarray(0, MLKEM768_CIPHERTEXT_LENGTH)
       const ctX = enc.subarray(MLKEM768_CIPHERTEXT_LENGTH)
       // FIPS 203 §6.3: implicit rejection; a tampered ct_M gives a pseudorandom ss_M, no error.
-      const ssM = kem.decapsulate(ctM, decapsulationKeyM)
+      let ssM: Uint8Array
+      try {
+        ssM = keyM.decapsulate(ctM)
+      } catch (cause) {
+        throw new AgreementError('ERR_KEY_UNAVAILABLE', { cause })
+      }
       let ssX: Buffer
       try {
         const x = Buffer.from(ctX.buffer, ctX.byteOffset, ctX.byteLength).toString('base64url')
@@ -99,6 +107,9 @@ export async function xwingDecapsulator(seed: Uint8Array): Promise<XWingDecapsul
       const sharedSecret = new Uint8Array(digest)
       digest.fill(0)
       return sharedSecret
+    },
+    destroy() {
+      keyM.destroy()
     },
   }
 }
