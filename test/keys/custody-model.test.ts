@@ -67,6 +67,7 @@ describe('the custody model', () => {
     // ring again; the instance that saw the revocation keeps refusing the kid, a new one accepts it.
     const counts2 = { sequences: 0, steps: 0 }
     const tamper0 = { op: 'tamper', pick: 0 } as const
+    const tamper1 = { op: 'tamper', pick: 1 } as const
     await runSequence(open, [tamper0, tamper0, { op: 'restart', which: 0 }, tamper0], counts2)
     // An authentic revocation, then the row put back to active: refused by every instance.
     await runSequence(
@@ -79,6 +80,8 @@ describe('the custody model', () => {
       ],
       counts2,
     )
-    expect(counts2).toEqual({ sequences: 2, steps: 8 })
+    // The same for an X-Wing key: the instances that saw it revoked keep refusing it.
+    await runSequence(open, [{ op: 'generate', crv: 'X-Wing' }, tamper1, tamper1], counts2)
+    expect(counts2).toEqual({ sequences: 3, steps: 11 })
   }, 300_000)
 })

@@ -26,7 +26,7 @@ import { generateStoredKey, type KeyAlgorithm } from '../../src/keys/jwk.js'
 import { followKeyStore, type FollowingKeyRing } from '../../src/keys/ring/follow.js'
 import type { KeyStore } from '../../src/keys/stores/key-store.js'
 import { authenticity } from '../../src/keys/stores/ring-guard.js'
-import { MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
+import { isAccepted, MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
 import { createLogger } from '../../src/log/logger.js'
 
 export type Step =
@@ -231,9 +231,9 @@ export async function runSequence(
       if (new Set(ids).size !== ids.length) throw new Error('duplicate hpkeKeyId')
       for (const instance of instances) await instance.reload('model')
       for (const [i, instance] of instances.entries()) {
-        for (const k of instance.current().keys) {
+        for (const k of [...instance.current().keys, ...instance.current().hybridKeys]) {
           const revoked = revokedForGood.has(k.kid) || seenRevoked[i]!.has(k.kid)
-          if (revoked && instance.current().accepts(k, clock)) {
+          if (revoked && isAccepted(k, clock)) {
             throw new Error(`revoked key ${k.kid} accepted after ${step.op}`)
           }
         }

@@ -248,10 +248,12 @@ export async function followKeyStore(
 
   // Kids this instance has seen revoked: never accepted again, whatever a later reading says.
   const revoked = new Set<string>()
-  const withoutRevoked = (r: KeyRing) =>
-    r.keys.some((k) => revoked.has(k.kid))
-      ? new KeyRing(r.keys.filter((k) => !revoked.has(k.kid)))
-      : r
+  const withoutRevoked = (r: KeyRing) => {
+    const kept = (k: { kid: string }) => !revoked.has(k.kid)
+    return r.keys.every(kept) && r.hybridKeys.every(kept)
+      ? r
+      : new KeyRing(r.keys.filter(kept), r.hybridKeys.filter(kept))
+  }
 
   const loadOnce = async (reason: string): Promise<boolean> => {
     let stored: StoredRing
