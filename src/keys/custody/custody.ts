@@ -90,16 +90,17 @@ export async function generateInStore(
 }
 
 /**
- * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): one active key per
- * curve of DEVELOPMENT_CURVES; else nothing.
+ * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): two active keys per
+ * curve of DEVELOPMENT_CURVES, its current and its next key; else nothing.
  */
 export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   if ((await store.read()).entries.length > 0) return []
   const now = new Date()
   return store.change(async (ring, material) => {
     if (ring.entries.length + ring.invalid.length > 0) return { ring, result: [] } // another was first
+    // Each curve's current key, then its next key (key-role.ts): a revocation leaves no gap.
     const keys: NewKey[] = []
-    for (const crv of DEVELOPMENT_CURVES)
+    for (const crv of [...DEVELOPMENT_CURVES, ...DEVELOPMENT_CURVES])
       keys.push(await material.addKey(await generateStoredKey(crv)))
     const done = applyChange(ring, { type: 'bootstrap', keys }, now)
     return { ring: done.ring, result: done.added }
@@ -137,16 +138,41 @@ export async function sweepStore(store: KeyStore, now = new Date()): Promise<Key
   })
 }
 
-/** Revokes `kid` whatever else is wrong in the ring; the kid and the revocation time. */
+/** What `revoke` did: the kid, when, and the new next key it staged for the curve, if any. */
+export interface Revoked {
+  kid: string
+  notAfter: string
+  next?: KeyEntry
+}
+
+/**
+ * Revokes `kid` whatever else is wrong in the ring. With `publishDelaySeconds` (`keys revoke`
+ * gives rotate's), when that leaves the key's curve without a next key (its next key is now its
+ * current one), a new next key is made where the revoked one was and staged, pending for the
+ * delay; a failure to make it never blocks the revocation. Without it, nothing is added.
+ */
 export function revokeInStore(
   store: KeyStore,
   kid: string,
   now = new Date(),
-): Promise<{ kid: string; notAfter: string }> {
+  publishDelaySeconds?: number,
+): Promise<Revoked> {
   return store.change(
-    (ring) => {
+    async (ring, material) => {
       const done = applyChange(ring, { type: 'revoke', kid }, now)
-      return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
+      const revoked = { kid, notAfter: now.toISOString() }
+      const crv = done.wantsNext
+      if (crv === undefined || publishDelaySeconds === undefined) {
+        return { ring: done.ring, result: revoked }
+      }
+      let next: NewKey
+      try {
+        next = await newKey(material, ring, crv, inTokenFor(ring, crv, now))
+      } catch {
+        return { ring: done.ring, result: revoked } // the revocation goes through regardless
+      }
+      const staged = applyChange(ring, { type: 'revoke', kid, next, publishDelaySeconds }, now)
+      return { ring: staged.ring, result: { ...revoked, next: staged.added[0]! } }
     },
     { revocation: true },
   )

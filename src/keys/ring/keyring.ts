@@ -19,8 +19,9 @@ import {
   type StoredJwk,
   type XWingPublicJwk,
 } from '../jwk.js'
-import { isAccepted, isPublished, readManifest, type KeyState } from '../stores/manifest.js'
+import { isAccepted, readManifest, type KeyState } from '../stores/manifest.js'
 import { readPrivateKeyFile, type KeyFileOptions } from '../stores/dir-files.js'
+import { inPublishingOrder } from '../stores/key-role.js'
 
 /** What the manifest and the published JWK say about a ring key. */
 export interface RingKeyInfo {
@@ -123,9 +124,12 @@ export class KeyRing {
     return isAccepted(key, now)
   }
 
-  /** Keys partners should encrypt to at `now`: the active ones (pending ones once published). */
+  /**
+   * Keys partners should encrypt to at `now`: the active ones (pending ones once published), each
+   * curve's current key before its next keys (key-role.ts).
+   */
   active(now = new Date()): RingKey[] {
-    return this.keys.filter((k) => isPublished(k, now))
+    return inPublishingOrder(this.keys, now)
   }
 
   /** The public JWKS (RFC 7517 §5): active keys only, public members only. */
@@ -135,7 +139,7 @@ export class KeyRing {
 
   /** The JWKS the gateway serves: `jwks` and the published hybrid keys after them. */
   publishedJwks(now = new Date()): { keys: (PublicJwk | XWingPublicJwk)[] } {
-    const hybrid = this.#hybrid.filter((k) => isPublished(k, now)).map((k) => k.publicJwk)
+    const hybrid = inPublishingOrder(this.#hybrid, now).map((k) => k.publicJwk)
     return { keys: [...this.jwks(now).keys, ...hybrid] }
   }
 }
