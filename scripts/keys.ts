@@ -94,8 +94,9 @@ const HELP: Record<string, string> = {
   host: a change is one transaction (postgres) or holds the directory's lock.`,
   revoke: `npm run keys -- revoke <kid> [--publish-delay DURATION]
   The compromised-key path: the key is rejected from the next request on. The curve's next key
-  (published and accepted everywhere already) is its current key at once; a new next key is made
-  and staged, pending for the publish delay (as rotate's), and its kid printed on stdout.`,
+  (published and accepted everywhere already) is its current key at once. One KEYS_POLL_INTERVAL
+  later (every gateway has applied the revocation by then) a new next key is made and staged,
+  pending for the publish delay (as rotate's), and its kid printed on stdout.`,
   authenticate: `npm run keys -- authenticate
   Writes the ring's MAC (a key derived from KEYS_PASSPHRASE) for the ring as it is now, after
   every sealed key it accepts opened with the passphrase. Needed once for a ring written before
@@ -408,7 +409,10 @@ async function main(): Promise<void> {
       }
       case 'revoke': {
         const kid = kidArg()
-        const revoked = await revokeInStore(store, kid, new Date(), publishDelay())
+        const revoked = await revokeInStore(store, kid, new Date(), {
+          publishDelaySeconds: publishDelay(),
+          afterMs: config.keys.pollIntervalSeconds * 1000,
+        })
         note(`${revoked.kid} revoked at ${revoked.notAfter}: rejected from now on`)
         const { entries } = await store.read()
         const now = new Date()

@@ -189,7 +189,7 @@ export async function runSequence(
             break
           case 'revoke':
             // As `keys revoke` does: a curve left without a next key gets a new one, staged.
-            await revokeInStore(store, kid(step.pick), clock, 30)
+            await revokeInStore(store, kid(step.pick), clock, { publishDelaySeconds: 30 })
             break
           case 'publish':
             clock = new Date(clock.getTime() + 31_000)

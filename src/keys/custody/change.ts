@@ -22,12 +22,8 @@ export type Change =
   | { type: 'bootstrap'; keys: NewKey[] }
   /** Retires `kid`; with `destroyAfterSeconds`, records when a sweep is to destroy it. */
   | { type: 'retire'; kid: string; force?: boolean; destroyAfterSeconds?: number | undefined }
-  /**
-   * Revokes `kid`; a published or pending key's curve left without a next key gets `next` as its
-   * new next key, pending for the delay (or active at once when the curve has no published key
-   * and the delay is 0). Without `next`, `Changed.wantsNext` names that curve.
-   */
-  | { type: 'revoke'; kid: string; next?: NewKey; publishDelaySeconds?: number }
+  /** Revokes `kid`; `Changed.wantsNext` names its curve when that leaves it without a next key. */
+  | { type: 'revoke'; kid: string }
   /** Marks a retired or revoked key destroyed (destroy.ts); the store removes its material. */
   | { type: 'destroy'; kid: string }
   /** Destroys every retired or revoked key whose destroyAt has come. */
@@ -43,7 +39,7 @@ export interface Changed {
   changed?: KeyEntry
   /** The keys a destroy or sweep marked destroyed in this change (a store removes their material). */
   destroyed: KeyEntry[]
-  /** After a revocation: the curve that has no next key now, when no `next` was given. */
+  /** After a revocation of a published or pending key: its curve, when it has no next key now. */
   wantsNext?: KeyAlgorithm
 }
 
@@ -142,18 +138,7 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
       const standing = was !== undefined && ['active', 'pending'].includes(stateAt(was, now))
       const done = revoke(entries, invalid, change.kid, now, out)
       if (!standing || !lacksNextKey(entries, was.crv, now)) return done
-      if (!change.next) return { ...done, wantsNext: was.crv }
-      if (change.next.crv !== was.crv) {
-        throw new KeyStoreError('ERR_KEYS_STATE', `the next key must be a ${was.crv} key`)
-      }
-      const next = fresh(change.next)
-      const delay = change.publishDelaySeconds ?? 0
-      if (delay > 0) {
-        next.state = 'pending'
-        next.publishAt = new Date(now.getTime() + delay * 1000).toISOString()
-      }
-      entries.push(next)
-      return { ...done, added: [next] }
+      return { ...done, wantsNext: was.crv }
     }
     case 'destroy': {
       const was = entries.find((e) => e.kid === change.kid)?.state

@@ -2,6 +2,7 @@ import { DEVELOPMENT_CURVES } from './development.js'
 import { generateStoredKey, type KeyAlgorithm } from '../jwk.js'
 import { tokenCurve } from '../pkcs11/store.js'
 import type { KeyEntry, KeyMaterial, KeyStore, NewKey, Ring } from '../stores/key-store.js'
+import { lacksNextKey } from '../stores/key-role.js'
 import { activeCurves, applyChange, inTokenFor, type Change } from './change.js'
 import { dueForDestruction } from './destroy.js'
 
@@ -145,37 +146,67 @@ export interface Revoked {
   next?: KeyEntry
 }
 
+/** How `revoke` stages a new next key (`keys revoke`): the publish delay, and a wait first. */
+export interface NextKeyOptions {
+  publishDelaySeconds: number
+  /**
+   * Milliseconds to wait after the revocation commits before the new key is made (`keys revoke`:
+   * one KEYS_POLL_INTERVAL), so every instance has applied the revocation before its next reload
+   * has a new sealed key to open: the revocation never waits on a key derivation.
+   */
+  afterMs?: number
+}
+
 /**
- * Revokes `kid` whatever else is wrong in the ring. With `publishDelaySeconds` (`keys revoke`
- * gives rotate's), when that leaves the key's curve without a next key (its next key is now its
- * current one), a new next key is made where the revoked one was and staged, pending for the
- * delay; a failure to make it never blocks the revocation. Without it, nothing is added.
+ * Revokes `kid` whatever else is wrong in the ring, in a change of its own, so nothing delays it.
+ * Then, with `next`, when the revocation left the key's curve without a next key (its next key is
+ * now its current one), a new next key is made where the revoked one was and staged, pending for
+ * the delay, in a second change; a failure there leaves the revocation as it is. Without `next`,
+ * nothing is added.
  */
-export function revokeInStore(
+export async function revokeInStore(
   store: KeyStore,
   kid: string,
   now = new Date(),
-  publishDelaySeconds?: number,
+  next?: NextKeyOptions,
 ): Promise<Revoked> {
-  return store.change(
-    async (ring, material) => {
+  const { revoked, crv, inToken } = await store.change(
+    (ring) => {
       const done = applyChange(ring, { type: 'revoke', kid }, now)
-      const revoked = { kid, notAfter: now.toISOString() }
-      const crv = done.wantsNext
-      if (crv === undefined || publishDelaySeconds === undefined) {
-        return { ring: done.ring, result: revoked }
+      const wanted = done.wantsNext
+      const result = {
+        revoked: { kid, notAfter: now.toISOString() },
+        crv: wanted,
+        inToken: wanted !== undefined && inTokenFor(ring, wanted, now),
       }
-      let next: NewKey
-      try {
-        next = await newKey(material, ring, crv, inTokenFor(ring, crv, now))
-      } catch {
-        return { ring: done.ring, result: revoked } // the revocation goes through regardless
-      }
-      const staged = applyChange(ring, { type: 'revoke', kid, next, publishDelaySeconds }, now)
-      return { ring: staged.ring, result: { ...revoked, next: staged.added[0]! } }
+      return { ring: done.ring, result }
     },
     { revocation: true },
   )
+  if (crv === undefined || next === undefined) return revoked
+  try {
+    if (next.afterMs) await new Promise((resolve) => setTimeout(resolve, next.afterMs))
+    const staged = await stageNextKey(store, crv, next.publishDelaySeconds, inToken)
+    return staged ? { ...revoked, next: staged } : revoked
+  } catch {
+    return revoked // the revocation stands; doctor names the curve without a next key
+  }
+}
+
+/** A new next key of `crv`, pending for the delay, unless the curve has one by now. */
+function stageNextKey(
+  store: KeyStore,
+  crv: KeyAlgorithm,
+  publishDelaySeconds: number,
+  inToken: boolean,
+): Promise<KeyEntry | undefined> {
+  const now = new Date()
+  return store.change(async (ring, material) => {
+    if (!lacksNextKey(ring.entries, crv, now)) return { ring, result: undefined }
+    const key = await newKey(material, ring, crv, inToken)
+    const done = applyChange(ring, { type: 'generate', key, publishDelaySeconds }, now)
+    return { ring: done.ring, result: done.added[0] }
+  })
 }
 
 /**
