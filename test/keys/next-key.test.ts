@@ -68,6 +68,20 @@ describe('the next key of a curve', () => {
     expect(applyChange(retired, { type: 'revoke', kid: 'p0' }, T0).wantsNext).toBeUndefined()
   })
 
+  it("is staged for the publish delay even when its curve's last key was revoked", () => {
+    const alone: Ring = { entries: [entry('p1', 1, 'P-256', 'revoked')], invalid: [] }
+    const key = { kid: 'p2', crv: 'P-256' } as const
+    const staged = applyChange(
+      alone,
+      { type: 'generate', key, publishDelaySeconds: 15, staged: true },
+      T0,
+    )
+    expect(byKid(staged.ring, 'p2')).toMatchObject({ state: 'pending' })
+    // A plain generate into a ring with nothing published is active at once, as before.
+    const plain = applyChange(alone, { type: 'generate', key, publishDelaySeconds: 15 }, T0)
+    expect(byKid(plain.ring, 'p2').state).toBe('active')
+  })
+
   it('becomes current on rotate: only the current key retires, the new key becomes next', () => {
     const change: Change = {
       type: 'rotate',

@@ -15,7 +15,13 @@ import { retireKey, settle, stageRotation } from './staging.js'
  */
 export type Change =
   /** One key: active at once into a ring with no published key, else pending for the delay. */
-  | { type: 'generate'; key: NewKey; publishDelaySeconds: number }
+  | {
+      type: 'generate'
+      key: NewKey
+      publishDelaySeconds: number
+      /** Pending for the delay even into a ring with no published key (a revocation's next key). */
+      staged?: boolean
+    }
   /** One new key per curve, each staged to replace that curve's active keys (staging.ts). */
   | { type: 'rotate'; keys: NewKey[]; graceSeconds: number; publishDelaySeconds: number }
   /** The development ring, into an empty ring only: every key active at once. */
@@ -95,7 +101,7 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
     case 'generate': {
       const added = fresh(change.key)
       const published = entries.some((k) => stateAt(k, now) === 'active')
-      if (published && change.publishDelaySeconds > 0) {
+      if ((published || change.staged === true) && change.publishDelaySeconds > 0) {
         added.state = 'pending'
         added.publishAt = new Date(now.getTime() + change.publishDelaySeconds * 1000).toISOString()
       }

@@ -204,7 +204,11 @@ function stageNextKey(
   return store.change(async (ring, material) => {
     if (!lacksNextKey(ring.entries, crv, now)) return { ring, result: undefined }
     const key = await newKey(material, ring, crv, inToken)
-    const done = applyChange(ring, { type: 'generate', key, publishDelaySeconds }, now)
+    const done = applyChange(
+      ring,
+      { type: 'generate', key, publishDelaySeconds, staged: true },
+      now,
+    )
     return { ring: done.ring, result: done.added[0] }
   })
 }
