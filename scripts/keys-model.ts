@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     seed,
   )
   process.stdout.write(
-    `custody model: ${counts.sequences} sequences, ${counts.steps} steps checked in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    `custody model: ${counts.sequences} sequences, ${counts.steps} steps checked (${counts.revocationsWithNext ?? 0} revocations of a curve with a next key) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   )
 }
 

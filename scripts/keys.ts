@@ -35,6 +35,9 @@ import {
   rotateKeys,
   stateAt,
   type Finding,
+  inPublishingOrder,
+  nextKeyFindings,
+  roleAt,
   type HybridRingKey,
   type KeyAlgorithm,
   type KeyEntry,
@@ -64,7 +67,8 @@ const HELP: Record<string, string> = {
   Prints the kid (the key's RFC 7638 SHA-256 thumbprint).`,
   list: `npm run keys -- list [--metrics URL[,URL...]]
   One line per key: kid, curve, state, created, notAfter, publishAt, last used, key check
-  (a PKCS#11 key: pkcs11, its token, and whether doctor's checks of it pass).
+  (a PKCS#11 key: pkcs11, its token, and whether doctor's checks of it pass), role (a published
+  key: current, the one partners encrypt to, or next, published to take over if it is revoked).
   A pending key's publishAt is when every gateway publishes it. Last use is read from a running
   gateway's /metrics when --metrics is given; with several (each instance of a fleet), the latest
   use across them.`,
@@ -94,8 +98,11 @@ const HELP: Record<string, string> = {
   Destroys every retired or revoked key whose destroy time (retire --destroy-after) has come, as
   destroy does; prints each kid. Nothing due: nothing is written. Safe to run from cron on every
   host: a change is one transaction (postgres) or holds the directory's lock.`,
-  revoke: `npm run keys -- revoke <kid>
-  The compromised-key path: the key is rejected from the next request on.`,
+  revoke: `npm run keys -- revoke <kid> [--publish-delay DURATION]
+  The compromised-key path: the key is rejected from the next request on. The curve's next key
+  (published and accepted everywhere already) is its current key at once. One KEYS_POLL_INTERVAL
+  later (every gateway has applied the revocation by then) a new next key is made and staged,
+  pending for the publish delay (as rotate's), and its kid printed on stdout.`,
   authenticate: `npm run keys -- authenticate
   Writes the ring's MAC (a key derived from KEYS_PASSPHRASE) for the ring as it is now, after
   every sealed key it accepts opened with the passphrase. Needed once for a ring written before
@@ -108,7 +115,8 @@ const HELP: Record<string, string> = {
   out of band.`,
   doctor: `npm run keys -- doctor [--gateways URL[,URL...]]
   Checks the store. Every store: a destroyed key's private material must be gone (its key file,
-  its sealed value, its token object). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
+  its sealed value, its token object); each published curve's current and next key (a warning
+  for a curve without a next key: revoking its current key would leave it without one). dir: manifest, file permissions, passphrase, kid = thumbprint, an active key,
   retiring keys past notAfter, files the manifest does not list, a stale jwks.json. postgres:
   every accepted key opens with the passphrase, kid = thumbprint, an active key, the stored
   ring version matches the keys, and this host's clock against the database's (a warning beyond
@@ -325,7 +333,7 @@ async function main(): Promise<void> {
         const used = await lastUsed(values.metrics)
         const now = await storeNow(store)
         const head = ['kid', 'curve', 'state', 'created', 'notAfter', 'publishAt', 'lastUsed']
-        out([...head, store.kind === 'dir' ? 'file' : 'key'].join('\t'))
+        out([...head, store.kind === 'dir' ? 'file' : 'key', 'role'].join('\t'))
         for (const k of entries) {
           const seen = used.get(k.kid)?.toISOString() ?? (values.metrics ? 'never' : 'unknown')
           const check =
@@ -347,6 +355,7 @@ async function main(): Promise<void> {
               publishAt,
               seen,
               check,
+              roleAt(entries, k, now) ?? '-',
             ].join('\t'),
           )
         }
@@ -413,16 +422,29 @@ async function main(): Promise<void> {
         return out(`ring generation ${generation} authenticated`)
       }
       case 'revoke': {
-        const entry = await revokeInStore(store, kidArg())
-        return note(`${entry.kid} revoked at ${entry.notAfter}: rejected from now on`)
+        const kid = kidArg()
+        const revoked = await revokeInStore(store, kid, undefined, {
+          publishDelaySeconds: publishDelay(),
+          afterMs: config.keys.pollIntervalSeconds * 1000,
+        })
+        note(`${revoked.kid} revoked at ${revoked.notAfter}: rejected from now on`)
+        const { entries } = await store.read()
+        const now = await storeNow(store)
+        const crv = (revoked.next ?? entries.find((e) => e.kid === kid))?.crv
+        const current = inPublishingOrder(entries, now).find((e) => e.crv === crv)
+        if (current) note(`${current.kid} (${current.crv}) is the current key, published`)
+        else if (crv) note(`no ${crv} key is published until a new one is`)
+        if (revoked.next) {
+          note(`new next ${revoked.next.crv} key, ${describe(revoked.next)}:`)
+          out(revoked.next.kid)
+        }
+        return
       }
       case 'publish': {
         const { keys, errors } = await loadRing(store)
         if (errors[0]) throw new Error(errors[0])
         const now = await storeNow(store)
-        const jwks = {
-          keys: keys.filter((k) => stateAt(k, now) === 'active').map((k) => k.publicJwk),
-        }
+        const jwks = { keys: inPublishingOrder(keys, now).map((k) => k.publicJwk) }
         const text = JSON.stringify(jwks, null, 2) + '\n'
         // <KEYS_DIR>/jwks.json on both stores: where encrypt --jwks and partners' tools look.
         const target = values.out ?? join(dir, 'jwks.json')
@@ -451,6 +473,7 @@ async function main(): Promise<void> {
         if (values.gateways !== undefined) {
           findings.unshift(...(await gatewayFindings(store, gatewayUrls(values.gateways))))
         }
+        findings.push(...nextKeyFindings((await store.read()).entries, await storeNow(store)))
         const leftovers = await destroyedLeftovers(store, dir, config.keys.pkcs11)
         const all = [...leftovers, ...findings.filter((f) => !leftovers.length || f.level !== 'ok')]
         for (const f of all) out(`${f.level.padEnd(7)} ${f.message}`)

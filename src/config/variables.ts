@@ -206,7 +206,7 @@ export const VARIABLES = {
     parse: boolean,
     fallback: true,
     description:
-      'generate development keys (one P-256, one X25519, one X-Wing) when the key store has none; set `false` in production',
+      'generate development keys (a current and a next P-256, X25519 and X-Wing key) when the key store has none; set `false` in production',
     secret: false,
   }),
   KEYS_PASSPHRASE: variable({

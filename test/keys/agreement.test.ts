@@ -6,6 +6,7 @@ import { AgreementError, withSharedSecret, type Agreeing } from '../../src/keys/
 import { DEVELOPMENT_CURVES, ensureDevelopmentKeys } from '../../src/keys/custody/bootstrap.js'
 import type { KeyRing } from '../../src/keys/ring/keyring.js'
 import { loadKeyRing } from '../../src/keys/ring/open-key.js'
+import { roleAt } from '../../src/keys/stores/key-role.js'
 import { readManifest } from '../../src/keys/stores/manifest.js'
 import { agreementBattery, agreeOutcome, senderSide } from '../support/agreement-battery.js'
 import { tempDir, twoKeyRing } from '../support/keys.js'
@@ -73,14 +74,19 @@ describe('the development ring', () => {
   beforeAll(async () => (dir = await tempDir('sealed-dev-keys-')))
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
-  it('has one P-256, one X25519 and one X-Wing key, made once', async () => {
+  it('has a current and a next P-256, X25519 and X-Wing key, made once', async () => {
     const kids = await ensureDevelopmentKeys(dir)
-    expect(kids).toHaveLength(3)
+    expect(kids).toHaveLength(6)
     const manifest = await readManifest(dir)
-    expect(manifest.keys.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
-    expect(manifest.keys.map((k) => k.state)).toEqual(['active', 'active', 'active'])
+    expect(manifest.keys.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES, ...DEVELOPMENT_CURVES])
+    expect(manifest.keys.map((k) => k.state)).toEqual(Array(6).fill('active'))
+    const now = new Date()
+    expect(manifest.keys.map((k) => roleAt(manifest.keys, k, now))).toEqual([
+      ...Array(3).fill('current'),
+      ...Array(3).fill('next'),
+    ])
     expect(await ensureDevelopmentKeys(dir)).toEqual([])
-    expect((await readManifest(dir)).keys).toHaveLength(3)
+    expect((await readManifest(dir)).keys).toHaveLength(6)
     for (const k of manifest.keys) {
       const jwk = JSON.parse(await readFile(join(dir, k.file), 'utf8'))
       expect(k.crv === 'X-Wing' ? jwk.priv : jwk.d).toBeTypeOf('string')

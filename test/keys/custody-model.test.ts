@@ -39,6 +39,8 @@ describe('the custody model', () => {
     const counts = await checkCustodyModel(dirModelStore, 250, 10)
     expect(counts.sequences).toBe(250)
     expect(counts.steps).toBeGreaterThan(250)
+    // The no-gap invariant was checked, not only stated.
+    expect(counts.revocationsWithNext).toBeGreaterThan(10)
   }, 120_000)
 
   it('holds on the postgres store (authenticated ring) over 12 random sequences', async () => {

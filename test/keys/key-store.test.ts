@@ -113,16 +113,18 @@ describe.each(stores)('the %s key store', (_name, open) => {
     await expect(retireInStore(store, x.kid)).rejects.toMatchObject({ code: 'ERR_KEYS_STATE' })
   })
 
-  it('makes the development ring in an empty store once: one active P-256, X25519 and X-Wing key', async () => {
+  it('makes the development ring in an empty store once: a current and a next P-256, X25519 and X-Wing key', async () => {
     const store = await open()
     const added = await ensureKeyInStore(store)
-    expect(added.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES])
-    expect(added.map((k) => k.state)).toEqual(['active', 'active', 'active'])
+    expect(added.map((k) => k.crv)).toEqual([...DEVELOPMENT_CURVES, ...DEVELOPMENT_CURVES])
+    expect(added.map((k) => k.state)).toEqual(Array(6).fill('active'))
     const ring = await ringAt(store)
-    expect(ring.jwks().keys.map((k) => k.crv)).toEqual(['P-256', 'X25519'])
-    expect(ring.hybridKeys.map((k) => k.crv)).toEqual(['X-Wing'])
+    // Each curve's current key first, then the next keys: partners take the first of their curve.
+    expect(ring.jwks().keys.map((k) => k.crv)).toEqual(['P-256', 'X25519', 'P-256', 'X25519'])
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([0, 1, 3, 4].map((i) => added[i]!.kid))
+    expect(ring.hybridKeys.map((k) => k.crv)).toEqual(['X-Wing', 'X-Wing'])
     expect(await ensureKeyInStore(store)).toEqual([])
-    expect((await store.read()).entries).toHaveLength(3)
+    expect((await store.read()).entries).toHaveLength(6)
   })
 
   it('serialises concurrent custodians: four generates give four keys with distinct HPKE ids', async () => {

@@ -65,7 +65,7 @@ describe('generated keys honour the passphrase', () => {
   it('seals the development keys made at start-up when a passphrase is set', async () => {
     const dir = await keyDir()
     const kids = await ensureDevelopmentKeys(dir, { passphrase: PASS })
-    expect(kids).toHaveLength(3)
+    expect(kids).toHaveLength(6)
     for (const kid of kids) expect(await readdir(dir)).toContain(`${kid}.private.jwk.jwe`)
     await expect(loadKeyRing(dir)).rejects.toMatchObject({ code: 'ERR_KEYS_PASSPHRASE' })
     const ring = await loadKeyRing(dir, { passphrase: PASS })

@@ -8,7 +8,9 @@
  * has itself seen revoked (a revocation that only a tampered ring showed binds the instances that
  * saw it); every key an instance publishes is accepted by every instance but one that has seen it
  * revoked; a destroyed key stays destroyed, is held by no instance
- * and its private key can no longer be read; a refused command changed nothing.
+ * and its private key can no longer be read; a refused command changed nothing; after a
+ * revocation, every curve that had a published key and a next key (key-role.ts) accepted by
+ * every instance still has a published key that every instance accepts.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -24,9 +26,10 @@ import {
 } from '../../src/keys/custody/custody.js'
 import { generateStoredKey, type KeyAlgorithm } from '../../src/keys/jwk.js'
 import { followKeyStore, type FollowingKeyRing } from '../../src/keys/ring/follow.js'
-import type { KeyStore } from '../../src/keys/stores/key-store.js'
+import { lacksNextKey } from '../../src/keys/stores/key-role.js'
+import type { KeyStore, StoredRing } from '../../src/keys/stores/key-store.js'
 import { authenticity } from '../../src/keys/stores/ring-guard.js'
-import { isAccepted, MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
+import { isAccepted, isPublished, MANIFEST_FILE, stateAt } from '../../src/keys/stores/manifest.js'
 import { createLogger } from '../../src/log/logger.js'
 
 export type Step =
@@ -73,6 +76,8 @@ export interface ModelStore {
 export interface ModelCounts {
   sequences: number
   steps: number
+  /** Revocations after which a curve with a next key was checked to still publish a key. */
+  revocationsWithNext?: number
 }
 
 const logger = createLogger('silent')
@@ -91,6 +96,45 @@ export async function tamperManifest(dir: string, kid: string): Promise<boolean>
   return true
 }
 
+/** Whether an instance publishes a key of `crv` at `now` (ECDH keys, or hybrid X-Wing keys). */
+function publishedOf(instance: FollowingKeyRing, crv: KeyAlgorithm, now: Date) {
+  const ring = instance.current()
+  return crv === 'X-Wing'
+    ? ring.hybridKeys.filter((k) => isPublished(k, now))
+    : ring.active(now).filter((k) => k.crv === crv)
+}
+
+/**
+ * The curves a revocation must leave with a published key: each has one published and a next
+ * key (key-role.ts), its standing keys held and accepted by every instance, in a ring that needs
+ * no authentication or is authentic.
+ */
+async function curvesWithNext(
+  ring: StoredRing,
+  instances: readonly FollowingKeyRing[],
+  passphrase: string | undefined,
+  now: Date,
+): Promise<KeyAlgorithm[]> {
+  const trusted = await authenticity(passphrase, ring)
+  if (trusted !== 'authentic' && trusted !== 'not-required') return []
+  const everywhere = (kid: string) =>
+    instances.every((i) => {
+      const held = i.current().get(kid) ?? i.current().hybridKeys.find((k) => k.kid === kid)
+      return held !== undefined && isAccepted(held, now)
+    })
+  const curves = [...new Set(ring.entries.map((e) => e.crv))]
+  return curves.filter((crv) => {
+    const standing = ring.entries.filter(
+      (e) => e.crv === crv && ['active', 'pending'].includes(stateAt(e, now)),
+    )
+    return (
+      !lacksNextKey(ring.entries, crv, now) &&
+      standing.some((e) => isPublished(e, now)) &&
+      standing.every((e) => everywhere(e.kid))
+    )
+  })
+}
+
 /** Runs one sequence of steps against a fresh store; throws on the first broken invariant. */
 export async function runSequence(
   open: () => Promise<ModelStore>,
@@ -100,6 +144,8 @@ export async function runSequence(
   const { store, tamper, close, passphrase } = await open()
   let clock = new Date('2026-06-01T00:00:00Z')
   const follow = () => followKeyStore(store, { logger, pollIntervalMs: 0, subscribe: false })
+  // A current and a next P-256 key, as a production ring keeps them.
+  await generateInStore(store, 'P-256', 0, clock)
   await generateInStore(store, 'P-256', 0, clock)
   const instances: FollowingKeyRing[] = [await follow(), await follow()]
   /** Kids revoked in a ring that was authentic (or needs no authentication): accepted nowhere. */
@@ -116,6 +162,8 @@ export async function runSequence(
       const before = await store.read()
       const kids = before.entries.map((e) => e.kid)
       const kid = (pick: number) => kids[pick % Math.max(1, kids.length)] ?? 'none'
+      const mustStayPublished =
+        step.op === 'revoke' ? await curvesWithNext(before, instances, passphrase, clock) : []
       let refused = false
       try {
         switch (step.op) {
@@ -140,7 +188,8 @@ export async function runSequence(
             await sweepStore(store, clock)
             break
           case 'revoke':
-            await revokeInStore(store, kid(step.pick), clock)
+            // As `keys revoke` does: a curve left without a next key gets a new one, staged.
+            await revokeInStore(store, kid(step.pick), clock, { publishDelaySeconds: 30 })
             break
           case 'publish':
             clock = new Date(clock.getTime() + 31_000)
@@ -259,6 +308,24 @@ export async function runSequence(
             }
           }
         }
+      }
+      // No gap in an emergency: a curve that had a next key still publishes a key everywhere.
+      if (mustStayPublished.length > 0 && (await authenticity(passphrase, after)) !== 'tampered') {
+        for (const crv of mustStayPublished) {
+          for (const instance of instances) {
+            const keys = publishedOf(instance, crv, clock)
+            const everywhere = keys.some((k) =>
+              instances.every((other) => {
+                const held =
+                  other.current().get(k.kid) ??
+                  other.current().hybridKeys.find((h) => h.kid === k.kid)
+                return held !== undefined && isAccepted(held, clock)
+              }),
+            )
+            if (!everywhere) throw new Error(`${crv} has no published key after revoke`)
+          }
+        }
+        counts.revocationsWithNext = (counts.revocationsWithNext ?? 0) + 1
       }
       counts.steps++
     }

@@ -236,18 +236,22 @@ describe.runIf(needs(realServer, `the fleet on one postgres key ring ${REAL_SERV
     it('refuses a revoked kid on every instance within KEYS_POLL_INTERVAL + 1 s, without a restart', async () => {
       const x = (await jwksOf(gateways[0]!.url)).keys.find((k) => k.crv === 'X25519')!
       for (const g of gateways) expect((await search(g.url, x, 1, 'jwe')).status).toBe(200)
-      const revoked = await keys(['revoke', x.kid])
-      expect(revoked.code, revoked.stderr).toBe(0)
-      const revokedAt = Date.parse(/revoked at (\S+):/.exec(revoked.stderr)![1]!)
-      const refusedAfter = await Promise.all(
+      // Watched while the command runs: after the revocation it stages the curve's new next key
+      // (one poll interval later), so its exit is not when the gateways refused the key.
+      const command = keys(['revoke', x.kid])
+      const refusedAt = await Promise.all(
         gateways.map(async (g) => {
           await until(
             async () => (await search(g.url, x, 1, 'jwe')).code === 'ERR_TOKEN_KID_UNKNOWN',
-            10_000,
+            20_000,
           )
-          return Date.now() - revokedAt
+          return Date.now()
         }),
       )
+      const revoked = await command
+      expect(revoked.code, revoked.stderr).toBe(0)
+      const revokedAt = Date.parse(/revoked at (\S+):/.exec(revoked.stderr)![1]!)
+      const refusedAfter = refusedAt.map((at) => at - revokedAt)
       measured.revocationToRefusalMs = Math.max(...refusedAfter)
       expect(Math.max(...refusedAfter)).toBeLessThanOrEqual(POLL_SECONDS * 1000 + 1000)
     }, 90_000)

@@ -354,7 +354,7 @@ describe.runIf(needs(missing === undefined, `keys in a SoftHSM2 token: ${missing
         expect(listed.code).toBe(0)
         const line = listed.stdout.split('\n').find((l) => l.startsWith(kid))!
         expect(line).toContain('\tactive\t')
-        expect(line).toMatch(new RegExp(`\\tpkcs11 ${hsm.options.tokenLabel} ok$`))
+        expect(line).toMatch(new RegExp(`\\tpkcs11 ${hsm.options.tokenLabel} ok\\t(current|next)$`))
 
         const checked = await keysCli(['doctor'], env)
         expect([checked.code, checked.stdout]).toEqual([
@@ -370,7 +370,9 @@ describe.runIf(needs(missing === undefined, `keys in a SoftHSM2 token: ${missing
         const next = rotated.stdout.trim()
         expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/)
         const relisted = (await keysCli(['list'], env)).stdout
-        expect(relisted.split('\n').find((l) => l.startsWith(next))).toMatch(/\tpkcs11 \S+ ok$/)
+        expect(relisted.split('\n').find((l) => l.startsWith(next))).toMatch(
+          /\tpkcs11 \S+ ok\t(current|next)$/,
+        )
         expect(relisted.split('\n').find((l) => l.startsWith(kid))).toContain('\tretiring\t')
 
         expect((await keysCli(['revoke', kid], env)).code).toBe(0)

@@ -1,9 +1,11 @@
 import { KeyStoreError } from '../errors.js'
 import type { KeyAlgorithm } from '../jwk.js'
 import type { KeyEntry, NewKey, Ring } from '../stores/key-store.js'
+import { lacksNextKey } from '../stores/key-role.js'
 import { nextHpkeKeyId, stateAt } from '../stores/manifest.js'
 import { destroyKey, scheduleDestroy, sweepDue } from './destroy.js'
-import { retireKey, revokeKey, settle, stageRotation } from './staging.js'
+import { revoke } from './revoke.js'
+import { retireKey, settle, stageRotation } from './staging.js'
 
 /**
  * Every custodian change of a ring, for every store: one pure function of the ring, the change
@@ -13,13 +15,20 @@ import { retireKey, revokeKey, settle, stageRotation } from './staging.js'
  */
 export type Change =
   /** One key: active at once into a ring with no published key, else pending for the delay. */
-  | { type: 'generate'; key: NewKey; publishDelaySeconds: number }
+  | {
+      type: 'generate'
+      key: NewKey
+      publishDelaySeconds: number
+      /** Pending for the delay even into a ring with no published key (a revocation's next key). */
+      staged?: boolean
+    }
   /** One new key per curve, each staged to replace that curve's active keys (staging.ts). */
   | { type: 'rotate'; keys: NewKey[]; graceSeconds: number; publishDelaySeconds: number }
   /** The development ring, into an empty ring only: every key active at once. */
   | { type: 'bootstrap'; keys: NewKey[] }
   /** Retires `kid`; with `destroyAfterSeconds`, records when a sweep is to destroy it. */
   | { type: 'retire'; kid: string; force?: boolean; destroyAfterSeconds?: number | undefined }
+  /** Revokes `kid`; `Changed.wantsNext` names its curve when that leaves it without a next key. */
   | { type: 'revoke'; kid: string }
   /** Marks a retired or revoked key destroyed (destroy.ts); the store removes its material. */
   | { type: 'destroy'; kid: string }
@@ -36,6 +45,8 @@ export interface Changed {
   changed?: KeyEntry
   /** The keys a destroy or sweep marked destroyed in this change (a store removes their material). */
   destroyed: KeyEntry[]
+  /** After a revocation of a published or pending key: its curve, when it has no next key now. */
+  wantsNext?: KeyAlgorithm
 }
 
 const clone = (entries: readonly KeyEntry[]): KeyEntry[] => entries.map((e) => structuredClone(e))
@@ -90,7 +101,7 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
     case 'generate': {
       const added = fresh(change.key)
       const published = entries.some((k) => stateAt(k, now) === 'active')
-      if (published && change.publishDelaySeconds > 0) {
+      if ((published || change.staged === true) && change.publishDelaySeconds > 0) {
         added.state = 'pending'
         added.publishAt = new Date(now.getTime() + change.publishDelaySeconds * 1000).toISOString()
       }
@@ -128,8 +139,13 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
       const at = new Date(now.getTime() + change.destroyAfterSeconds * 1000)
       return out([], [], scheduleDestroy(entries, change.kid, at, now))
     }
-    case 'revoke':
-      return revoke(entries, invalid, change.kid, now, out)
+    case 'revoke': {
+      const was = entries.find((e) => e.kid === change.kid)
+      const standing = was !== undefined && ['active', 'pending'].includes(stateAt(was, now))
+      const done = revoke(entries, invalid, change.kid, now, out)
+      if (!standing || !lacksNextKey(entries, was.crv, now)) return done
+      return { ...done, wantsNext: was.crv }
+    }
     case 'destroy': {
       const was = entries.find((e) => e.kid === change.kid)?.state
       const destroyed = destroyKey(entries, change.kid, now)
@@ -138,43 +154,4 @@ export function applyChange(ring: Ring, change: Change, now: Date): Changed {
     case 'sweep':
       return out([], [], undefined, sweepDue(entries, now))
   }
-}
-
-/**
- * After a revocation that leaves a curve with no published key, its staged next key (pending) is
- * published at once: it arrives in the same ring as the revocation, so an instance that publishes
- * it also holds it, and instances that loaded the rotation accept it already. Partners of that
- * curve always have a key to encrypt to while one is staged.
- */
-function promoteNext(entries: KeyEntry[], crv: KeyAlgorithm, now: Date): void {
-  if (entries.some((e) => e.crv === crv && stateAt(e, now) === 'active')) return
-  const next = entries.find((e) => e.crv === crv && stateAt(e, now) === 'pending')
-  if (!next) return
-  next.state = 'active'
-  next.publishAt = null
-}
-
-/**
- * Revokes `kid` wherever the ring lists it: its entry, and any invalid stored entry with that kid
- * (a duplicate, a row whose times do not parse), so nothing else wrong in the ring blocks it.
- */
-function revoke(
-  entries: KeyEntry[],
-  invalid: Ring['invalid'][number][],
-  kid: string,
-  now: Date,
-  out: (added: KeyEntry[], retiring?: KeyEntry[][], changed?: KeyEntry) => Changed,
-): Changed {
-  const bad = invalid.filter((e) => e.kid === kid)
-  for (const e of bad) {
-    e.revoked = true
-    e.revokedAt = now.toISOString()
-  }
-  if (entries.some((e) => e.kid === kid)) {
-    const revoked = revokeKey(entries, kid, now)
-    promoteNext(entries, revoked.crv, now)
-    return out([], [], revoked)
-  }
-  if (bad.length === 0) throw new KeyStoreError('ERR_KEYS_UNKNOWN_KID', `no key with kid ${kid}`)
-  return out([], [])
 }

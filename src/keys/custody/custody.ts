@@ -2,6 +2,7 @@ import { DEVELOPMENT_CURVES } from './development.js'
 import { generateStoredKey, type KeyAlgorithm } from '../jwk.js'
 import { tokenCurve } from '../pkcs11/store.js'
 import type { KeyEntry, KeyMaterial, KeyStore, NewKey, Ring } from '../stores/key-store.js'
+import { lacksNextKey } from '../stores/key-role.js'
 import { activeCurves, applyChange, inTokenFor, type Change } from './change.js'
 import { dueForDestruction } from './destroy.js'
 
@@ -96,15 +97,16 @@ export async function generateInStore(
 }
 
 /**
- * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): one active key per
- * curve of DEVELOPMENT_CURVES; else nothing.
+ * In a store with no key at all, the development ring (KEYS_AUTOGENERATE): two active keys per
+ * curve of DEVELOPMENT_CURVES, its current and its next key; else nothing.
  */
 export async function ensureKeyInStore(store: KeyStore): Promise<KeyEntry[]> {
   if ((await store.read()).entries.length > 0) return []
   return store.change(async (ring, material, now) => {
     if (ring.entries.length + ring.invalid.length > 0) return { ring, result: [] } // another was first
+    // Each curve's current key, then its next key (key-role.ts): a revocation leaves no gap.
     const keys: NewKey[] = []
-    for (const crv of DEVELOPMENT_CURVES)
+    for (const crv of [...DEVELOPMENT_CURVES, ...DEVELOPMENT_CURVES])
       keys.push(await material.addKey(await generateStoredKey(crv)))
     const done = applyChange(ring, { type: 'bootstrap', keys }, now)
     return { ring: done.ring, result: done.added }
@@ -144,20 +146,80 @@ export async function sweepStore(store: KeyStore, at?: Date): Promise<KeyEntry[]
   })
 }
 
-/** Revokes `kid` whatever else is wrong in the ring; the kid and the revocation time. */
-export function revokeInStore(
+/** What `revoke` did: the kid, when, and the new next key it staged for the curve, if any. */
+export interface Revoked {
+  kid: string
+  notAfter: string
+  next?: KeyEntry
+}
+
+/** How `revoke` stages a new next key (`keys revoke`): the publish delay, and a wait first. */
+export interface NextKeyOptions {
+  publishDelaySeconds: number
+  /**
+   * Milliseconds to wait after the revocation commits before the new key is made (`keys revoke`:
+   * one KEYS_POLL_INTERVAL), so every instance has applied the revocation before its next reload
+   * has a new sealed key to open: the revocation never waits on a key derivation.
+   */
+  afterMs?: number
+}
+
+/**
+ * Revokes `kid` whatever else is wrong in the ring, in a change of its own, so nothing delays it.
+ * Then, with `next`, when the revocation left the key's curve without a next key (its next key is
+ * now its current one), a new next key is made where the revoked one was and staged, pending for
+ * the delay, in a second change; a failure there leaves the revocation as it is. Without `next`,
+ * nothing is added.
+ */
+export async function revokeInStore(
   store: KeyStore,
   kid: string,
   at?: Date,
-): Promise<{ kid: string; notAfter: string }> {
-  return store.change(
+  next?: NextKeyOptions,
+): Promise<Revoked> {
+  const { revoked, crv, inToken } = await store.change(
     (ring, _, storeNow) => {
       const now = at ?? storeNow
       const done = applyChange(ring, { type: 'revoke', kid }, now)
-      return { ring: done.ring, result: { kid, notAfter: now.toISOString() } }
+      const wanted = done.wantsNext
+      const result = {
+        revoked: { kid, notAfter: now.toISOString() },
+        crv: wanted,
+        inToken: wanted !== undefined && inTokenFor(ring, wanted, now),
+      }
+      return { ring: done.ring, result }
     },
     { revocation: true },
   )
+  if (crv === undefined || next === undefined) return revoked
+  try {
+    if (next.afterMs) await new Promise((resolve) => setTimeout(resolve, next.afterMs))
+    const staged = await stageNextKey(store, crv, next.publishDelaySeconds, inToken, at)
+    return staged ? { ...revoked, next: staged } : revoked
+  } catch {
+    return revoked // the revocation stands; doctor names the curve without a next key
+  }
+}
+
+/** A new next key of `crv`, pending for the delay, unless the curve has one by now. */
+function stageNextKey(
+  store: KeyStore,
+  crv: KeyAlgorithm,
+  publishDelaySeconds: number,
+  inToken: boolean,
+  at?: Date,
+): Promise<KeyEntry | undefined> {
+  return store.change(async (ring, material, storeNow) => {
+    const now = at ?? storeNow
+    if (!lacksNextKey(ring.entries, crv, now)) return { ring, result: undefined }
+    const key = await newKey(material, ring, crv, inToken)
+    const done = applyChange(
+      ring,
+      { type: 'generate', key, publishDelaySeconds, staged: true },
+      now,
+    )
+    return { ring: done.ring, result: done.added[0] }
+  })
 }
 
 /**

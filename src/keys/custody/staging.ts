@@ -43,9 +43,10 @@ export interface StageOptions {
 }
 
 /**
- * Adds `added` (a new key of its curve) as pending until now + delay; each active key of that curve
- * is published until then and accepted for the grace period after. Refuses while another
- * rotation of the curve is staged: one pending key per curve.
+ * Adds `added` (a new key of its curve) as pending until now + delay. The curve's current key (every
+ * active key of the curve but its newest, the next key; or its only one) is published until then
+ * and accepted for the grace period after: the next key becomes current, the new key the next one
+ * (key-role.ts). Refuses while another rotation of the curve is staged: one pending key per curve.
  */
 export function stageRotation<E extends KeyEntry>(
   entries: E[],
@@ -60,7 +61,12 @@ export function stageRotation<E extends KeyEntry>(
       `a ${added.crv} rotation is staged already: ${staged.kid} is published at ${staged.publishAt}`,
     )
   }
-  const previous = entries.filter((k) => k.crv === added.crv && stateAt(k, now) === 'active')
+  // The curve's published keys but its newest: with a next key, the current one only, so the
+  // next key becomes current when the new key is published (as the curve's next key).
+  const published = entries
+    .filter((k) => k.crv === added.crv && stateAt(k, now) === 'active')
+    .sort((a, b) => a.hpkeKeyId - b.hpkeKeyId)
+  const previous = published.length > 1 ? published.slice(0, -1) : published
   const publishAt = at(now, options.publishDelaySeconds)
   const notAfter = new Date(Date.parse(publishAt) + options.graceSeconds * 1000).toISOString()
   for (const k of previous) {

@@ -1,7 +1,8 @@
 /** The ring the gateway holds: its keys by kid and HPKE key id, what it publishes, and its source. */
 import type { HybridRingKey } from './hybrid-key.js'
 import type { RingKey } from './ring-key.js'
-import { isAccepted, isPublished } from '../stores/manifest.js'
+import { isAccepted } from '../stores/manifest.js'
+import { inPublishingOrder } from '../stores/key-role.js'
 import type { PublicJwk, XWingPublicJwk } from '../jwk.js'
 import type { Freshness } from './staleness.js'
 
@@ -68,9 +69,12 @@ export class KeyRing {
     return isAccepted(key, now)
   }
 
-  /** Keys partners should encrypt to at `now`: the active ones (pending ones once published). */
+  /**
+   * Keys partners should encrypt to at `now`: the active ones (pending ones once published), each
+   * curve's current key before its next keys (key-role.ts).
+   */
   active(now = new Date()): RingKey[] {
-    return this.keys.filter((k) => isPublished(k, now))
+    return inPublishingOrder(this.keys, now)
   }
 
   /** The public JWKS (RFC 7517 §5): active keys only, public members only. */
@@ -80,7 +84,7 @@ export class KeyRing {
 
   /** The JWKS the gateway serves: `jwks` and the published hybrid keys after them. */
   publishedJwks(now = new Date()): { keys: (PublicJwk | XWingPublicJwk)[] } {
-    const hybrid = this.#hybrid.filter((k) => isPublished(k, now)).map((k) => k.publicJwk)
+    const hybrid = inPublishingOrder(this.#hybrid, now).map((k) => k.publicJwk)
     return { keys: [...this.jwks(now).keys, ...hybrid] }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The Python, Go and Java partner clients against a real gateway process after an emergency
- * revocation: each starts from a JWKS fetched before it (the revoked key in it), is answered
+ * revocation: each starts from a JWKS fetched before it (the revoked current key and the next
+ * key in it), takes the current key, is answered
  * ERR_TOKEN_KID_UNKNOWN, fetches the JWKS again and finds the Patient with the key published
  * since, after one retry; a JWKS with no key of the wanted curve is fetched again; and however
  * often it is asked, each client's cache fetches at most once per rate-limit interval.
@@ -194,12 +195,16 @@ describe('the partner clients after an emergency revocation', () => {
     keysDir = join(dir, 'keys')
     revoked = await keys('generate', '--curve', 'P-256')
     x25519 = await keys('generate', '--curve', 'X25519')
+    // P-256's next key: published too, listed after the current keys.
+    next = await keys('generate', '--curve', 'P-256')
     gateway = await startGatewayProcess({ KEYS_DIR: keysDir, KEYS_POLL_INTERVAL: '1' })
-    // What a partner cached before the revocation.
+    // What a partner cached before the revocation: the current key and the next key. Each client
+    // takes the current one (its first search is refused, then retried with the next key).
     staleFile = join(dir, 'stale-jwks.json')
     await writeFile(staleFile, gateway.jwksText)
-    // The emergency: a new key, the old one revoked.
-    next = await keys('generate', '--curve', 'P-256')
+    const stale = (JSON.parse(gateway.jwksText) as { keys: Jwk[] }).keys
+    expect(stale.filter((k) => k.crv === 'P-256').map((k) => k.kid)).toEqual([revoked, next])
+    // The emergency: the current key revoked; the next key is the current one at once.
     await keys('revoke', revoked)
     for (let i = 0; i < 150; i++) {
       const kids = (await published()).map((k) => k.kid)

@@ -1,6 +1,6 @@
 /**
  * docs/ROTATION.md's single-host runbook, run exactly as written (its `npm run keys -- ...`
- * lines, read from the document), on the default two-curve ring that a gateway makes at
+ * lines, read from the document), on the default ring (a current and a next key per curve) that a gateway makes at
  * start-up, in both stores, with that gateway running. After every command: it exited 0, the ring
  * lists no duplicate kid or HPKE key id and nothing invalid, and the gateway publishes no revoked
  * key. Also: out-of-range durations are usage errors (exit 2).
@@ -45,6 +45,8 @@ interface Row {
   kid: string
   crv: string
   state: string
+  /** current or next (a published key), else '-'. */
+  role: string
 }
 
 const rows = (list: string): Row[] =>
@@ -53,7 +55,7 @@ const rows = (list: string): Row[] =>
     .split('\n')
     .slice(1)
     .map((l) => l.split('\t'))
-    .map(([kid, crv, state]) => ({ kid: kid!, crv: crv!, state: state! }))
+    .map((cols) => ({ kid: cols[0]!, crv: cols[1]!, state: cols[2]!, role: cols.at(-1)! }))
 
 let db: TestDatabase
 const cleanup: (() => Promise<unknown>)[] = []
@@ -131,7 +133,14 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
       return r
     }
     const initial = await list()
-    expect(initial.map((k) => k.crv).sort()).toEqual(['P-256', 'X-Wing', 'X25519'])
+    // A current and a next key per curve.
+    expect(initial.map((k) => k.crv).sort()).toEqual(
+      ['P-256', 'X-Wing', 'X25519'].flatMap((c) => [c, c]),
+    )
+    expect(initial.map((k) => k.role).sort()).toEqual([
+      ...Array(3).fill('current'),
+      ...Array(3).fill('next'),
+    ])
 
     // Routine rotation, each command exactly as written.
     const routine = await runbook('Routine rotation')
@@ -148,25 +157,47 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
         interval: 500,
       })
       .toEqual(['active', 'active', 'active'])
-    for (const old of initial) await run(routine[3]!, { 'old kid': old.kid })
+    // The old current keys are retiring; the next keys are current, the new keys next.
+    const rotatedRing = await list()
+    const retiring = rotatedRing.filter((k) => k.state === 'retiring')
+    expect(retiring.map((k) => k.kid).sort()).toEqual(
+      initial
+        .filter((k) => k.role === 'current')
+        .map((k) => k.kid)
+        .sort(),
+    )
+    expect(rotatedRing.filter((k) => newKids.includes(k.kid)).map((k) => k.role)).toEqual([
+      'next',
+      'next',
+      'next',
+    ])
+    for (const old of retiring) await run(routine[3]!, { 'old kid': old.kid })
     await list()
 
     // Emergency: the P-256 key is compromised.
     const emergency = await runbook('Emergency: a private key is compromised')
-    expect(emergency.map((c) => c.split(' ')[0])).toEqual(['revoke', 'generate', 'publish'])
-    const compromised = (await list()).find((k) => k.crv === 'P-256' && k.state === 'active')!
-    await run(emergency[0]!, { kid: compromised.kid })
+    expect(emergency.map((c) => c.split(' ')[0])).toEqual(['revoke', 'publish'])
+    const compromised = (await list()).find((k) => k.crv === 'P-256' && k.role === 'current')!
+    const successor = (await list()).find((k) => k.crv === 'P-256' && k.role === 'next')!
+    const revoked = await run(emergency[0]!, { kid: compromised.kid })
+    const newNext = revoked.stdout.trim()
     await run(emergency[1]!)
-    await run(emergency[2]!)
     const after = await list()
     expect(after.find((k) => k.kid === compromised.kid)?.state).toBe('revoked')
-    // The new P-256 key is pending while other curves are published, active after the delay.
+    // No gap: the next key is the current one at once; a new next key is pending.
+    expect(after.find((k) => k.kid === successor.kid)).toMatchObject({
+      state: 'active',
+      role: 'current',
+    })
+    // Pending for three poll intervals (3 s here): a slow machine may list it published already.
+    expect(['pending', 'active']).toContain(after.find((k) => k.kid === newNext)?.state)
+    // The new next key is published after the delay.
     await expect
-      .poll(
-        async () => (await list()).filter((k) => k.crv === 'P-256' && k.state === 'active').length,
-        { timeout: 15_000, interval: 500 },
-      )
-      .toBe(1)
+      .poll(async () => (await list()).find((k) => k.kid === newNext)?.role, {
+        timeout: 15_000,
+        interval: 500,
+      })
+      .toBe('next')
     // The running gateway has followed: the revoked key is not published.
     await expect
       .poll(async () => (await jwks()).map((k) => k.kid), { timeout: 5000 })

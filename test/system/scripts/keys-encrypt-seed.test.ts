@@ -72,7 +72,7 @@ describe('npm run keys', () => {
   it('list shows each key with its state and a file check', async () => {
     const r = await script('keys', ['list', '--dir', dir])
     expect(r.stdout.trim().split('\n')).toHaveLength(3) // a header and two keys
-    expect(r.stdout).toMatch(/\tunknown\tok$/m)
+    expect(r.stdout).toMatch(/\tunknown\tok\t(current|next)$/m)
     expect(r.stdout).toMatch(/\tP-256\tactive\t/)
     expect(r.stdout).toMatch(/\tX25519\tactive\t/)
   })
