@@ -204,7 +204,7 @@ describe.each(STORES)('the runbook on the %s store', (kind) => {
       .not.toContain(compromised.kid)
     const doctor = await keys(['doctor'], env)
     expect(doctor.stdout).not.toMatch(/duplicate|left out/)
-  }, 120_000)
+  }, 240_000)
 })
 
 describe('durations out of range', () => {
