@@ -66,8 +66,9 @@ function as(name: string): Tls {
 }
 
 describe('a partner marked =pq', () => {
-  it('publishes the development X-Wing key beside P-256 and X25519', () => {
-    expect(jwks.keys.map((k) => k.crv ?? k.alg)).toEqual(['P-256', 'X25519', 'X-Wing'])
+  it('publishes the development X-Wing keys (current and next) after P-256 and X25519', () => {
+    const published = jwks.keys.map((k) => k.crv ?? k.alg)
+    expect(published).toEqual(['P-256', 'X25519', 'P-256', 'X25519', 'X-Wing', 'X-Wing'])
   })
 
   it('gets ERR_TOKEN_PQ_REQUIRED for a classic token, and its Patient for a hybrid one', async () => {
