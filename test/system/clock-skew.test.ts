@@ -110,7 +110,10 @@ describe.runIf(
     expect(skew).toBeGreaterThan(28)
     expect(skew).toBeLessThan(32)
     expect(await metric(ahead().url, 'sealed_search_clock_skew_holding')).toBe(1)
-    expect(ahead().running.output()).toMatch(/"level":40.*KEYS_MAX_CLOCK_SKEW: no pending key/)
+    // Log lines are written together within LOG_FLUSH_MS.
+    await expect
+      .poll(() => ahead().running.output(), { timeout: 2000 })
+      .toMatch(/"level":40.*KEYS_MAX_CLOCK_SKEW: no pending key/)
     const ready = await fetch(`${ahead().url}/health/ready`)
     expect(ready.status).toBe(200)
     expect(Number(ready.headers.get('clock-skew'))).toBeCloseTo(skew, 0)

@@ -69,6 +69,8 @@ describe('keys destroy on a key directory a gateway serves', () => {
     expect(refusedToken.body.resourceType).toBe('OperationOutcome')
     expect(JSON.stringify(refusedToken.body)).toContain('ERR_TOKEN_KID_UNKNOWN')
     expect((await search(nextToken)).status).toBe(200)
+    // Stopped, the gateway has written every log line it held (LOG_FLUSH_MS).
+    await gateway.stop()
     expect(gateway.running.output()).not.toMatch(/"level":(50|60)/)
 
     // The gateway's log of these requests, scanned: the old key's token is counted as destroyed.
