@@ -15,6 +15,7 @@ import { seed, seededMbi } from '../../src/db/seed.js'
 import { createSql, type Sql } from '../../src/db/sql.js'
 import { needs, REAL_SERVER } from '../support/needs.js'
 import { childEnv, start, type Running } from '../support/process.js'
+import { postgresFleetEnv } from '../support/fleet.js'
 
 const exec = promisify(execFile)
 const realServer = process.env.DATABASE_URL
@@ -28,18 +29,7 @@ describe.runIf(
     needs(faketime, 'clock skew across a fleet: needs faketime (Debian package faketime)'),
 )('one clock for a fleet: the database’s (real PostgreSQL, libfaketime)', () => {
   const schema = `clock_skew_${randomBytes(5).toString('hex')}`
-  const env: Record<string, string> = {
-    KEY_STORE: 'postgres',
-    DATABASE_URL: realServer!,
-    DATABASE_SCHEMA: schema,
-    KEYS_PASSPHRASE: randomBytes(16).toString('hex'),
-    AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
-    KEYS_POLL_INTERVAL: '1',
-    KEYS_AUTOGENERATE: 'false',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-  }
+  const env = postgresFleetEnv(realServer!, schema, { LOG_LEVEL: 'info' })
   let sql: Sql
   /** Two gateways on time, then one 30 s ahead. */
   const gateways: { url: string; running: Running }[] = []

@@ -25,6 +25,7 @@ import { startHaproxy, type Balancer } from '../support/haproxy.js'
 import { tempDir } from '../support/keys.js'
 import { needs, REAL_SERVER } from '../support/needs.js'
 import { childEnv, start, type Running } from '../support/process.js'
+import { postgresFleetEnv } from '../support/fleet.js'
 
 const exec = promisify(execFile)
 const realServer = process.env.DATABASE_URL
@@ -80,18 +81,7 @@ describe.runIf(needs(realServer, `a fleet on one postgres key ring ${REAL_SERVER
 
     beforeAll(async () => {
       dir = await tempDir('sealed-emergency-')
-      env = {
-        KEY_STORE: 'postgres',
-        DATABASE_URL: realServer!,
-        DATABASE_SCHEMA: schema,
-        KEYS_DIR: join(dir, 'keys'),
-        KEYS_PASSPHRASE: randomBytes(16).toString('hex'),
-        AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
-        KEYS_POLL_INTERVAL: '1',
-        KEYS_AUTOGENERATE: 'false',
-        PORT: '0',
-        HOST: '127.0.0.1',
-      }
+      env = postgresFleetEnv(realServer!, schema, { KEYS_DIR: join(dir, 'keys') })
       const admin = createSql({ url: realServer!, max: 1 })
       await admin`create schema ${admin(schema)}`
       await admin.end()

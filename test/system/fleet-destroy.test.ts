@@ -18,6 +18,7 @@ import type { ScanReport } from '../../src/logscan/index.js'
 import { tempDir } from '../support/keys.js'
 import { needs, REAL_SERVER } from '../support/needs.js'
 import { childEnv, start, type Running } from '../support/process.js'
+import { postgresFleetEnv } from '../support/fleet.js'
 
 const exec = promisify(execFile)
 const realServer = process.env.DATABASE_URL
@@ -26,18 +27,7 @@ describe.runIf(needs(realServer, `scheduled key destruction across a fleet ${REA
   'keys sweep on a fleet of gateways (real PostgreSQL)',
   () => {
     const schema = `fleet_destroy_${randomBytes(5).toString('hex')}`
-    const env: Record<string, string> = {
-      KEY_STORE: 'postgres',
-      DATABASE_URL: realServer!,
-      DATABASE_SCHEMA: schema,
-      KEYS_PASSPHRASE: randomBytes(16).toString('hex'),
-      AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
-      KEYS_POLL_INTERVAL: '1',
-      KEYS_AUTOGENERATE: 'false',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-    }
+    const env = postgresFleetEnv(realServer!, schema, { LOG_LEVEL: 'info' })
     let sql: Sql
     const gateways: { url: string; running: Running }[] = []
 

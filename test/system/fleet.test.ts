@@ -17,6 +17,7 @@ import { startHaproxy, type Balancer } from '../support/haproxy.js'
 import { tempDir } from '../support/keys.js'
 import { childEnv, start, type Running } from '../support/process.js'
 import { faultProxy, type FaultProxy } from '../support/proxy.js'
+import { postgresFleetEnv } from '../support/fleet.js'
 
 const exec = promisify(execFile)
 const realServer = process.env.DATABASE_URL
@@ -35,17 +36,10 @@ describe.runIf(needs(realServer, `the fleet on one postgres key ring ${REAL_SERV
   'a fleet of gateways on one postgres key ring (real PostgreSQL)',
   () => {
     const schema = `fleet_${randomBytes(5).toString('hex')}`
-    const env: Record<string, string> = {
-      KEY_STORE: 'postgres',
-      DATABASE_URL: realServer!,
-      DATABASE_SCHEMA: schema,
-      KEYS_PASSPHRASE: randomBytes(16).toString('hex'),
-      AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
+    const env = postgresFleetEnv(realServer!, schema, {
       KEYS_POLL_INTERVAL: String(POLL_SECONDS),
       JWKS_MAX_AGE: '1',
-      KEYS_AUTOGENERATE: 'false',
-      PORT: '0',
-    }
+    })
     let dir: string
     let sql: Sql
     let dbProxy: FaultProxy
