@@ -38,6 +38,7 @@ import {
   XWING_ROW,
   RATE_HEADER,
   rateRow,
+  steadyVerdict,
   table,
   type Row,
 } from './bench/table.js'
@@ -343,6 +344,8 @@ async function main(): Promise<void> {
             const label = layout === 'logged' ? 'logs on, within 10%' : 'one process'
             verdicts.push(...floorVerdicts(results, slack).map((v) => `${label}: ${v}`))
             verdicts.push(...baselineVerdicts(results, slack).map((v) => `${label}: ${v}`))
+            const steady = steadyVerdict(results)
+            if (steady) verdicts.push(`${label}: ${steady}`)
           }
         } finally {
           await gateway.stop()

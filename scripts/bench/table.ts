@@ -94,6 +94,21 @@ export function baselineVerdicts(rows: Row[], slack = 1): string[] {
   })
 }
 
+/**
+ * Whether the gateway served the end of a table as cheaply as its start: the plaintext baseline's
+ * main-thread CPU per request in its last run against its first (a gateway that grows slower the
+ * longer it serves shows here, even when the floor's ratios are read off its best run). Steady
+ * within `tolerance` (15%: the run-to-run spread on a quiet machine is about 10%).
+ */
+export function steadyVerdict(rows: Row[], tolerance = 0.15): string | undefined {
+  const runs = rows.filter((r) => r.name.startsWith('(a)') && r.cpuUs !== undefined)
+  const first = runs[0]
+  const last = runs[runs.length - 1]
+  if (runs.length < 2 || !first?.cpuUs || !last?.cpuUs) return undefined
+  const ratio = last.cpuUs / first.cpuUs
+  return `plaintext POST search, CPU per request at the end of the table ${last.cpuUs.toFixed(0)} µs against ${first.cpuUs.toFixed(0)} µs at its start: ${ratio.toFixed(2)}x (steady within ${1 + tolerance}x: ${ratio <= 1 + tolerance ? 'PASS' : 'MISS'})`
+}
+
 /** The cluster target: its plaintext search at least `factor` times the one-process rate. */
 export function clusterVerdict(one: Row[], cluster: Row[], workers: number, factor = 1.3): string {
   const a = referenceRate(one, '(a)') ?? 0

@@ -13,6 +13,7 @@ import {
   clusterVerdict,
   FLOOR,
   floorVerdicts,
+  steadyVerdict,
   rateRow,
   table,
   type Row,
@@ -154,6 +155,21 @@ describe('the bench tables', () => {
       'read by id 0.92 of the floor (target 0.77: PASS)',
     ])
     expect(floorVerdicts(rows.filter((r) => !r.name.startsWith('(floor)')))).toEqual([])
+  })
+
+  it('judges whether the baseline cost as much CPU at the end of a table as at its start', () => {
+    const runs = (first: number, last: number) => [
+      { ...row(BASELINE, 3000), cpuUs: first },
+      row('(b) GET JWE ECDH-ES P-256', 2400),
+      { ...row(`${BASELINE}, again at the end`, 3200), cpuUs: last },
+    ]
+    // What the pool queue did before its fix: 117 µs at the start, 168 at the end.
+    expect(steadyVerdict(runs(117, 168))).toBe(
+      'plaintext POST search, CPU per request at the end of the table 168 µs against 117 µs at its start: 1.44x (steady within 1.15x: MISS)',
+    )
+    expect(steadyVerdict(runs(116, 105))).toMatch(/: 0\.91x \(steady within 1\.15x: PASS\)$/)
+    // No verdict without both runs' CPU (a cluster's workers are not measured).
+    expect(steadyVerdict(rows)).toBeUndefined()
   })
 
   it('judges the cluster by its plaintext rate against one process', () => {
