@@ -1,6 +1,7 @@
 import { createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 import { KeyStoreError } from '../errors.js'
+import { destructionFields, inKidOrder, lifecycleFields, type Encoded } from './entry-fields.js'
 import type { InvalidEntry } from './invalid-entry.js'
 
 /**
@@ -14,18 +15,9 @@ const LABEL = 'sealed-search key ring MAC v1'
 const CHECK_LABEL = 'sealed-search key ring passphrase check v1'
 export const RING_MAC_ITERATIONS = 600_000
 
-/** The members of an entry the MAC covers (a KeyEntry). */
-interface Covered {
-  kid: string
+/** The members of an entry the MAC covers (a KeyEntry): the ring version's, and where its key is. */
+interface Covered extends Encoded {
   hpkeKeyId: number
-  crv: string
-  state: string
-  created: string
-  notAfter: string | null
-  publishAt?: string | null | undefined
-  retireAt?: string | null | undefined
-  destroyAt?: string | null | undefined
-  destroyedAt?: string | null | undefined
   backend?: string | undefined
   pkcs11?: { token: string; id: string } | undefined
 }
@@ -57,35 +49,20 @@ async function macKey(passphrase: string, salt: string): Promise<Buffer> {
   return key
 }
 
-const iso = (v: string | null | undefined) => {
-  if (!v) return null
-  const t = Date.parse(v)
-  return Number.isNaN(t) ? v : new Date(t).toISOString()
-}
-
 /** The canonical ring: entries in kid order, every member a gateway acts on, and the generation. */
 export function canonicalRing(
   generation: number,
   entries: readonly Covered[],
   invalid: readonly InvalidEntry[],
 ): string {
-  const sorted = [...entries].sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
   return JSON.stringify([
     'sealed-search ring',
     generation,
-    sorted.map((e) => [
-      e.kid,
-      e.hpkeKeyId,
-      e.crv,
-      e.state,
-      iso(e.created),
-      iso(e.notAfter),
-      iso(e.publishAt),
-      iso(e.retireAt),
+    inKidOrder(entries).map((e) => [
+      ...lifecycleFields(e),
       e.backend ?? null,
       e.pkcs11 ? [e.pkcs11.token, e.pkcs11.id] : null,
-      // Destruction (a schedule, the destroyed time): only when set, so older MACs still hold.
-      ...(e.destroyAt || e.destroyedAt ? [iso(e.destroyAt), iso(e.destroyedAt)] : []),
+      ...destructionFields(e),
     ]),
     invalid.map((e) => [e.kid ?? null, e.revoked || e.revokedAt !== undefined]),
   ])

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { destructionFields, inKidOrder, lifecycleFields } from './entry-fields.js'
 import type { InvalidEntry } from './invalid-entry.js'
 import type { ManifestEntry } from './manifest.js'
 
@@ -28,28 +29,11 @@ export function ringVersion(
   invalid: readonly InvalidEntry[] = [],
 ): number {
   if (entries.length === 0 && invalid.length === 0) return 0
-  const canonical = [...entries]
-    .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0))
-    .map((e) => [
-      e.kid,
-      e.hpkeKeyId,
-      e.crv,
-      e.state,
-      iso(e.created),
-      iso(e.notAfter),
-      iso(e.publishAt),
-      iso(e.retireAt),
-      ...(e.destroyAt || e.destroyedAt ? [iso(e.destroyAt), iso(e.destroyedAt)] : []),
-    ])
+  const canonical = inKidOrder(entries).map((e) => [...lifecycleFields(e), ...destructionFields(e)])
   // Entries left out count too (what they say, revoked or not), so fixing one reloads.
   const left = invalid.map((e) => [e.kid ?? null, e.why, e.revoked || e.revokedAt !== undefined])
   const digest = createHash('sha256')
     .update(JSON.stringify(left.length > 0 ? [canonical, left] : canonical))
     .digest()
   return digest.readUIntBE(0, 6) || 1
-}
-
-/** One spelling per instant, whichever store the date came from. */
-function iso(value: string | null | undefined): string | null {
-  return value ? new Date(value).toISOString() : null
 }
