@@ -15,13 +15,20 @@ function helpFlags(args: string[]): string[] {
   return args.map((a, i) => (a === '-h' && (end === -1 || i < end) ? '--help' : a))
 }
 
+/** A key id: an RFC 7638 thumbprint, SHA-256 in base64url (43 characters, may begin with `-`). */
+const KID_SHAPE = /^[A-Za-z0-9_-]{43}$/
+
 /**
- * Key ids are base64url and may begin with `-`. The scripts have no single-letter options but
- * -h, so an argument with one leading `-` (other than `-` itself, stdin) is always a positional
- * argument: it is moved behind `--`, where the parser takes it as one.
+ * Key ids are base64url and may begin with `-`, or with `--`. The scripts have no single-letter
+ * options but -h, so an argument with one leading `-` (other than `-` itself, stdin) is always a
+ * positional argument; one with two is a key id when it is not an option of the command and has
+ * a key id's exact shape (no option name is 41 characters long). Either is moved behind `--`,
+ * where the parser takes it as one.
  */
-function positionalDashes(args: string[]): string[] {
-  const dashed = (a: string) => a.length > 1 && a.startsWith('-') && !a.startsWith('--')
+function positionalDashes(args: string[], optionNames: readonly string[]): string[] {
+  const dashed = (a: string) =>
+    (a.length > 1 && a.startsWith('-') && !a.startsWith('--')) ||
+    (KID_SHAPE.test(a) && a.startsWith('--') && !optionNames.includes(a.slice(2)))
   const moved = args.filter(dashed)
   const end = args.indexOf('--')
   if (moved.length === 0 || end !== -1) return args
@@ -32,7 +39,7 @@ function positionalDashes(args: string[]): string[] {
 export function parse<T extends ParseArgsConfig['options']>(args: string[], options: T) {
   try {
     return parseArgs({
-      args: positionalDashes(helpFlags(args)),
+      args: positionalDashes(helpFlags(args), Object.keys(options ?? {})),
       options: { ...options, help: { type: 'boolean' } } as T & { help: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
