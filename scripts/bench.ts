@@ -26,7 +26,14 @@ import { seed, seededBeneId, seededMbi } from '../src/db/seed.js'
 import { processEnvironment, readVariable } from '../src/config/index.js'
 import { createSql } from '../src/db/sql.js'
 import { addGeneratedKey } from '../src/keys/custody/bootstrap.js'
-import { cpuPerRequestUs, mainThreadCpuNs } from './bench/cpu.js'
+import {
+  cpuPerRequestUs,
+  machineBusy,
+  machineTicks,
+  mainThreadCpuNs,
+  postgresCpu,
+  postgresUsPerRequest,
+} from './bench/cpu.js'
 import { writeGenerated } from './bench/report.js'
 import { startFloor, startGateway, type Server } from './bench/servers.js'
 import {
@@ -198,12 +205,24 @@ async function measureTargets(
     await runWrk(server.base, script, 1, connections) // warm-up
     // A cluster's primary serves nothing: its workers' CPU is not counted, so no column there.
     const pid = cpu || server === floor ? server.child.pid : undefined
-    const before = await mainThreadCpuNs(pid)
+    const [before, pgBefore, machineBefore] = [
+      await mainThreadCpuNs(pid),
+      await postgresCpu(),
+      await machineTicks(),
+    ]
     const measured = await runWrk(server.base, script, seconds, connections)
+    const busy = machineBusy(machineBefore, await machineTicks())
     const cpuUs = cpuPerRequestUs(before, await mainThreadCpuNs(pid), measured.requests)
-    const row: Row = { name: target.name, ...measured, ...(cpuUs === undefined ? {} : { cpuUs }) }
+    const postgresUs = postgresUsPerRequest(pgBefore, await postgresCpu(), measured.requests)
+    const row: Row = {
+      name: target.name,
+      ...measured,
+      ...(cpuUs === undefined ? {} : { cpuUs }),
+      ...(postgresUs === undefined ? {} : { postgresUs }),
+      ...(busy === undefined ? {} : { busy }),
+    }
     process.stderr.write(
-      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, CPU ${cpuUs?.toFixed(0) ?? '-'} µs/request\n`,
+      `${row.name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, CPU ${cpuUs?.toFixed(0) ?? '-'} µs/request, PostgreSQL ${postgresUs?.toFixed(0) ?? '-'} µs/request, machine ${busy === undefined ? '-' : (busy * 100).toFixed(0)}% busy\n`,
     )
     results.push(row)
   }

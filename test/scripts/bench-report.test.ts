@@ -6,11 +6,21 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import * as prettier from 'prettier'
 import { describe, expect, it } from 'vitest'
-import { cpuPerRequestUs, mainThreadCpuNs } from '../../scripts/bench/cpu.js'
+import {
+  cpuPerRequestUs,
+  machineBusy,
+  machineTicks,
+  mainThreadCpuNs,
+  parseProcStat,
+  postgresCpu,
+  postgresUsPerRequest,
+} from '../../scripts/bench/cpu.js'
 import { BEGIN, END, replaceGenerated, writeGenerated } from '../../scripts/bench/report.js'
 import {
   BASELINE,
+  baselineVerdicts,
   clusterVerdict,
+  cpuBudgetUs,
   FLOOR,
   floorVerdicts,
   steadyVerdict,
@@ -118,6 +128,62 @@ describe('the bench tables', () => {
     expect(lines[3]!.split('|').map((c) => c.trim())[6]).toBe('')
   })
 
+  it("gives a row PostgreSQL's CPU per request and how busy the machine was, where measured", () => {
+    const lines = table([
+      { ...row(FLOOR, 4000), postgresUs: 45.6, busy: 0.834 },
+      row(BASELINE, 3000),
+    ]).split('\n')
+    expect(lines[0]).toContain('| PostgreSQL µs/request | machine busy |')
+    const cells = (line: string) => line.split('|').map((c) => c.trim())
+    expect(cells(lines[2]!).slice(7, 9)).toEqual(['46', '83%'])
+    expect(cells(lines[3]!).slice(7, 9)).toEqual(['', ''])
+  })
+
+  it('reads how busy the machine was from /proc/stat', async () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    const stat = 'cpu  100 10 40 800 50 0 0 0 5 0\ncpu0 50 5 20 400 25 0 0 0 0 0\n'
+    expect(parseProcStat(stat)).toEqual({ busy: 150, total: 1000 })
+    expect(parseProcStat('intr 1 2 3\n')).toBeUndefined()
+    expect(parseProcStat('cpu  1 2 x 4 5 6 7 8\n')).toBeUndefined()
+    expect(machineBusy({ busy: 150, total: 1000 }, { busy: 450, total: 1400 })).toBe(0.75)
+    expect(machineBusy({ busy: 150, total: 1000 }, { busy: 150, total: 1000 })).toBeUndefined()
+    expect(machineBusy(undefined, { busy: 1, total: 2 })).toBeUndefined()
+    // This machine's own reading: busy never exceeds the total, and both grow.
+    const before = (await machineTicks())!
+    const spin = performance.now() + 30
+    while (performance.now() < spin);
+    const after = (await machineTicks())!
+    expect(before.busy).toBeLessThanOrEqual(before.total)
+    expect(after.total).toBeGreaterThanOrEqual(before.total)
+    expect(after.busy).toBeGreaterThan(before.busy)
+  })
+
+  it("adds up PostgreSQL's CPU per process between two readings", async () => {
+    const before = new Map([
+      ['10', 5_000_000],
+      ['11', 1_000_000],
+      ['12', 9_000_000],
+    ])
+    // 10 ran 3 ms more; 11 ended; 12 was reused by a process that has run 2 ms; 13 started (1 ms).
+    const after = new Map([
+      ['10', 8_000_000],
+      ['12', 2_000_000],
+      ['13', 1_000_000],
+    ])
+    expect(postgresUsPerRequest(before, after, 1000)).toBe(6)
+    expect(postgresUsPerRequest(undefined, after, 1000)).toBeUndefined()
+    expect(postgresUsPerRequest(before, after, 0)).toBeUndefined()
+    // A real server on this machine (DATABASE_URL at loopback, as .ci/run sets it): its
+    // processes are found, each with the time it has run.
+    const url = process.env.DATABASE_URL
+    const found = await postgresCpu()
+    if (url && /@(127\.0\.0\.1|localhost)[:/]/.test(url)) expect(found?.size).toBeGreaterThan(0)
+    for (const [pid, ns] of found ?? []) {
+      expect(pid).toMatch(/^\d+$/)
+      expect(ns).toBeGreaterThan(0)
+    }
+  })
+
   it("reads the main thread's CPU time from /proc, and divides it by the requests", async () => {
     // A process that spends at least 50 ms of CPU on its main thread, says so, and waits.
     const child = spawn(
@@ -138,6 +204,32 @@ describe('the bench tables', () => {
     expect(cpuPerRequestUs(undefined, 3_000_000, 1000)).toBeUndefined()
     expect(cpuPerRequestUs(0, 1, 0)).toBeUndefined()
     expect(await mainThreadCpuNs(undefined)).toBeUndefined()
+  })
+
+  it('says, for a miss, the CPU per request the target allows one core against what was spent', () => {
+    expect(cpuBudgetUs(8000)).toBe(125)
+    const measured = rows.map((r) =>
+      r.name.startsWith('(b)')
+        ? { ...r, cpuUs: 194.4 }
+        : r.name.startsWith('(c)')
+          ? { ...r, rps: 3800, cpuUs: 150 }
+          : r,
+    )
+    // The floor is 5,000: P-256's target 0.70 is 3,500/s, which leaves 286 µs per request.
+    expect(floorVerdicts(measured)).toContain(
+      'JWE P-256 GET 0.48 of the floor (target 0.70: MISS; at 3500/s one core allows 286 µs per request, this row spent 194)',
+    )
+    // A pass says nothing more.
+    expect(floorVerdicts(measured)).toContain(
+      'JWE X25519 GET 0.76 of the floor (target 0.75: PASS)',
+    )
+    const hybrid = [
+      row(BASELINE, 7000),
+      { ...row('(j) GET HPKE X-Wing (hybrid post-quantum)', 3000), cpuUs: 291 },
+    ]
+    expect(baselineVerdicts(hybrid)).toEqual([
+      'HPKE X-Wing (hybrid) GET 0.43 of the baseline (target 0.70: MISS; at 4900/s one core allows 204 µs per request, this row spent 291)',
+    ])
   })
 
   it('judges the targets against the floor, lowered by the slack for logging', () => {
