@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
@@ -11,7 +11,7 @@ import { createSql } from '../../src/db/sql.js'
 import type { KeyStoreError } from '../../src/keys/errors.js'
 import { loadKeyRing } from '../../src/keys/ring/open-key.js'
 import { retire, revoke, rotate } from '../../src/keys/custody/lifecycle.js'
-import { MANIFEST_FILE, readManifest } from '../../src/keys/stores/manifest.js'
+import { MANIFEST_FILE, readManifest, writeFileAtomic } from '../../src/keys/stores/manifest.js'
 import { addGeneratedKey } from '../../src/keys/custody/bootstrap.js'
 import { createLogger } from '../../src/log/logger.js'
 import { parseKeyLastUsed } from '../../src/metrics/index.js'
@@ -182,6 +182,53 @@ describe('npm run keys (custody commands)', () => {
     await keys(['revoke', kid, '--dir', dir])
     r = await keys(['doctor', '--dir', dir])
     expect(r.stdout).toMatch(/error +no active key/)
+  })
+
+  it("doctor reports the temporary files a killed write leaves, a private key's as such", async () => {
+    const dir = await tempDir()
+    const kid = (await keys(['generate', '--dir', dir])).stdout.trim()
+    // What a keys command killed between its write and its rename leaves (writeFileAtomic).
+    const plain = `${kid}.private.jwk.json.0123456789ab.tmp`
+    const sealed = `${kid}.private.jwk.jwe.a1b2c3d4e5f6.tmp`
+    const manifest = `${MANIFEST_FILE}.00ff00ff00ff.tmp`
+    const fresh = `${kid}.private.jwk.json.ffffffffffff.tmp`
+    await copyFile(join(dir, `${kid}.private.jwk.json`), join(dir, plain))
+    await writeFile(join(dir, sealed), 'x', { mode: 0o600 })
+    await writeFile(join(dir, manifest), '{', { mode: 0o600 })
+    await writeFile(join(dir, fresh), '{}', { mode: 0o600 })
+    const old = new Date(Date.now() - 120_000)
+    for (const file of [plain, sealed, manifest]) await utimes(join(dir, file), old, old)
+    const r = await keys(['doctor', '--dir', dir])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(
+      `error   ${plain}: an interrupted write left an unsealed private key here; delete it once no keys command is running`,
+    )
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `warning ${sealed.replaceAll('.', '\\.')}: an interrupted write left a sealed private key here`,
+      ),
+    )
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `warning ${manifest.replaceAll('.', '\\.')}: an interrupted write of manifest\\.json left this file`,
+      ),
+    )
+    // A write younger than a minute may still be under way: not reported.
+    expect(r.stdout).not.toContain(fresh)
+    // Never the key material itself.
+    const d = (JSON.parse(await readFile(join(dir, plain), 'utf8')) as { d: string }).d
+    expect(r.stdout + r.stderr).not.toContain(d)
+  })
+
+  it('an atomic write that fails removes its temporary file', async () => {
+    const dir = await tempDir()
+    // The target is a directory: the rename fails after the temporary file was written.
+    await mkdir(join(dir, 'target'))
+    await expect(writeFileAtomic(join(dir, 'target'), 'secret', 0o600)).rejects.toThrow()
+    expect(await readdir(dir)).toEqual(['target'])
+    await writeFileAtomic(join(dir, 'file'), 'text', 0o600)
+    expect(await readFile(join(dir, 'file'), 'utf8')).toBe('text')
+    expect((await readdir(dir)).sort()).toEqual(['file', 'target'])
   })
 })
 

@@ -2,7 +2,13 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
 import { publicOfStored, thumbprint } from '../jwk.js'
-import { isAccepted, isSealedKeyFile, MANIFEST_FILE, readManifest } from '../stores/manifest.js'
+import {
+  isAccepted,
+  isSealedKeyFile,
+  MANIFEST_FILE,
+  readManifest,
+  TEMPORARY_FILE,
+} from '../stores/manifest.js'
 import { PBES2_ITERATIONS, sealParameters } from '../stores/protect.js'
 import { hsmDoctor } from '../pkcs11/doctor.js'
 import type { StoreTokenOptions } from '../stores/key-store.js'
@@ -34,6 +40,17 @@ async function weakSeal(path: string): Promise<number | undefined> {
   }
 }
 
+/** Age past which a temporary file of an atomic write is taken as left by a killed writer. */
+const LEFTOVER_AGE_MS = 60_000
+
+async function isOlderThan(path: string, ms: number, now: Date): Promise<boolean> {
+  try {
+    return now.getTime() - (await stat(path)).mtimeMs > ms
+  } catch {
+    return false // renamed or removed since the listing: its writer finished
+  }
+}
+
 /**
  * Consistency and permission checks of a key directory. Messages name files and kids, never
  * key material.
@@ -46,6 +63,19 @@ export async function doctor(
   const out: Finding[] = []
   const error = (message: string) => out.push({ level: 'error', message })
   const warn = (message: string) => out.push({ level: 'warning', message })
+  // A temporary file of an atomic write (writeFileAtomic) whose writer was killed before its
+  // rename. A private key's is an error when it is not sealed: a plain private key outside the
+  // ring's files.
+  const leftover = (file: string, written: string) => {
+    const remove = 'delete it once no keys command is running'
+    if (/\.private\.jwk\.json$/.test(written)) {
+      error(`${file}: an interrupted write left an unsealed private key here; ${remove}`)
+    } else if (/\.private\.jwk\.jwe$/.test(written)) {
+      warn(`${file}: an interrupted write left a sealed private key here; ${remove}`)
+    } else {
+      warn(`${file}: an interrupted write of ${written} left this file; ${remove}`)
+    }
+  }
 
   let manifest
   try {
@@ -98,6 +128,11 @@ export async function doctor(
   for (const file of await readdir(dir)) {
     if (/\.private\.jwk\.(json|jwe)$/.test(file) && !listed.has(file)) {
       warn(`${file}: a key file the manifest does not list`)
+    }
+    const written = TEMPORARY_FILE.exec(file)?.[1]
+    // A write in progress lasts milliseconds: a minute-old temporary file's writer is gone.
+    if (written !== undefined && (await isOlderThan(join(dir, file), LEFTOVER_AGE_MS, now))) {
+      leftover(file, written)
     }
   }
   try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { KeyStoreError } from '../errors.js'
 import { isKeyAlgorithm, type KeyAlgorithm } from '../jwk.js'
@@ -262,11 +262,23 @@ export async function readManifest(
   return readManifestEntries(text)
 }
 
-/** Writes to a temporary file and renames it over the old one: readers see old or new, never half. */
+/** The temporary file an atomic write of `path` goes through: `<path>.<12 hex digits>.tmp`. */
+export const TEMPORARY_FILE = /^(.+)\.[0-9a-f]{12}\.tmp$/
+
+/**
+ * Writes to a temporary file and renames it over the old one: readers see old or new, never half.
+ * A write or rename that fails removes the temporary file (it may hold a sealed or plain private
+ * key); only a process killed between the two leaves one, which `keys doctor` reports.
+ */
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  await writeFile(tmp, data, { mode, flag: 'wx' })
-  await rename(tmp, path)
+  try {
+    await writeFile(tmp, data, { mode, flag: 'wx' })
+    await rename(tmp, path)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    throw error
+  }
 }
 
 /** Writes the manifest: its entries, then the invalid ones as they were read (revoked if marked). */

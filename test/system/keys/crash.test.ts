@@ -7,7 +7,7 @@
  * it; the next kill's check opens the key it added).
  */
 import { watch } from 'node:fs'
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, rm, utimes } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql, type Sql } from '../../../src/db/sql.js'
@@ -185,8 +185,23 @@ describe('a key command killed while it writes the directory store', () => {
       `dir store: kills between write and rename: key file ${landed[0]}/2, manifest ${landed[1]}/2\n`,
     )
     expect(landed[0]! + landed[1]!).toBeGreaterThan(0)
-    const doctor = await runScript('keys', ['doctor'], env)
+    let doctor = await runScript('keys', ['doctor'], env)
     expect(doctor.code, doctor.stdout).toBe(0)
+    // The kills' temporary files, a minute later: doctor names each one (all sealed: warnings).
+    const leftovers = (await readdir(dir)).filter((f) => targets.some((t) => t.test(f)))
+    expect(leftovers.length).toBe(landed[0]! + landed[1]!)
+    const old = new Date(Date.now() - 120_000)
+    for (const file of leftovers) await utimes(`${dir}/${file}`, old, old)
+    doctor = await runScript('keys', ['doctor'], env)
+    expect(doctor.code, doctor.stdout).toBe(0)
+    for (const file of leftovers) {
+      expect(doctor.stdout).toMatch(
+        new RegExp(
+          `^warning ${file.replaceAll('.', '\\.')}: an interrupted write .*; delete it once no keys command is running$`,
+          'm',
+        ),
+      )
+    }
   }, 90_000)
 })
 
