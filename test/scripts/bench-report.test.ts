@@ -270,6 +270,11 @@ describe('the bench tables', () => {
       'plaintext POST search, 2 workers: 1.34x one process (target 1.3x: PASS)',
     )
     expect(clusterVerdict(rows, [row(BASELINE, 3500)], 2)).toMatch(/1\.09x .*MISS\)$/)
+    // A miss says how busy the machine was, where both were measured.
+    const busyOne = rows.map((r) => (r.name.startsWith('(a)') ? { ...r, busy: 0.76 } : r))
+    expect(clusterVerdict(busyOne, [{ ...row(BASELINE, 3000), busy: 0.994 }], 2)).toBe(
+      'plaintext POST search, 2 workers: 0.94x one process (target 1.3x: MISS; the machine was 99% busy, 76% with one process)',
+    )
   })
 
   it('marks a fixed-rate row whose p99 is 20 ms or more, or has errors, as a miss', () => {
