@@ -79,27 +79,35 @@ function budgetNote(row: Row, rate: number): string {
 }
 
 /**
- * Each target's ratio to the floor and PASS or MISS. `slack` lowers every target (0.9: "within
- * 10%", for the gateway with its access log and audit trail on). Where the row's CPU per request
- * was measured, a miss also says what the target leaves: the most main-thread CPU per request one
- * core can spend at the target's rate, against what the row spent.
+ * Each target's ratio to a reference (the larger of its runs) and PASS or MISS. `slack` lowers
+ * every target (0.9: "within 10%", for the gateway with its access log and audit trail on). Where
+ * the row's CPU per request was measured, a miss also says what the target leaves: the most
+ * main-thread CPU per request one core can spend at the target's rate, against what the row spent.
  */
-export function floorVerdicts(rows: Row[], slack = 1): string[] {
-  const floor = referenceRate(rows, '(floor)')
-  if (!floor) return []
-  const out: string[] = []
-  for (const [prefix, what, target] of FLOOR_TARGETS) {
+function ratioVerdicts(
+  rows: Row[],
+  reference: { prefix: string; name: string },
+  targets: readonly (readonly [string, string, number])[],
+  slack: number,
+): string[] {
+  const of = referenceRate(rows, reference.prefix)
+  if (!of) return []
+  return targets.flatMap(([prefix, what, target]) => {
     const row = referenceRow(rows, prefix)
-    if (row === undefined) continue
-    const ratio = row.rps / floor
+    if (row === undefined) return []
+    const ratio = row.rps / of
     const bar = target * slack
     const pass = ratio >= bar
-    const budget = pass ? '' : budgetNote(row, bar * floor)
-    out.push(
-      `${what} ${ratio.toFixed(2)} of the floor (target ${bar.toFixed(2)}: ${pass ? 'PASS' : 'MISS'}${budget})`,
-    )
-  }
-  return out
+    const budget = pass ? '' : budgetNote(row, bar * of)
+    return [
+      `${what} ${ratio.toFixed(2)} of the ${reference.name} (target ${bar.toFixed(2)}: ${pass ? 'PASS' : 'MISS'}${budget})`,
+    ]
+  })
+}
+
+/** The floor targets' verdicts (see ratioVerdicts). */
+export function floorVerdicts(rows: Row[], slack = 1): string[] {
+  return ratioVerdicts(rows, { prefix: '(floor)', name: 'floor' }, FLOOR_TARGETS, slack)
 }
 
 export const XWING_ROW = '(j) GET HPKE X-Wing (hybrid post-quantum)'
@@ -107,21 +115,9 @@ export const XWING_ROW = '(j) GET HPKE X-Wing (hybrid post-quantum)'
 /** The targets against the plaintext baseline (a), one process: the hybrid token's GET. */
 export const BASELINE_TARGETS = [['(j)', 'HPKE X-Wing (hybrid) GET', 0.7]] as const
 
-/** Each baseline target's ratio to (a) and PASS or MISS; `slack` as in `floorVerdicts`. */
+/** The baseline targets' verdicts, against (a) (see ratioVerdicts). */
 export function baselineVerdicts(rows: Row[], slack = 1): string[] {
-  const baseline = referenceRate(rows, '(a)')
-  if (!baseline) return []
-  return BASELINE_TARGETS.flatMap(([prefix, what, target]) => {
-    const row = referenceRow(rows, prefix)
-    if (row === undefined) return []
-    const ratio = row.rps / baseline
-    const bar = target * slack
-    const pass = ratio >= bar
-    const budget = pass ? '' : budgetNote(row, bar * baseline)
-    return [
-      `${what} ${ratio.toFixed(2)} of the baseline (target ${bar.toFixed(2)}: ${pass ? 'PASS' : 'MISS'}${budget})`,
-    ]
-  })
+  return ratioVerdicts(rows, { prefix: '(a)', name: 'baseline' }, BASELINE_TARGETS, slack)
 }
 
 /**
