@@ -6,6 +6,7 @@ import {
   isAccepted,
   isSealedKeyFile,
   MANIFEST_FILE,
+  PRIVATE_KEY_FILE,
   readManifest,
   TEMPORARY_FILE,
 } from '../stores/manifest.js'
@@ -68,12 +69,12 @@ export async function doctor(
   // ring's files.
   const leftover = (file: string, written: string) => {
     const remove = 'delete it once no keys command is running'
-    if (/\.private\.jwk\.json$/.test(written)) {
-      error(`${file}: an interrupted write left an unsealed private key here; ${remove}`)
-    } else if (/\.private\.jwk\.jwe$/.test(written)) {
+    if (!PRIVATE_KEY_FILE.test(written)) {
+      warn(`${file}: an interrupted write of ${written} left this file; ${remove}`)
+    } else if (isSealedKeyFile(written)) {
       warn(`${file}: an interrupted write left a sealed private key here; ${remove}`)
     } else {
-      warn(`${file}: an interrupted write of ${written} left this file; ${remove}`)
+      error(`${file}: an interrupted write left an unsealed private key here; ${remove}`)
     }
   }
 
@@ -126,7 +127,7 @@ export async function doctor(
 
   const listed = new Set(manifest.keys.map((k) => k.file))
   for (const file of await readdir(dir)) {
-    if (/\.private\.jwk\.(json|jwe)$/.test(file) && !listed.has(file)) {
+    if (PRIVATE_KEY_FILE.test(file) && !listed.has(file)) {
       warn(`${file}: a key file the manifest does not list`)
     }
     const written = TEMPORARY_FILE.exec(file)?.[1]

@@ -87,6 +87,9 @@ export function publicKeyFileName(kid: string): string {
   return `${kid}.public.jwk.json`
 }
 
+/** A private key file's name, in clear or sealed (privateKeyFileName). */
+export const PRIVATE_KEY_FILE = /\.private\.jwk\.(json|jwe)$/
+
 export function isSealedKeyFile(file: string): boolean {
   return file.endsWith('.jwe')
 }
