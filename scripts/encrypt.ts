@@ -37,7 +37,8 @@ options:
                       post-quantum, about 1,550 characters) implies --format hpke; hpke without
                       --crv takes the X25519 key when there is one (the shortest token)
   --ttl SECONDS       send {"mbi","iat","exp"} claims that expire after SECONDS
-  --base URL          gateway base URL for the printed search URL (default: from config)
+  --base URL          gateway base URL for the printed search URL (default: the gateway whose
+                      /.well-known/jwks.json --jwks names, else from config)
   --bind-cert FILE    bind the token to this mTLS client certificate (PEM or DER): the gateway
                       opens it only over a connection that presents it (docs/TOKENS.md)
   -h, --help          this text`
@@ -93,8 +94,10 @@ async function main(): Promise<void> {
   }
   const bindCertificate = await readCertificate(values['bind-cert'])
 
+  // A gateway's JWKS URL names the gateway the search goes to, unless --base says otherwise.
+  const base = values.base ?? gatewayOf(values.jwks)
   // The gateway's own settings are read only when a default needs them.
-  const config = values.jwks && values.base ? undefined : loadConfig()
+  const config = values.jwks && base ? undefined : loadConfig()
   const jwks = values.jwks ? await readJwks(values.jwks) : await defaultJwks(config!)
   // HPKE names the key by its published hpke_key_id: only keys that have one will do.
   const key = chooseKey(jwks, crv, { format: format as 'jwe' | 'hpke' })
@@ -106,7 +109,12 @@ async function main(): Promise<void> {
     format === 'hpke'
       ? await encryptMbiHpke(mbi, key, ttl)
       : await encryptMbiJwe(mbi, key, { alg: alg as JweAlg, enc: enc as JweEnc, ...ttl })
-  process.stdout.write(`${token}\n${patientSearchUrl(values.base ?? baseUrl(config!), token)}\n`)
+  process.stdout.write(`${token}\n${patientSearchUrl(base ?? baseUrl(config!), token)}\n`)
+}
+
+/** The gateway a JWKS URL belongs to (the URL less `/.well-known/jwks.json`), else undefined. */
+function gatewayOf(source: string | undefined): string | undefined {
+  return source ? /^(https?:\/\/[^?#]+?)\/\.well-known\/jwks\.json$/.exec(source)?.[1] : undefined
 }
 
 async function readJwks(source: string): Promise<Jwks> {

@@ -1,6 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openToken } from '../../../src/crypto/token.js'
@@ -102,6 +104,42 @@ describe('npm run encrypt', () => {
     await script('keys', ['generate', '--dir', dir])
     await script('keys', ['generate', '--curve', 'X25519', '--dir', dir])
     await script('keys', ['publish', '--dir', dir])
+  })
+
+  it('prints the search URL of the gateway whose JWKS URL it was given', async () => {
+    // A gateway's JWKS, served over HTTP from a loopback port this test picks.
+    const published = await readFile(join(dir, 'jwks.json'))
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/.well-known/jwks.json' ? 200 : 404, {
+        'content-type': 'application/json',
+      })
+      res.end(req.url === '/.well-known/jwks.json' ? published : '{}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const mbi = seededMbi(12)
+      const r = await script('encrypt', [mbi, '--jwks', `${gateway}/.well-known/jwks.json`])
+      expect(r.code, r.stderr).toBe(0)
+      const [token, url] = r.stdout.trim().split('\n')
+      expect(url).toBe(
+        `${gateway}/v2/fhir/Patient?identifier=https://bluebutton.cms.gov/resources/identifier/mbi-encrypted%7C${token}`,
+      )
+      expect((await openToken(token!, await loadKeyRing(dir), new Date())).mbi).toBe(mbi)
+      // --base still wins.
+      const based = await script('encrypt', [
+        mbi,
+        '--jwks',
+        `${gateway}/.well-known/jwks.json`,
+        '--base',
+        'https://gw.example',
+      ])
+      expect(based.stdout.trim().split('\n')[1]).toMatch(
+        /^https:\/\/gw\.example\/v2\/fhir\/Patient\?/,
+      )
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 
   it.each([
